@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPU topology helpers for the Rust side: macros and inline functions have
+ * no symbol, so each one gets an exported-to-Rust wrapper here.
+ */
+#include <linux/cpumask.h>
+
+#include "shim.h"
+
+unsigned int lunatik_num_possible_cpus(void)
+{
+	return num_possible_cpus();
+}

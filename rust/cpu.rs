@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CPU topology queries that `kernel::bindings` does not expose.
+//!
+//! `num_possible_cpus()` is a C macro over the possible-CPU mask, so it has
+//! no symbol Rust could call; the C shim in `rust/cpu.c` turns it into one.
+
+mod ffi {
+    // Mirrors rust/shim.h; keep the two in step.
+    extern "C" {
+        pub(super) fn lunatik_num_possible_cpus() -> core::ffi::c_uint;
+    }
+}
+
+/// Number of CPUs that can ever be online on this machine.
+///
+/// Per-CPU Lua replicas are allocated for each of them.
+pub(crate) fn possible_cpus() -> u32 {
+    // SAFETY: the shim only reads the possible-CPU mask, which is fixed after
+    // boot; it takes no arguments and is callable from any context.
+    unsafe { ffi::lunatik_num_possible_cpus() }
+}
