@@ -21,8 +21,8 @@ endif
 
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
-.PHONY: all module deps kernel check host-test module-werror selftests \
-	demo vm clean
+.PHONY: all module deps kernel lua-source check host-test module-werror \
+	selftests demo vm clean
 
 all: module
 
@@ -35,7 +35,11 @@ deps:
 kernel: deps
 	@scripts/kernel.sh >/dev/null
 
-host-test:
+# Lua 5.5.1 from the lua-src crate, patched, in build/lua/src.
+lua-source:
+	scripts/lua-source.sh
+
+host-test: lua-source
 	cargo test --workspace --locked
 
 # The module with every C and Rust warning turned into an error.

@@ -1,0 +1,141 @@
+//! Host build of lunatik-rs's Lua: the same `luaconf.h`, patch and
+//! `core`-only Rust files as the kernel module, on libc memory, so
+//! `cargo test` checks integer semantics, the memory cap, the instruction
+//! budget and the nesting limits in seconds.
+
+#![allow(non_snake_case)]
+
+#[path = "account.rs"]
+pub mod account;
+#[path = "ffi.rs"]
+pub mod ffi;
+#[path = "mathlib.rs"]
+pub mod mathlib;
+#[path = "vm.rs"]
+pub mod vm;
+
+use account::{Account, RawAlloc};
+use core::ffi::{c_int, c_void};
+use ffi::lua_State;
+
+/// Host memory for Lua: libc `realloc`/`free`.
+pub struct LibcAlloc;
+
+extern "C" {
+    fn realloc(p: *mut c_void, n: usize) -> *mut c_void;
+    fn free(p: *mut c_void);
+}
+
+impl RawAlloc for LibcAlloc {
+    unsafe fn resize(ptr: *mut c_void, _old: usize, new: usize, _atomic: bool) -> *mut c_void {
+        // SAFETY: `ptr` is null or came from realloc (trait contract).
+        unsafe { realloc(ptr, new) }
+    }
+
+    unsafe fn free(ptr: *mut c_void, _old: usize) {
+        // SAFETY: `ptr` came from realloc (trait contract).
+        unsafe { free(ptr) }
+    }
+}
+
+/// Host `print`: collects nothing, writes to standard output.
+unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua; tostring may raise, nothing has a destructor.
+    unsafe {
+        let n = ffi::lua_gettop(L);
+        for i in 1..=n {
+            let mut len = 0;
+            let p = ffi::luaL_tolstring(L, i, &mut len);
+            let s = core::slice::from_raw_parts(p.cast::<u8>(), len);
+            print!(
+                "{}{}",
+                if i > 1 { "\t" } else { "" },
+                String::from_utf8_lossy(s)
+            );
+            ffi::lua_pop(L, 1);
+        }
+        println!();
+    }
+    0
+}
+
+/// A host Lua state with a memory cap and an instruction budget.
+pub struct State {
+    L: *mut lua_State,
+    account: Box<Account>,
+}
+
+impl State {
+    /// A state with the standard libraries; `memory` and `budget` of 0 mean
+    /// no limit.
+    pub fn new(memory: usize, budget: u64) -> Result<Self, String> {
+        let mut account = Box::new(Account {
+            limit: memory,
+            budget,
+            ..Account::default()
+        });
+        // SAFETY: the boxed account does not move and outlives the state
+        // (closed in Drop before the box is freed).
+        let L = unsafe { vm::new_state::<LibcAlloc>(&mut *account, 0x5eed) };
+        if L.is_null() {
+            return Err("not enough memory".into());
+        }
+        let state = State { L, account };
+        // SAFETY: a fresh, idle state.
+        match unsafe { vm::open_libs(state.L, 42, print) } {
+            Ok(()) => Ok(state),
+            // SAFETY: the call just failed; its message is on top.
+            Err(_) => {
+                Err(String::from_utf8_lossy(unsafe { vm::error_message(state.L) }).into_owned())
+            }
+        }
+    }
+
+    /// Runs `src`, returning its results as strings, or the error text.
+    pub fn run(&mut self, src: &str) -> Result<Vec<String>, String> {
+        // SAFETY: `self` owns the idle state; `&mut self` makes it exclusive.
+        unsafe {
+            match vm::run(self.L, src.as_bytes(), c"=test") {
+                Ok(()) => Ok(vm::results(self.L)
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()),
+                Err(_) => Err(String::from_utf8_lossy(vm::error_message(self.L)).into_owned()),
+            }
+        }
+    }
+
+    /// Runs `src` and returns its single result.
+    pub fn eval(&mut self, src: &str) -> Result<String, String> {
+        self.run(src).map(|mut v| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                v.remove(0)
+            }
+        })
+    }
+
+    /// The state's accounting.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// A full garbage collection.
+    pub fn collect(&mut self) {
+        // SAFETY: the state is idle.
+        unsafe {
+            ffi::lua_settop(self.L, 0);
+            vm::collect(self.L)
+        }
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // SAFETY: the state is idle and never used again.
+        unsafe { ffi::lua_close(self.L) };
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The life of one Lua state, the same in the kernel and on the host:
+//! creating it with an accounted allocator, opening the sandboxed standard
+//! libraries, running chunks in protected mode and reading their results.
+//!
+//! `core`-only. The longjmp rule: every Lua call that may raise either runs
+//! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
+//! protected mode; none of them holds a Rust value with a destructor.
+
+use crate::account::{self, Account, RawAlloc};
+use crate::ffi::*;
+use crate::mathlib;
+use core::ffi::{c_int, c_void, CStr};
+
+/// Stack index of the message handler during [`run`].
+const HANDLER: c_int = 1;
+/// `lua_upvalueindex(1)`.
+const UPVALUE1: c_int = LUA_REGISTRYINDEX - 1;
+
+/// What [`open_libs`] needs inside its protected call.
+struct OpenArgs {
+    seed: u64,
+    print: lua_CFunction,
+}
+
+/// `load` restricted to text chunks: precompiled bytecode is not verified
+/// by Lua and could corrupt the kernel, so scripts may not load it.
+unsafe extern "C" fn load_text(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua with the stock `load` as upvalue 1; the
+    // pushes may raise memory errors, and nothing here has a destructor.
+    unsafe {
+        if lua_gettop(L) < 3 {
+            lua_settop(L, 3);
+        }
+        lua_pushstring(L, c"t".as_ptr());
+        lua_copy(L, -1, 3);
+        lua_pop(L, 1);
+        let nargs = lua_gettop(L);
+        lua_pushvalue(L, UPVALUE1);
+        lua_rotate(L, 1, 1);
+        lua_callk(L, nargs, LUA_MULTRET, 0, core::ptr::null());
+        lua_gettop(L)
+    }
+}
+
+unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
+    // SAFETY: `open_libs` passes its OpenArgs as light userdata 1, alive
+    // for this call. The library functions may raise memory errors, which
+    // `open_libs`'s lua_pcall catches; nothing here has a destructor.
+    unsafe {
+        let args = &*lua_touserdata(L, 1).cast::<OpenArgs>();
+        let libs: [(&CStr, lua_CFunction); 5] = [
+            (c"_G", luaopen_base),
+            (c"coroutine", luaopen_coroutine),
+            (c"table", luaopen_table),
+            (c"string", luaopen_string),
+            (c"utf8", luaopen_utf8),
+        ];
+        for (name, open) in libs {
+            luaL_requiref(L, name.as_ptr(), open, 1);
+            lua_pop(L, 1);
+        }
+        mathlib::open(L, args.seed);
+
+        // Files are out of reach; `require` is the module's own.
+        for name in [c"dofile", c"loadfile"] {
+            lua_pushnil(L);
+            lua_setglobal(L, name.as_ptr());
+        }
+        lua_getglobal(L, c"load".as_ptr());
+        lua_pushcclosure(L, load_text, 1);
+        lua_setglobal(L, c"load".as_ptr());
+        lua_pushcclosure(L, args.print, 0);
+        lua_setglobal(L, c"print".as_ptr());
+    }
+    0
+}
+
+/// Creates a state whose memory is counted in `account`.
+///
+/// Returns null if even the initial allocation fails (e.g. a cap too small).
+///
+/// # Safety
+///
+/// `account` must stay valid, and not move, until the state is closed.
+pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut lua_State {
+    // SAFETY: the allocator's contract is met by the caller's `account`.
+    unsafe { lua_newstate(account::alloc::<A>, account.cast(), seed) }
+}
+
+/// Opens the standard libraries of DESIGN.md section 4: base (without
+/// `dofile`/`loadfile`, `load` for text only), coroutine, table, string,
+/// utf8 and the integer math, with `print` as given.
+///
+/// # Safety
+///
+/// `L` is a valid, idle state.
+pub unsafe fn open_libs(L: *mut lua_State, seed: u64, print: lua_CFunction) -> Result<(), c_int> {
+    let mut args = OpenArgs { seed, print };
+    // SAFETY: pushing a light C function and a light userdata never
+    // allocates, so neither can raise; `args` outlives the call.
+    let status = unsafe {
+        lua_settop(L, 0);
+        lua_pushcclosure(L, open_protected, 0);
+        lua_pushlightuserdata(L, core::ptr::addr_of_mut!(args).cast::<c_void>());
+        lua_pcall(L, 1, 0, 0)
+    };
+    if status == LUA_OK {
+        Ok(())
+    } else {
+        Err(status)
+    }
+}
+
+/// Message handler: appends a traceback to the error message.
+unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua with the error object as argument 1; may raise
+    // memory errors (then Lua reports LUA_ERRERR); nothing has a destructor.
+    unsafe {
+        let msg = lua_tolstring(L, 1, core::ptr::null_mut());
+        if msg.is_null() {
+            luaL_tolstring(L, 1, core::ptr::null_mut());
+            let msg = lua_tolstring(L, -1, core::ptr::null_mut());
+            luaL_traceback(L, L, msg, 1);
+        } else {
+            luaL_traceback(L, L, msg, 1);
+        }
+    }
+    1
+}
+
+/// Converts every argument to its string form in place, as `tostring`.
+unsafe extern "C" fn stringify(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua in protected mode; `__tostring` metamethods and
+    // memory errors may raise; nothing here has a destructor.
+    unsafe {
+        let n = lua_gettop(L);
+        for i in 1..=n {
+            luaL_tolstring(L, i, core::ptr::null_mut());
+            lua_copy(L, -1, i);
+            lua_pop(L, 1);
+        }
+        n
+    }
+}
+
+/// Runs `chunk` (Lua source, never bytecode) named `name` in `L` with a
+/// fresh instruction budget. On success the results, as strings, are the
+/// stack slots `2..=lua_gettop(L)` (see [`results`]); on failure the error
+/// message, with a traceback for runtime errors, is on top (see
+/// [`error_message`]) and the status is returned.
+///
+/// # Safety
+///
+/// `L` is the main thread of a state made by [`new_state`], not running,
+/// used by one caller at a time.
+pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_int> {
+    // SAFETY: as above. lua_settop(0) and pushing a light C function never
+    // raise; luaL_loadbufferx and lua_pcall catch every error.
+    unsafe {
+        lua_settop(L, 0);
+        account::begin_entry(L);
+        lua_pushcclosure(L, traceback, 0);
+        let status = luaL_loadbufferx(
+            L,
+            chunk.as_ptr().cast(),
+            chunk.len(),
+            name.as_ptr(),
+            c"t".as_ptr(),
+        );
+        if status != LUA_OK {
+            return Err(status);
+        }
+        let status = lua_pcall(L, 0, LUA_MULTRET, HANDLER);
+        if status != LUA_OK {
+            return Err(status);
+        }
+        let n = lua_gettop(L) - HANDLER;
+        lua_pushcclosure(L, stringify, 0);
+        lua_rotate(L, HANDLER + 1, 1);
+        match lua_pcall(L, n, n, HANDLER) {
+            LUA_OK => Ok(()),
+            status => Err(status),
+        }
+    }
+}
+
+/// The results of the last successful [`run`], as byte strings.
+///
+/// # Safety
+///
+/// `L` is the state [`run`] just returned `Ok` for, untouched since.
+pub unsafe fn results<'a>(L: *mut lua_State) -> impl Iterator<Item = &'a [u8]> {
+    // SAFETY: as above: slots after the handler hold strings, which
+    // lua_tolstring reads without allocating.
+    let top = unsafe { lua_gettop(L) };
+    // SAFETY: each index is a live slot holding a string (see above).
+    (HANDLER + 1..=top).map(move |i| unsafe { string_at(L, i) })
+}
+
+/// The error message on top of the stack after a failed [`run`] or
+/// [`open_libs`].
+///
+/// # Safety
+///
+/// `L` is the state whose call just failed, untouched since.
+pub unsafe fn error_message<'a>(L: *mut lua_State) -> &'a [u8] {
+    // SAFETY: as above.
+    unsafe {
+        if lua_type(L, -1) == LUA_TSTRING {
+            string_at(L, -1)
+        } else {
+            b"(error object is not a string)"
+        }
+    }
+}
+
+/// The bytes of the string at `idx`; empty if it is not a string.
+///
+/// # Safety
+///
+/// `L` is valid and the value at `idx` stays on the stack while the slice
+/// is used (Lua strings do not move).
+unsafe fn string_at<'a>(L: *mut lua_State, idx: c_int) -> &'a [u8] {
+    // SAFETY: `L` is valid and `idx` a live slot.
+    if unsafe { lua_type(L, idx) } != LUA_TSTRING {
+        return b"";
+    }
+    let mut len = 0usize;
+    // SAFETY: a string value converts without allocating or raising.
+    let p = unsafe { lua_tolstring(L, idx, &mut len) };
+    // SAFETY: Lua guarantees `len` readable bytes at `p`.
+    unsafe { core::slice::from_raw_parts(p.cast(), len) }
+}
+
+/// Runs a full garbage collection cycle.
+///
+/// # Safety
+///
+/// `L` is a valid, idle state.
+pub unsafe fn collect(L: *mut lua_State) {
+    // SAFETY: a full collection runs finalizers in protected mode.
+    unsafe { lua_gc(L, LUA_GCCOLLECT) };
+}
