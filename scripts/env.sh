@@ -25,7 +25,7 @@ kernel_build_dir() {
 		cat "$CONFIG_FRAGMENT"
 		echo "$KERNEL_PKG_VERSION"
 		rustc --version
-		"clang$LLVM_SUFFIX" --version | head -n 1
+		"clang$LLVM_SUFFIX" --version | sed -n 1p
 		bindgen --version
 	} | sha256sum | cut -c1-12)
 	echo "$CACHE_DIR/linux-$KERNEL_VERSION-$key"

@@ -15,7 +15,7 @@ debian_mirror() {
 	{
 		sed -n 's/^URIs:[[:space:]]*//p' "${files[@]}" 2>/dev/null | tr ' ' '\n'
 		sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' "${files[@]}" 2>/dev/null
-	} | grep -E '/debian/?$' | grep -v security | head -n 1
+	} | grep -E '/debian/?$' | grep -v security | head -n 1 || true
 }
 
 mirror=$(debian_mirror)

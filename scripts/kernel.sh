@@ -35,7 +35,7 @@ while read -r line; do
 done <"$CONFIG_FRAGMENT"
 [ "$dropped" = 0 ] || die "the kernel configuration lost options from selftests/config (see above)"
 
-log "building the kernel (about 10 minutes on 2 cores)"
+log "building the kernel (30 to 40 minutes on 2 cores with the debug options of selftests/config)"
 make_kernel -j"$(nproc)" >&2
 touch "$build/.lunatik-built"
 echo "$build"

@@ -16,7 +16,7 @@ key=$(cat "$REPO_DIR/lua/luaconf.h" "$REPO_DIR/lua/lua-$LUA_VERSION-kernel.patch
 # The lua-src package is a build dependency of the host crate lua/host;
 # cargo metadata downloads it if needed and says where it was unpacked.
 manifest=$(cargo metadata --format-version 1 --locked --manifest-path "$REPO_DIR/Cargo.toml" |
-	grep -o '"manifest_path":"[^"]*/lua-src-[0-9.]*/Cargo.toml"' | head -n 1 | cut -d'"' -f4)
+	grep -o '"manifest_path":"[^"]*/lua-src-[0-9.]*/Cargo.toml"' | sed -n 1p | cut -d'"' -f4)
 src=$(dirname "$manifest")/lua-$LUA_VERSION
 [ -f "$src/lua.h" ] || die "Lua $LUA_VERSION sources not found in the lua-src crate ($manifest)"
 

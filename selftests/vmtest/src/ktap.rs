@@ -22,6 +22,9 @@ pub struct TestResult {
     pub outcome: Outcome,
     /// Text after `#` on the result line, or the reason the parser failed it.
     pub reason: String,
+    /// The `#` diagnostic lines printed since the previous result: what a
+    /// failing test said about why it failed.
+    pub diagnostics: Vec<String>,
 }
 
 /// Everything a KTAP stream said.
@@ -121,6 +124,7 @@ fn close(stack: &mut Vec<Document>, report: &mut Report) {
                     name: format!("{} #{}", doc.name, n),
                     outcome: Outcome::Fail,
                     reason: format!("missing: planned {} results, got {}", plan, doc.results),
+                    diagnostics: Vec::new(),
                 });
                 failures += 1;
             }
@@ -130,6 +134,7 @@ fn close(stack: &mut Vec<Document>, report: &mut Report) {
                 name: doc.name.clone(),
                 outcome: Outcome::Fail,
                 reason: format!("planned {} results, got {}", plan, doc.results),
+                diagnostics: Vec::new(),
             });
             failures += 1;
         }
@@ -138,6 +143,7 @@ fn close(stack: &mut Vec<Document>, report: &mut Report) {
                 name: doc.name.clone(),
                 outcome: Outcome::Fail,
                 reason: "results without a plan line".into(),
+                diagnostics: Vec::new(),
             });
             failures += 1;
         }
@@ -156,6 +162,7 @@ pub fn parse(text: &str) -> Report {
     let mut stack: Vec<Document> = Vec::new();
     let mut suite = String::from("?");
     let mut subtest: Option<String> = None;
+    let mut diagnostics: Vec<String> = Vec::new();
 
     for raw in text.lines() {
         let line = strip_timestamp(raw.trim_end_matches('\r'));
@@ -214,6 +221,7 @@ pub fn parse(text: &str) -> Report {
                 }
             }
         } else if let Some((outcome, name, reason)) = parse_result(body) {
+            let diagnostics = core::mem::take(&mut diagnostics);
             let Some(doc) = stack.last_mut() else {
                 continue;
             };
@@ -229,6 +237,7 @@ pub fn parse(text: &str) -> Report {
                         name: full,
                         outcome,
                         reason,
+                        diagnostics,
                     });
                 } else {
                     doc.failures += doc.child_failures;
@@ -241,8 +250,11 @@ pub fn parse(text: &str) -> Report {
                     name: full,
                     outcome,
                     reason,
+                    diagnostics,
                 });
             }
+        } else if let Some(text) = body.strip_prefix('#') {
+            diagnostics.push(text.trim().to_string());
         }
     }
     while !stack.is_empty() {

@@ -7,6 +7,8 @@ use crate::ktap::{self, Outcome};
 pub const DONE_MARKER: &str = "# lunatik-selftests: done";
 /// Console lines shown when the VM did not finish.
 const TAIL_LINES: usize = 40;
+/// Diagnostic lines shown under a failed test (the last ones printed).
+const DIAGNOSTIC_LINES: usize = 30;
 /// Console lines shown after each kernel report.
 const CONTEXT_LINES: usize = 12;
 
@@ -47,6 +49,12 @@ pub fn judge(ktap_text: &str, console_text: &str, console_name: &str) -> Verdict
             Outcome::Skip => format!("SKIP {} ({})", t.name, t.reason),
             Outcome::Fail => format!("FAIL {}: {}", t.name, t.reason),
         });
+        if t.outcome == Outcome::Fail {
+            let start = t.diagnostics.len().saturating_sub(DIAGNOSTIC_LINES);
+            for d in &t.diagnostics[start..] {
+                v.lines.push(format!("    # {d}"));
+            }
+        }
     }
     v.passed = report.count(Outcome::Pass);
     v.skipped = report.count(Outcome::Skip);
@@ -138,5 +146,21 @@ mod tests {
             judge(&ktap, CLEAN_CONSOLE, "c").summary(),
             "1 passed, 0 failed, 1 skipped"
         );
+    }
+
+    #[test]
+    fn failed_test_shows_its_diagnostics() {
+        let ktap = GOOD_KTAP.replace(
+            "ok 2 rmmod",
+            "# ok 1 is not this one\n# module still loaded\nnot ok 2 rmmod # still present",
+        );
+        let v = judge(&ktap, CLEAN_CONSOLE, "c");
+        let at = v
+            .lines
+            .iter()
+            .position(|l| l == "FAIL module.rmmod: still present")
+            .expect("failure line");
+        assert_eq!(v.lines[at + 2], "    # module still loaded");
+        assert!(!v.lines.iter().any(|l| l.contains("PASS") && l.contains('#')));
     }
 }
