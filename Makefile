@@ -22,11 +22,11 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test module-werror \
-	selftests demo vm clean
+	no-fpu selftests bench demo vm clean
 
 all: module
 
-module: $(KDIR_DEP)
+module: $(KDIR_DEP) lua-source
 	$(MODULE_MAKE) modules
 
 deps:
@@ -43,14 +43,25 @@ host-test: lua-source
 	cargo test --workspace --locked
 
 # The module with every C and Rust warning turned into an error.
-module-werror: $(KDIR_DEP)
+module-werror: $(KDIR_DEP) lua-source
 	$(MODULE_MAKE) LUNATIK_WERROR=1 modules
+
+# No x87/MMX/SSE/AVX instruction in the module (after proving the check
+# catches one).
+no-fpu: module-werror
+	scripts/check-no-fpu.sh --self-test
+	scripts/check-no-fpu.sh lunatik.ko
 
 selftests: module-werror
 	selftests/run-vm.sh check $(KDIR)
 
+# Benchmarks in the VM; they print figures, they do not pass or fail.
+bench: module
+	selftests/run-vm.sh bench $(KDIR)
+
 check: deps
 	$(MAKE) host-test
+	$(MAKE) no-fpu
 	$(MAKE) selftests
 
 demo: module
@@ -62,7 +73,7 @@ vm: module
 # Removes Kbuild's outputs without needing (or building) a kernel tree.
 clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order
-	rm -f rust/*.o rust/.*.cmd rust/*.d
+	rm -f rust/*.o rust/.*.cmd rust/*.d lua/*.o lua/.*.cmd lua/klibc/*.o lua/klibc/.*.cmd
 	rm -rf target build
 
 endif

@@ -14,6 +14,10 @@ use core::ffi::{c_int, c_void};
 /// of accounting negligible.
 pub const BUDGET_GRANULE: c_int = 1000;
 
+/// Bytes of C stack one entry may use below the point it starts from;
+/// `lua/lunatik_cstack.c` enforces it.
+pub const CSTACK_BUDGET: usize = 6 * 1024;
+
 /// The error a script sees when its entry runs out of instructions.
 pub const BUDGET_EXCEEDED: &core::ffi::CStr = c"instruction budget exceeded";
 
@@ -21,10 +25,15 @@ pub const BUDGET_EXCEEDED: &core::ffi::CStr = c"instruction budget exceeded";
 ///
 /// Invariants: `used` is the sum of the sizes of the live blocks the
 /// allocator handed to Lua; `used <= limit` whenever `limit != 0` (0 means no
-/// cap); `peak >= used`.
+/// cap); `peak >= used`. The first two fields are read and written by C
+/// (`struct lunatik_cstack` in `lua/lunatik_cstack.c`): keep them first.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Account {
+    /// Lowest C stack address Lua may use in the current entry; 0 for none.
+    pub stack_floor: usize,
+    /// Whether a "C stack overflow" error is being handled (set by C).
+    pub stack_overflowed: c_int,
     /// Bytes currently allocated.
     pub used: usize,
     /// Highest `used` seen.
@@ -164,12 +173,31 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
     unsafe { luaL_error(L, BUDGET_EXCEEDED.as_ptr()) };
 }
 
-/// Starts an entry into the state: a fresh instruction budget.
+/// Marks the C stack floor for work about to start on the state: Lua may
+/// use [`CSTACK_BUDGET`] bytes below the caller's frame.
+///
+/// # Safety
+///
+/// `L` is a thread of a state created with [`alloc`], not running.
+#[inline(never)]
+pub unsafe fn mark_stack(L: *mut lua_State) {
+    let here = 0u8;
+    let sp = core::ptr::addr_of!(here) as usize;
+    // SAFETY: as above.
+    let account = unsafe { account_of(L) };
+    account.stack_floor = sp.saturating_sub(CSTACK_BUDGET);
+    account.stack_overflowed = 0;
+}
+
+/// Starts an entry into the state: a fresh instruction budget and C stack
+/// floor.
 ///
 /// # Safety
 ///
 /// `L` is the main thread of a state created with [`alloc`], not running.
 pub unsafe fn begin_entry(L: *mut lua_State) {
+    // SAFETY: as above.
+    unsafe { mark_stack(L) };
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
     if account.budget == 0 {

@@ -4,12 +4,18 @@
 
 use std::path::PathBuf;
 
-/// The Lua units the module links, in the same list as Kbuild.
-const LUA_UNITS: &[&str] = &[
-    "lapi", "lcode", "lctype", "ldebug", "ldo", "ldump", "lfunc", "lgc", "llex", "lmem", "lobject",
-    "lopcodes", "lparser", "lstate", "lstring", "ltable", "ltm", "lundump", "lvm", "lzio",
-    "lauxlib", "lbaselib", "lcorolib", "lstrlib", "ltablib", "lutf8lib",
-];
+/// The Lua units the module links, read from the make fragment Kbuild
+/// includes, so both builds compile the same list.
+fn lua_units(manifest: &std::path::Path) -> Vec<String> {
+    let mk = std::fs::read_to_string(manifest.join("units.mk")).expect("lua/units.mk");
+    let (_, list) = mk
+        .split_once("LUA_UNITS :=")
+        .expect("LUA_UNITS in lua/units.mk");
+    list.replace('\\', " ")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -24,15 +30,21 @@ fn main() {
     build
         .include(&src)
         .warnings(false)
+        // The kernel builds Lua with -O2; frame sizes, and so the C stack
+        // bound, behave alike only at the same optimisation.
+        .opt_level(2)
         .flag_if_supported("-fno-strict-aliasing");
-    for unit in LUA_UNITS {
+    for unit in lua_units(&manifest) {
         build.file(src.join(format!("{unit}.c")));
     }
     build.file(manifest.join("lunatik_number.c"));
+    build.file(manifest.join("lunatik_cstack.c"));
     build.compile("lunatik_lua");
     println!(
         "cargo:rerun-if-changed={}",
         src.join(".lunatik-key").display()
     );
     println!("cargo:rerun-if-changed=lunatik_number.c");
+    println!("cargo:rerun-if-changed=lunatik_cstack.c");
+    println!("cargo:rerun-if-changed=units.mk");
 }

@@ -58,7 +58,11 @@ pub const LUA_TNIL: c_int = 0;
 pub const LUA_TBOOLEAN: c_int = 1;
 pub const LUA_TNUMBER: c_int = 3;
 pub const LUA_TSTRING: c_int = 4;
+pub const LUA_TLIGHTUSERDATA: c_int = 2;
+pub const LUA_TTABLE: c_int = 5;
 pub const LUA_TFUNCTION: c_int = 6;
+pub const LUA_TUSERDATA: c_int = 7;
+pub const LUA_TTHREAD: c_int = 8;
 /// Bytes of raw memory before each `lua_State` (`LUA_EXTRASPACE`).
 pub const LUA_EXTRASPACE: usize = core::mem::size_of::<*mut c_void>();
 
@@ -103,6 +107,7 @@ extern "C" {
     pub fn lua_gethookcount(L: *mut lua_State) -> c_int;
     pub fn lua_getallocf(L: *mut lua_State, ud: *mut *mut c_void) -> lua_Alloc;
     pub fn lua_newuserdatauv(L: *mut lua_State, sz: usize, nuvalue: c_int) -> *mut c_void;
+    pub fn lua_concat(L: *mut lua_State, n: c_int);
     pub fn lua_copy(L: *mut lua_State, fromidx: c_int, toidx: c_int);
     pub fn lua_callk(
         L: *mut lua_State,

@@ -115,6 +115,28 @@ impl State {
         })
     }
 
+    /// Calls the global function `func` with `args`; `f` sees its results.
+    pub fn call<R>(
+        &mut self,
+        func: &core::ffi::CStr,
+        args: &[vm::Arg<'_>],
+        f: impl FnOnce(&[vm::Value<'_>]) -> R,
+    ) -> Result<R, String> {
+        // SAFETY: `self` owns the idle state; the values borrowed from its
+        // stack are used before the next call touches it.
+        unsafe {
+            match vm::call(self.L, func, args) {
+                Ok(()) => {
+                    let values: Vec<vm::Value<'_>> = (0..vm::result_count(self.L))
+                        .map(|n| vm::value_at(self.L, n))
+                        .collect();
+                    Ok(f(&values))
+                }
+                Err(_) => Err(String::from_utf8_lossy(vm::error_message(self.L)).into_owned()),
+            }
+        }
+    }
+
     /// The state's accounting.
     pub fn account(&self) -> &Account {
         &self.account
@@ -133,7 +155,7 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         // SAFETY: the state is idle and never used again.
-        unsafe { ffi::lua_close(self.L) };
+        unsafe { vm::close(self.L) };
     }
 }
 

@@ -20,6 +20,12 @@
 
 #include "luaconf.upstream.h"
 
+/*
+ * The functions that raise errors never return; saying so lets objtool
+ * (and the compiler) see the control flow of their callers.
+ */
+#define LUNATIK_NORETURN	__attribute__((noreturn))
+
 /* Guards the float-only code paths in lua/lua-5.5.1-kernel.patch. */
 #define LUNATIK_NOFLOAT
 
@@ -32,13 +38,18 @@
 #define LUA_NUMBER_FRMLEN	LUA_INTEGER_FRMLEN
 #undef LUA_NUMBER_FMT
 #define LUA_NUMBER_FMT		LUA_INTEGER_FMT
+#undef LUA_NUMBER_FMT_N
+#define LUA_NUMBER_FMT_N	LUA_INTEGER_FMT
 #undef LUAI_NUMFFORMAT
 #define LUAI_NUMFFORMAT		LUA_INTEGER_FMT
 #undef lua_number2str
 #define lua_number2str(s,sz,n)	\
 	l_sprintf((s), sz, LUA_INTEGER_FMT, (LUAI_UACINT)(n))
+/* llimits.h keeps its float range check only if this is undefined. */
 #undef lua_numbertointeger
 #define lua_numbertointeger(n,p)	((*(p) = (LUA_INTEGER)(n)), 1)
+/* The hook mask and trap flag: no signal handler ever touches them. */
+#define l_signalT		int
 #undef l_floor
 #define l_floor(x)		(x)
 #undef l_mathop
@@ -78,24 +89,35 @@ long long lunatik_nummod(struct lua_State *L, long long a, long long b);
 long long lunatik_numpow(struct lua_State *L, long long a, long long b);
 
 /*
- * Stack use: the kernel stack is 16 KiB. LUAI_MAXCCALLS bounds nested C
- * calls and parser nesting; each level of C recursion through the VM costs
- * a few hundred bytes, so 60 levels stay well inside the stack. Buffers
- * that live on the stack (luaL_Buffer) are kept small.
+ * Stack use: the kernel stack is 16 KiB and may be well used before Lua is
+ * entered. Each entry bounds the bytes of C stack Lua may take below its
+ * starting point (lua/lunatik_cstack.c, checked at every nested C call
+ * and parser level); past it scripts get "C stack overflow". The count of
+ * nested C calls stays as a second limit. Pattern matching recurses in C
+ * without passing those checks, so its depth (MAXCCALLS in lstrlib.c) is
+ * kept small. Buffers that live on the stack (luaL_Buffer) are small.
  */
+void lunatik_cstack_check(struct lua_State *L);
 #undef LUAI_MAXCCALLS
 #define LUAI_MAXCCALLS		60
+#define MAXCCALLS		32
 #undef LUAL_BUFFERSIZE
 #define LUAL_BUFFERSIZE		256
 #undef LUA_IDSIZE
 #define LUA_IDSIZE		60
 
 #ifdef LUNATIK_KERNEL
+/*
+ * The VM dispatches with a switch, not computed gotos: objtool cannot
+ * follow a jump table of label addresses, and with retpolines every such
+ * indirect jump would go through a thunk anyway.
+ */
+#define LUA_USE_JUMPTABLE	0
+
 /* Errors unwind with the project's own setjmp/longjmp (lua/setjmp_64.S). */
 #include <setjmp.h>
 #define LUAI_THROW(L,c)		lunatik_longjmp((c)->b, 1)
 #define LUAI_TRY(L,c,f,ud)	if (lunatik_setjmp((c)->b) == 0) ((f)(L, ud))
-#define luai_jmpbuf		lunatik_jmp_buf
 
 /* Output of the stock print and warn functions goes to the kernel log. */
 #define lua_writestring(s,l)	lunatik_writestring((s), (l))
@@ -103,6 +125,12 @@ long long lunatik_numpow(struct lua_State *L, long long a, long long b);
 #define lua_writestringerror(s,p)	lunatik_writestringerror((s), (p))
 void lunatik_writestring(const char *s, unsigned long len);
 void lunatik_writestringerror(const char *fmt, const char *p);
+
+/*
+ * lauxlib.c has a static function named panic, like the kernel's; by the
+ * time this file is included the kernel's is declared, so Lua's is renamed.
+ */
+#define panic			lunatik_lua_panic
 
 /* The seed of the string hash comes from the kernel RNG. */
 #define luai_makeseed()		lunatik_makeseed()

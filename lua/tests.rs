@@ -234,9 +234,57 @@ fn deep_nesting_is_a_lua_error() {
 }
 
 #[test]
+fn calls_a_global_function_with_arguments() {
+    use super::vm::{Arg, Value};
+    let mut s = State::new(0, 10_000).unwrap();
+    s.run("function f(a, b, c, d) return a + b, #c, d, nil, {} end function spin() while true do end end")
+        .unwrap();
+    let args = [Arg::Int(40), Arg::Int(2), Arg::Str(b"abc"), Arg::Bool(true)];
+    let got = s
+        .call(c"f", &args, |v| {
+            assert_eq!(
+                v,
+                [
+                    Value::Int(42),
+                    Value::Int(3),
+                    Value::Bool(true),
+                    Value::Nil,
+                    Value::Other("table")
+                ]
+            );
+            v.len()
+        })
+        .unwrap();
+    assert_eq!(got, 5);
+    let err = s.call(c"nope", &[], |_| ()).unwrap_err();
+    assert!(err.contains("no function 'nope'"), "{err}");
+    let err = s.call(c"f", &[Arg::Nil], |_| ()).unwrap_err();
+    assert!(
+        err.contains("attempt to perform arithmetic on a nil value"),
+        "{err}"
+    );
+    let err = s.call(c"spin", &[], |_| ()).unwrap_err();
+    assert!(err.contains("instruction budget exceeded"), "{err}");
+    assert!(s.call(c"f", &args, |v| v[0] == Value::Int(42)).unwrap());
+}
+
+#[test]
 fn idle_state_memory() {
     let s = state();
     let used = s.account().used;
     println!("idle state with standard libraries: {used} bytes");
     assert!(used > 4096 && used < 64 * 1024, "{used}");
+}
+#[test]
+fn dbg_deep() {
+    let mut s = state();
+    for src in [
+            "local function f() return pcall(f) end return f()",
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
+            "local function f(s) return (s:gsub('.', f)) end return f('ab')",
+            "local t = {3, 1, 2} local function c(a, b) table.sort(t, c) return a < b end table.sort(t, c)",
+            "local function f() return coroutine.wrap(f)() end return f()",
+            "local function f() return tostring(setmetatable({}, {__tostring = f})) end return f()",
+            "local s = 'return ' .. ('{'):rep(300) .. ('}'):rep(300) return load(s)()",
+    ] { println!("{src}: {:?}", s.run(src)); }
 }

@@ -101,6 +101,7 @@ pub unsafe fn open_libs(L: *mut lua_State, seed: u64, print: lua_CFunction) -> R
     // SAFETY: pushing a light C function and a light userdata never
     // allocates, so neither can raise; `args` outlives the call.
     let status = unsafe {
+        account::mark_stack(L);
         lua_settop(L, 0);
         lua_pushcclosure(L, open_protected, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(args).cast::<c_void>());
@@ -234,12 +235,164 @@ unsafe fn string_at<'a>(L: *mut lua_State, idx: c_int) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(p.cast(), len) }
 }
 
+/// An argument of [`call`].
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string (any bytes).
+    Str(&'a [u8]),
+}
+
+/// A value [`call`] returned, borrowed from the Lua stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(&'a [u8]),
+    /// Any other type, by name (`"table"`, `"function"`, ...).
+    Other(&'static str),
+}
+
+/// What [`call_protected`] needs inside its protected call.
+struct CallArgs<'a> {
+    func: &'a CStr,
+    args: &'a [Arg<'a>],
+}
+
+unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
+    // SAFETY: `call` passes its CallArgs as light userdata 1, alive for this
+    // call. Every function below may raise; `call`'s lua_pcall catches it
+    // and nothing here has a destructor.
+    unsafe {
+        let call = &*lua_touserdata(L, 1).cast::<CallArgs<'_>>();
+        if lua_getglobal(L, call.func.as_ptr()) != LUA_TFUNCTION {
+            luaL_error(L, c"no function '%s'".as_ptr(), call.func.as_ptr());
+        }
+        for arg in call.args {
+            match *arg {
+                Arg::Nil => lua_pushnil(L),
+                Arg::Bool(b) => lua_pushboolean(L, c_int::from(b)),
+                Arg::Int(i) => lua_pushinteger(L, i),
+                Arg::Str(s) => {
+                    lua_pushlstring(L, s.as_ptr().cast(), s.len());
+                }
+            }
+        }
+        let nargs = c_int::try_from(call.args.len()).unwrap_or(c_int::MAX);
+        lua_callk(L, nargs, LUA_MULTRET, 0, core::ptr::null());
+        lua_gettop(L) - 1
+    }
+}
+
+/// Calls the global function `func` with `args` under a fresh instruction
+/// budget. On success its results are the stack slots `2..=lua_gettop(L)`
+/// (read them with [`value_at`]); on failure the error, with a traceback,
+/// is on top (see [`error_message`]).
+///
+/// # Safety
+///
+/// As for [`run`].
+pub unsafe fn call(L: *mut lua_State, func: &CStr, args: &[Arg<'_>]) -> Result<(), c_int> {
+    let mut call = CallArgs { func, args };
+    // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
+    // outlives the protected call that reads it.
+    unsafe {
+        lua_settop(L, 0);
+        account::begin_entry(L);
+        lua_pushcclosure(L, traceback, 0);
+        lua_pushcclosure(L, call_protected, 0);
+        lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
+        match lua_pcall(L, 1, LUA_MULTRET, HANDLER) {
+            LUA_OK => Ok(()),
+            status => Err(status),
+        }
+    }
+}
+
+/// Number of results the last successful [`call`] or [`run`] left.
+///
+/// # Safety
+///
+/// `L` is the state that call just returned `Ok` for, untouched since.
+pub unsafe fn result_count(L: *mut lua_State) -> usize {
+    // SAFETY: as above.
+    usize::try_from(unsafe { lua_gettop(L) } - HANDLER).unwrap_or(0)
+}
+
+/// Result `n` (from 0) of the last successful [`call`], or `Nil` past the
+/// last one. Reading never converts, allocates or raises.
+///
+/// # Safety
+///
+/// `L` is the state [`call`] just returned `Ok` for, untouched since; the
+/// value borrows from its stack.
+pub unsafe fn value_at<'a>(L: *mut lua_State, n: usize) -> Value<'a> {
+    // SAFETY: as above.
+    if n >= unsafe { result_count(L) } {
+        return Value::Nil;
+    }
+    let idx = HANDLER + 1 + n as c_int;
+    // SAFETY: `idx` is a live slot; these accessors only read it.
+    unsafe {
+        match lua_type(L, idx) {
+            LUA_TNIL => Value::Nil,
+            LUA_TBOOLEAN => Value::Bool(lua_toboolean(L, idx) != 0),
+            LUA_TNUMBER => Value::Int(lua_tointegerx(L, idx, core::ptr::null_mut())),
+            LUA_TSTRING => Value::Str(string_at(L, idx)),
+            t => Value::Other(type_name(t)),
+        }
+    }
+}
+
+/// The name of a Lua type tag, without touching a state.
+fn type_name(t: c_int) -> &'static str {
+    match t {
+        LUA_TNIL => "nil",
+        LUA_TBOOLEAN => "boolean",
+        LUA_TNUMBER => "number",
+        LUA_TSTRING => "string",
+        LUA_TFUNCTION => "function",
+        LUA_TTABLE => "table",
+        LUA_TLIGHTUSERDATA | LUA_TUSERDATA => "userdata",
+        LUA_TTHREAD => "thread",
+        _ => "no value",
+    }
+}
+
 /// Runs a full garbage collection cycle.
 ///
 /// # Safety
 ///
 /// `L` is a valid, idle state.
 pub unsafe fn collect(L: *mut lua_State) {
-    // SAFETY: a full collection runs finalizers in protected mode.
-    unsafe { lua_gc(L, LUA_GCCOLLECT) };
+    // SAFETY: a full collection runs finalizers in protected mode, under
+    // a stack floor of their own.
+    unsafe {
+        account::mark_stack(L);
+        lua_gc(L, LUA_GCCOLLECT)
+    };
+}
+
+/// Closes the state, running the finalizers left under a fresh stack floor.
+///
+/// # Safety
+///
+/// `L` is the main thread of an idle state made by [`new_state`], never
+/// used again.
+pub unsafe fn close(L: *mut lua_State) {
+    // SAFETY: as above.
+    unsafe {
+        account::mark_stack(L);
+        lua_close(L)
+    };
 }

@@ -11,3 +11,8 @@ unsigned int lunatik_num_possible_cpus(void)
 {
 	return num_possible_cpus();
 }
+
+bool lunatik_cpu_possible(unsigned int cpu)
+{
+	return cpu < nr_cpu_ids && cpu_possible(cpu);
+}

@@ -9,6 +9,7 @@ mod ffi {
     // Mirrors rust/shim.h; keep the two in step.
     extern "C" {
         pub(super) fn lunatik_num_possible_cpus() -> core::ffi::c_uint;
+        pub(super) fn lunatik_cpu_possible(cpu: core::ffi::c_uint) -> bool;
     }
 }
 
@@ -19,4 +20,11 @@ pub(crate) fn possible_cpus() -> u32 {
     // SAFETY: the shim only reads the possible-CPU mask, which is fixed after
     // boot; it takes no arguments and is callable from any context.
     unsafe { ffi::lunatik_num_possible_cpus() }
+}
+
+/// The ids of the possible CPUs, in increasing order.
+pub(crate) fn possible() -> impl Iterator<Item = u32> {
+    // SAFETY: the shim only reads the possible-CPU mask (fixed after boot)
+    // and checks `cpu` against `nr_cpu_ids` first.
+    (0..kernel::cpu::nr_cpu_ids()).filter(|&cpu| unsafe { ffi::lunatik_cpu_possible(cpu) })
 }

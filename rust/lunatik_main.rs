@@ -2,13 +2,44 @@
 
 //! lunatik-rs: Lua scripting inside the Linux kernel.
 //!
-//! This is the crate root of `lunatik.ko`. The module is one Rust crate plus a
-//! few small C shims (see `rust/shim.h`) for what Rust cannot reach from
-//! `kernel::bindings`; Kbuild links them into one object.
+//! This is the crate root of `lunatik.ko`. The module is one Rust crate plus
+//! Lua compiled freestanding and a few small C shims (see `rust/shim.h`) for
+//! what Rust cannot reach from `kernel::bindings`; Kbuild links them into
+//! one object.
+//!
+//! The `lua/` files and `rust/name.rs` are `core`-only and shared with
+//! host crates, where their items are public; here they are private
+//! modules, hence the `unreachable_pub` allowances.
+
+#![allow(non_snake_case)] // `L` is Lua's name for a state, kept as-is.
 
 use kernel::prelude::*;
 
+#[path = "../lua/account.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod account;
+mod bh_lock;
 mod cpu;
+#[path = "../lua/ffi.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod ffi;
+mod kalloc;
+mod machine;
+#[path = "../lua/mathlib.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod mathlib;
+#[allow(unreachable_pub, dead_code)]
+mod name;
+mod registry;
+mod state;
+#[path = "../lua/vm.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm;
+
+#[cfg(CONFIG_KUNIT)]
+mod bench;
+#[cfg(CONFIG_KUNIT)]
+mod state_tests;
 
 module! {
     type: Lunatik,
@@ -19,12 +50,16 @@ module! {
 }
 
 /// The module's lifetime: created on load, dropped on unload.
-struct Lunatik;
+struct Lunatik {
+    /// Every state; dropping it on unload destroys them all.
+    _states: registry::Registry,
+}
 
 impl kernel::Module for Lunatik {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let states = registry::Registry::new()?;
         pr_info!("loaded ({} possible CPUs)\n", cpu::possible_cpus());
-        Ok(Lunatik)
+        Ok(Lunatik { _states: states })
     }
 }
 

@@ -7,7 +7,19 @@
 #ifndef LUNATIK_SHIM_H
 #define LUNATIK_SHIM_H
 
+#include <linux/types.h>
+
 /* rust/cpu.c */
 unsigned int lunatik_num_possible_cpus(void);
+bool lunatik_cpu_possible(unsigned int cpu);
+
+/* rust/lock.c */
+struct spinlock;
+void lunatik_spin_lock_bh(struct spinlock *lock);
+int lunatik_spin_trylock_bh(struct spinlock *lock);
+void lunatik_spin_unlock_bh(struct spinlock *lock);
+
+/* rust/baseline.c */
+void lunatik_empty_call(void);
 
 #endif /* LUNATIK_SHIM_H */

@@ -4,12 +4,13 @@
 # suites and the examples.
 #   check  run the suites; vmtest judges the KTAP and console logs
 #   demo   run examples/demo.sh on the terminal
+#   bench  run selftests/bench.sh on the terminal
 #   shell  an interactive shell on the terminal
 # Logs of the last run stay in build/vm/. LUNATIK_VM_TIMEOUT (seconds)
 # bounds a check or demo run.
 set -euo pipefail
-mode=${1:?usage: run-vm.sh check|demo|shell KDIR}
-kdir=${2:?usage: run-vm.sh check|demo|shell KDIR}
+mode=${1:?usage: run-vm.sh check|demo|bench|shell KDIR}
+kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$repo/build/vm
 timeout_s=${LUNATIK_VM_TIMEOUT:-1200}
@@ -25,7 +26,7 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,selftests/suites,examples}
 cp "$(command -v busybox)" "$root/bin/busybox"
 cp "$repo/selftests/init" "$root/init"
 cp "$repo/lunatik.ko" "$root/lib/modules/"
-cp "$repo/selftests/lib.sh" "$root/selftests/"
+cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$root/selftests/"
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp -r "$repo"/examples/. "$root/examples/"
 chmod +x "$root/init"
@@ -36,7 +37,8 @@ qemu=(
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
 	-nic none -display none -no-reboot
 )
-cmdline="console=ttyS0 panic=-1 oops=panic lunatik.mode=$mode"
+# KUnit suites in the module run only where a suite selects them.
+cmdline="console=ttyS0 panic=-1 oops=panic kunit.filter_glob=none lunatik.mode=$mode"
 
 case "$mode" in
 check)
@@ -51,7 +53,7 @@ check)
 	cargo run --quiet --locked --manifest-path "$repo/Cargo.toml" -p vmtest -- \
 		"$out/ktap.log" "$out/console.log"
 	;;
-demo)
+demo | bench)
 	timeout "$timeout_s" "${qemu[@]}" -append "$cmdline quiet" -serial stdio </dev/null
 	;;
 shell)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <errno.h>
 
+#include "luaconf.h"	/* declares the lunatik_* hooks defined here */
+
 int lunatik_errno;
 
 FILE *fopen(const char *path, const char *mode)

@@ -11,6 +11,7 @@
  */
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 
 SYM_FUNC_START(lunatik_setjmp)
 	movq	%rbx, 0(%rdi)
@@ -40,5 +41,10 @@ SYM_FUNC_START(lunatik_longjmp)
 	movq	40(%rdi), %r15
 	movq	48(%rdi), %rsp
 	pushq	56(%rdi)
+	/*
+	 * The stack is now what it was when lunatik_setjmp was entered: the
+	 * return address on top. Tell objtool, which cannot see that.
+	 */
+	UNWIND_HINT_FUNC
 	RET
 SYM_FUNC_END(lunatik_longjmp)

@@ -8,6 +8,8 @@
 #include <linux/kernel.h>
 #include <linux/sprintf.h>
 #define EOF	(-1)
+/* Only luaL_loadfilex (unused: files are out of reach) sizes a buffer with it. */
+#define BUFSIZ	64
 typedef struct lunatik_file FILE;
 #define stdin	((FILE *)0)
 #define stdout	((FILE *)0)

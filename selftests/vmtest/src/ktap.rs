@@ -169,9 +169,16 @@ pub fn parse(text: &str) -> Report {
         let indent = line.len() - line.trim_start().len();
         let body = line.trim_start();
 
-        // A line at a shallower indentation than the innermost document
-        // closes it (a nested document ends where its parent resumes).
-        while stack.len() > 1 && stack.last().is_some_and(|d| indent < d.indent) {
+        // A KTAP line at a shallower indentation than the innermost
+        // document closes it (a nested document ends where its parent
+        // resumes). Free text, such as the continuation lines of a KUnit
+        // assertion message, closes nothing.
+        let structural = body.starts_with('#')
+            || body.starts_with("KTAP version")
+            || body.starts_with("TAP version")
+            || body.starts_with("1..")
+            || parse_result(body).is_some();
+        while structural && stack.len() > 1 && stack.last().is_some_and(|d| indent < d.indent) {
             close(&mut stack, &mut report);
         }
 

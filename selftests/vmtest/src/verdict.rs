@@ -161,6 +161,26 @@ mod tests {
             .position(|l| l == "FAIL module.rmmod: still present")
             .expect("failure line");
         assert_eq!(v.lines[at + 2], "    # module still loaded");
-        assert!(!v.lines.iter().any(|l| l.contains("PASS") && l.contains('#')));
+        assert!(!v
+            .lines
+            .iter()
+            .any(|l| l.contains("PASS") && l.contains('#')));
+    }
+
+    #[test]
+    fn kunit_assertion_text_does_not_end_the_suite() {
+        let ktap = "# suite: state\nKTAP version 1\n1..2\nok 1 insmod\n    KTAP version 1\n    # Subtest: lunatik_state\n    1..2\n    # a: ASSERTION FAILED at x.rs:1\n    Expected f(1,\n\"two\") to be true\n    not ok 1 a\n    ok 2 b\nnot ok 2 lunatik_state\n# lunatik-selftests: done\n";
+        let v = judge(ktap, CLEAN_CONSOLE, "c");
+        assert_eq!((v.passed, v.failed), (2, 1), "{:?}", v.lines);
+        assert!(
+            v.lines.iter().any(|l| l == "FAIL state.lunatik_state.a: "),
+            "{:?}",
+            v.lines
+        );
+        assert!(
+            v.lines.iter().any(|l| l == "PASS state.lunatik_state.b"),
+            "{:?}",
+            v.lines
+        );
     }
 }

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel memory for Lua states.
+//!
+//! Lua asks for blocks of any size, from a few bytes (strings) to megabytes
+//! (big tables), so the blocks come from `kvmalloc`: slab memory for small
+//! ones, vmalloc past what the slab can give. The accounting and the cap
+//! live in [`crate::account`]; this is only the raw memory under it.
+
+use crate::account::RawAlloc;
+use core::{alloc::Layout, ffi::c_void, ptr::NonNull};
+use kernel::alloc::{
+    allocator::KVmalloc,
+    flags::{__GFP_NOWARN, GFP_ATOMIC, GFP_KERNEL},
+    Allocator, NumaNode,
+};
+
+/// Alignment of every block: `LUAI_MAXALIGN` on x86_64 (an 8-byte
+/// integer, pointer or double).
+const LUA_ALIGN: usize = 8;
+
+/// `kvmalloc` memory, `GFP_ATOMIC` for states entered where sleeping is not
+/// allowed, `GFP_KERNEL` otherwise. Failures are silent (`__GFP_NOWARN`): a
+/// script running out of memory is the script's problem, reported to it as
+/// Lua's "not enough memory", not a kernel event.
+pub(crate) struct KernelAlloc;
+
+fn layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size, LUA_ALIGN).ok()
+}
+
+impl RawAlloc for KernelAlloc {
+    unsafe fn resize(ptr: *mut c_void, old: usize, new: usize, atomic: bool) -> *mut c_void {
+        let flags = if atomic { GFP_ATOMIC } else { GFP_KERNEL } | __GFP_NOWARN;
+        let (Some(new_layout), Some(old_layout)) = (layout(new), layout(old)) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: by the trait contract `ptr` is null or a live block of
+        // `old` bytes that this allocator made with the same alignment.
+        let block = unsafe {
+            KVmalloc::realloc(
+                NonNull::new(ptr.cast()),
+                new_layout,
+                old_layout,
+                flags,
+                NumaNode::NO_NODE,
+            )
+        };
+        block.map_or(core::ptr::null_mut(), |b| b.as_ptr().cast())
+    }
+
+    unsafe fn free(ptr: *mut c_void, old: usize) {
+        let (Some(p), Some(old_layout)) = (NonNull::new(ptr.cast::<u8>()), layout(old)) else {
+            return;
+        };
+        // SAFETY: by the trait contract `p` is a live block of `old` bytes
+        // made by this allocator, never used again.
+        unsafe { KVmalloc::free(p, old_layout) }
+    }
+}

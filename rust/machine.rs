@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One Lua VM in the kernel: a `lua_State` with its accounting, its
+//! statistics and the kernel's `print`.
+//!
+//! A [`Machine`] is not synchronised: [`crate::state`] keeps each one behind
+//! the lock of its context and only calls it with that lock held.
+//!
+//! The longjmp rule (DESIGN.md section 4): every entry goes through
+//! [`crate::vm`], which calls Lua in protected mode; the `lua_CFunction`s
+//! here hold no value with a destructor across a Lua call that may raise.
+
+use crate::account::Account;
+use crate::ffi::*;
+use crate::kalloc::KernelAlloc;
+use crate::name::Name;
+use crate::vm;
+use core::ffi::{c_int, c_void, CStr};
+use core::ptr::NonNull;
+use kernel::alloc::{
+    flags::{GFP_ATOMIC, GFP_KERNEL},
+    Flags,
+};
+use kernel::prelude::*;
+use kernel::str::BStr;
+use kernel::sync::atomic::{Atomic, Relaxed};
+
+/// Machines alive in the module: what leak checks compare.
+static LIVE: Atomic<i64> = Atomic::new(0);
+
+/// Number of Lua VMs currently alive in the module.
+pub(crate) fn live_machines() -> i64 {
+    LIVE.load(Relaxed)
+}
+
+/// Bytes of the last error kept in a machine's statistics.
+pub(crate) const LAST_ERROR_MAX: usize = 256;
+
+/// How an entry into Lua failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    /// The chunk did not compile.
+    Syntax,
+    /// The code raised an error.
+    Runtime,
+    /// An allocation failed: the memory cap, or the kernel out of memory.
+    Memory,
+    /// The entry ran out of its instruction budget.
+    Budget,
+}
+
+impl ErrorKind {
+    /// The kernel error code that stands for this failure (DESIGN.md
+    /// section 6 gives the same codes to the XDP kfuncs).
+    pub(crate) fn errno(self) -> Error {
+        match self {
+            ErrorKind::Syntax => EINVAL,
+            ErrorKind::Runtime => EIO,
+            ErrorKind::Memory => ENOMEM,
+            ErrorKind::Budget => ECANCELED,
+        }
+    }
+}
+
+/// A failed entry: what went wrong and Lua's message, with its traceback
+/// for runtime errors.
+#[derive(Debug)]
+pub(crate) struct RunError {
+    /// The kind of failure.
+    pub(crate) kind: ErrorKind,
+    /// The message; empty if copying it failed for lack of memory.
+    pub(crate) message: KVec<u8>,
+}
+
+/// Counters and the last error of one machine; read under its lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counters {
+    /// Entries (runs and calls).
+    pub(crate) calls: u64,
+    /// Entries that failed.
+    pub(crate) errors: u64,
+    /// The start of the last error message.
+    pub(crate) last_error: [u8; LAST_ERROR_MAX],
+    /// Length of `last_error`.
+    pub(crate) last_error_len: usize,
+}
+
+/// What Lua reaches through raw pointers while it runs: the allocator's
+/// account (its user data) and, through the thread's extra space, the name
+/// `print` prefixes. It lives in its own allocation so its address is
+/// stable for the life of the `lua_State`.
+struct MachineData {
+    account: Account,
+    name: Name,
+    counters: Counters,
+}
+
+/// One Lua VM.
+///
+/// Invariants: `L` is an open state created with `KernelAlloc` whose
+/// allocator user data is `&mut (*data).account` and whose extra space
+/// holds `data`; `data` came from `KBox::into_raw` and is freed only after
+/// `L` is closed. Lua touches `data` only during calls made through `self`.
+pub(crate) struct Machine {
+    L: NonNull<lua_State>,
+    data: NonNull<MachineData>,
+}
+
+// SAFETY: a Lua state is plain memory, not tied to the thread that made it;
+// the owner moves it between threads only behind a lock (see the module
+// documentation), so it is never used from two threads at once.
+unsafe impl Send for Machine {}
+
+/// The kernel's `print`: the arguments, converted as `tostring` does and
+/// separated by tabs, go to the kernel log as one line prefixed with the
+/// state's name.
+unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua in protected mode. luaL_tolstring (which may run
+    // __tostring metamethods), lua_pushstring and lua_concat may raise;
+    // nothing in this block has a destructor.
+    let (name, msg) = unsafe {
+        let n = lua_gettop(L);
+        for i in 1..=n {
+            luaL_tolstring(L, i, core::ptr::null_mut());
+            if i < n {
+                lua_pushstring(L, c"\t".as_ptr());
+            }
+        }
+        lua_concat(L, (2 * n - 1).max(0));
+        let mut len = 0usize;
+        let p = lua_tolstring(L, -1, &mut len);
+        let data = &*(*lua_getextraspace(L)).cast::<MachineData>();
+        (data.name, core::slice::from_raw_parts(p.cast::<u8>(), len))
+    };
+    // No Lua call follows, so formatting may use Rust freely; the message
+    // stays on the Lua stack until this function returns.
+    pr_info!(
+        "{}: {}\n",
+        BStr::from_bytes(name.as_bytes()),
+        BStr::from_bytes(msg)
+    );
+    0
+}
+
+/// Statistics of one machine, copied out under its lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MachineStats {
+    /// Bytes in use.
+    pub(crate) memory_used: usize,
+    /// Highest `memory_used` seen.
+    pub(crate) memory_peak: usize,
+    /// Entries stopped by the budget.
+    pub(crate) budget_kills: u64,
+    /// Allocations refused.
+    pub(crate) alloc_failures: u64,
+    /// Entries and errors.
+    pub(crate) counters: Counters,
+}
+
+impl Machine {
+    /// A new VM for the state `name` with the standard libraries open, a
+    /// memory cap of `memory` bytes and `budget` instructions per entry
+    /// (0 for no limit). With `atomic`, every allocation after creation is
+    /// `GFP_ATOMIC`, as `softirq` states are entered where sleeping is not
+    /// allowed.
+    pub(crate) fn new(name: Name, memory: usize, budget: u64, atomic: bool) -> Result<Self> {
+        let data = KBox::new(
+            MachineData {
+                account: Account {
+                    limit: memory,
+                    budget,
+                    ..Account::default()
+                },
+                name,
+                counters: Counters {
+                    calls: 0,
+                    errors: 0,
+                    last_error: [0; LAST_ERROR_MAX],
+                    last_error_len: 0,
+                },
+            },
+            GFP_KERNEL,
+        )?;
+        let data = NonNull::from(KBox::leak(data));
+        // SAFETY: the kernel RNG may be read from any context.
+        let seed = unsafe { kernel::bindings::get_random_u64() };
+        // SAFETY: `data` is a fresh, exclusive allocation that outlives the
+        // state: `Drop` (or the failure paths below) closes the state first.
+        let L =
+            unsafe { vm::new_state::<KernelAlloc>(&raw mut (*data.as_ptr()).account, seed as u32) };
+        let Some(L) = NonNull::new(L) else {
+            // SAFETY: `data` came from KBox::leak and Lua never saw it.
+            drop(unsafe { KBox::from_raw(data.as_ptr()) });
+            return Err(ENOMEM);
+        };
+        // From here on, dropping `machine` closes the state and frees `data`.
+        let machine = Machine { L, data };
+        LIVE.add(1, Relaxed);
+        // SAFETY: the extra space of the main thread is ours to fill; new
+        // threads copy it, so every thread of the state can find `data`.
+        unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
+        // SAFETY: a fresh, idle state.
+        unsafe { vm::open_libs(L.as_ptr(), seed, print) }.map_err(|_| ENOMEM)?;
+        // SAFETY: Lua is idle; `data` is ours to update.
+        unsafe { (*data.as_ptr()).account.atomic = atomic };
+        Ok(machine)
+    }
+
+    /// The allocation flags matching this machine's context.
+    fn flags(&self) -> Flags {
+        if self.data().account.atomic {
+            GFP_ATOMIC
+        } else {
+            GFP_KERNEL
+        }
+    }
+
+    fn data(&self) -> &MachineData {
+        // SAFETY: Lua is idle whenever `self` is borrowed outside an entry
+        // (type invariant), so nothing writes `data` meanwhile.
+        unsafe { self.data.as_ref() }
+    }
+
+    fn data_mut(&mut self) -> &mut MachineData {
+        // SAFETY: as in `data`, and `&mut self` makes this access exclusive.
+        unsafe { self.data.as_mut() }
+    }
+
+    /// Runs the Lua source `chunk` named `chunkname`; `each` receives the
+    /// results as strings (as `tostring` gives them).
+    pub(crate) fn run(
+        &mut self,
+        chunk: &[u8],
+        chunkname: &CStr,
+        mut each: impl FnMut(&[u8]) -> Result,
+    ) -> Result<(), RunError> {
+        let L = self.L.as_ptr();
+        // SAFETY: `&mut self` gives exclusive use of the idle state.
+        let status = unsafe { vm::run(L, chunk, chunkname) };
+        let outcome = match status {
+            Ok(()) => {
+                // SAFETY: `run` just succeeded; its results are on the stack
+                // until the settop below.
+                let copied = unsafe { vm::results(L) }.try_for_each(&mut each);
+                copied.map_err(|_| self.no_memory())
+            }
+            Err(status) => Err(self.error(status)),
+        };
+        self.finish(outcome)
+    }
+
+    /// Calls the global function `func` with `args`; `f` reads its results.
+    pub(crate) fn call<R>(
+        &mut self,
+        func: &CStr,
+        args: &[vm::Arg<'_>],
+        f: impl FnOnce(&Results<'_>) -> R,
+    ) -> Result<R, RunError> {
+        let L = self.L.as_ptr();
+        // SAFETY: `&mut self` gives exclusive use of the idle state.
+        let outcome = match unsafe { vm::call(L, func, args) } {
+            Ok(()) => Ok(f(&Results {
+                L,
+                _machine: core::marker::PhantomData,
+            })),
+            Err(status) => Err(self.error(status)),
+        };
+        self.finish(outcome)
+    }
+
+    /// Counts the entry, drops what it left on the stack.
+    fn finish<T>(&mut self, outcome: Result<T, RunError>) -> Result<T, RunError> {
+        // SAFETY: the entry is over; clearing the stack never raises.
+        unsafe { lua_settop(self.L.as_ptr(), 0) };
+        let counters = &mut self.data_mut().counters;
+        counters.calls += 1;
+        if outcome.is_err() {
+            counters.errors += 1;
+        }
+        outcome
+    }
+
+    /// The error of the entry that just failed with `status`, recorded as
+    /// the machine's last error.
+    fn error(&mut self, status: c_int) -> RunError {
+        // SAFETY: the failed entry left its message on top of the stack.
+        let message = unsafe { vm::error_message(self.L.as_ptr()) };
+        let kind = if status == LUA_ERRSYNTAX {
+            ErrorKind::Syntax
+        } else if status == LUA_ERRMEM {
+            ErrorKind::Memory
+        } else if message.windows(BUDGET.len()).any(|w| w == BUDGET) {
+            ErrorKind::Budget
+        } else {
+            ErrorKind::Runtime
+        };
+        let flags = self.flags();
+        let counters = &mut self.data_mut().counters;
+        let n = message.len().min(LAST_ERROR_MAX);
+        counters.last_error[..n].copy_from_slice(&message[..n]);
+        counters.last_error_len = n;
+        let mut copy = KVec::new();
+        // Without memory for the copy the caller still learns the kind.
+        let _ = copy.extend_from_slice(message, flags);
+        RunError {
+            kind,
+            message: copy,
+        }
+    }
+
+    fn no_memory(&mut self) -> RunError {
+        RunError {
+            kind: ErrorKind::Memory,
+            message: KVec::new(),
+        }
+    }
+
+    /// Runs a full garbage collection.
+    pub(crate) fn collect(&mut self) {
+        // SAFETY: the state is idle; a full collection runs finalizers in
+        // protected mode.
+        unsafe { vm::collect(self.L.as_ptr()) }
+    }
+
+    /// The machine's statistics.
+    pub(crate) fn stats(&self) -> MachineStats {
+        let d = self.data();
+        MachineStats {
+            memory_used: d.account.used,
+            memory_peak: d.account.peak,
+            budget_kills: d.account.budget_kills,
+            alloc_failures: d.account.alloc_failures,
+            counters: d.counters,
+        }
+    }
+}
+
+/// The budget error's text, as bytes.
+const BUDGET: &[u8] = crate::account::BUDGET_EXCEEDED.to_bytes();
+
+/// The results of a successful [`Machine::call`], valid during the
+/// callback that receives them.
+pub(crate) struct Results<'a> {
+    L: *mut lua_State,
+    _machine: core::marker::PhantomData<&'a mut Machine>,
+}
+
+impl Results<'_> {
+    /// Number of results.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: the call succeeded and its results are still on the stack.
+        unsafe { vm::result_count(self.L) }
+    }
+
+    /// Result `n` (from 0); `Nil` past the last.
+    pub(crate) fn get(&self, n: usize) -> vm::Value<'_> {
+        // SAFETY: as in `len`; the value borrows from `self`.
+        unsafe { vm::value_at(self.L, n) }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        // SAFETY: the state is idle and never used again; closing it frees
+        // every block through the allocator, which still reaches `data`.
+        unsafe { vm::close(self.L.as_ptr()) };
+        // SAFETY: `data` came from KBox::leak; Lua is gone.
+        let data = unsafe { KBox::from_raw(self.data.as_ptr()) };
+        // Every block Lua allocated went back through the allocator.
+        kernel::warn_on!(data.account.used != 0);
+        LIVE.add(-1, Relaxed);
+    }
+}

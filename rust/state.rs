@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lua states: a name, a context, limits, and one Lua VM or one per
+//! possible CPU, each behind the lock of its context.
+//!
+//! This is the internal API later features call: [`State::run`] loads and
+//! runs a chunk (in every replica), [`State::call`] calls a Lua function on
+//! the current CPU's replica. Both hold the replica's lock for the whole
+//! entry and give the entry a fresh instruction budget. States are shared
+//! as `Arc<State>`, so a packet path can hold one safely while the control
+//! plane destroys it: the VMs close when the last reference goes.
+
+use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::cpu;
+use crate::machine::{Counters, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX};
+use crate::name::Name;
+use crate::vm::Arg;
+use core::ffi::CStr;
+use kernel::alloc::{flags::GFP_KERNEL, Flags};
+use kernel::prelude::*;
+use kernel::sync::{new_mutex, Arc, Mutex};
+
+/// Where a state may be entered from, which decides its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// Process context only: a mutex, allocations may sleep.
+    Process,
+    /// Also softirq (the packet path): a bh-disabling spinlock, atomic
+    /// allocations.
+    Softirq,
+}
+
+/// Default memory cap of a state: room for a megabyte of source text
+/// while it compiles, and for the tables of a packet filter.
+pub(crate) const DEFAULT_MEMORY: usize = 32 << 20;
+/// Default instruction budget per entry.
+pub(crate) const DEFAULT_BUDGET: u64 = 100_000_000;
+
+/// How to create a state.
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    /// The state's name.
+    pub(crate) name: Name,
+    /// Its context.
+    pub(crate) context: Context,
+    /// Memory cap per VM, in bytes (0 for none).
+    pub(crate) memory: usize,
+    /// Instructions per entry (0 for none).
+    pub(crate) budget: u64,
+    /// One VM per possible CPU instead of one.
+    pub(crate) percpu: bool,
+}
+
+impl Config {
+    /// A process-context, single-VM state with the default limits.
+    pub(crate) fn new(name: Name) -> Self {
+        Self {
+            name,
+            context: Context::Process,
+            memory: DEFAULT_MEMORY,
+            budget: DEFAULT_BUDGET,
+            percpu: false,
+        }
+    }
+}
+
+/// One VM behind the lock of its state's context.
+enum Replica {
+    Process(Pin<KBox<Mutex<Machine>>>),
+    Softirq(Pin<KBox<SpinLockBh<Machine>>>),
+}
+
+impl Replica {
+    fn new(config: &Config) -> Result<Self> {
+        let softirq = config.context == Context::Softirq;
+        let machine = Machine::new(config.name, config.memory, config.budget, softirq)?;
+        Ok(if softirq {
+            Replica::Softirq(KBox::pin_init(
+                new_spinlock_bh!(machine, c"lunatik_state_softirq"),
+                GFP_KERNEL,
+            )?)
+        } else {
+            Replica::Process(KBox::pin_init(
+                new_mutex!(machine, "lunatik_state_process"),
+                GFP_KERNEL,
+            )?)
+        })
+    }
+
+    /// Runs `f` on the machine with its lock held.
+    fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
+        match self {
+            Replica::Process(m) => f(&mut m.lock()),
+            Replica::Softirq(s) => f(&mut s.lock()),
+        }
+    }
+}
+
+/// Statistics of a state, summed over its replicas.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stats {
+    /// Bytes in use.
+    pub(crate) memory_used: usize,
+    /// Sum of each replica's highest use.
+    pub(crate) memory_peak: usize,
+    /// Entries (a run counts once per replica).
+    pub(crate) calls: u64,
+    /// Entries that failed.
+    pub(crate) errors: u64,
+    /// Entries stopped by the instruction budget.
+    pub(crate) budget_kills: u64,
+    /// Allocations refused.
+    pub(crate) alloc_failures: u64,
+    /// The start of the most recent error of the first replica that has one.
+    pub(crate) last_error: [u8; LAST_ERROR_MAX],
+    /// Length of `last_error`.
+    pub(crate) last_error_len: usize,
+}
+
+impl Stats {
+    fn add(&mut self, m: &MachineStats) {
+        self.memory_used += m.memory_used;
+        self.memory_peak += m.memory_peak;
+        self.calls += m.counters.calls;
+        self.errors += m.counters.errors;
+        self.budget_kills += m.budget_kills;
+        self.alloc_failures += m.alloc_failures;
+        if self.last_error_len == 0 {
+            let Counters {
+                last_error,
+                last_error_len,
+                ..
+            } = m.counters;
+            self.last_error = last_error;
+            self.last_error_len = last_error_len;
+        }
+    }
+
+    /// The last error's text.
+    pub(crate) fn last_error(&self) -> &[u8] {
+        &self.last_error[..self.last_error_len]
+    }
+}
+
+/// A Lua state.
+///
+/// Invariant: `replicas` is never empty; for a per-CPU state it holds one
+/// replica per possible CPU and `cpus[i]` is the CPU of `replicas[i]`.
+pub(crate) struct State {
+    config: Config,
+    replicas: KVec<Replica>,
+    cpus: KVec<u32>,
+}
+
+impl State {
+    /// Creates a state with the standard libraries loaded in every replica.
+    pub(crate) fn new(config: Config) -> Result<Arc<Self>> {
+        let mut replicas = KVec::new();
+        let mut cpus = KVec::new();
+        if config.percpu {
+            for id in cpu::possible() {
+                replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+                cpus.push(id, GFP_KERNEL)?;
+            }
+        } else {
+            replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+        }
+        Ok(Arc::new(
+            Self {
+                config,
+                replicas,
+                cpus,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// The state's name.
+    pub(crate) fn name(&self) -> &Name {
+        &self.config.name
+    }
+
+    /// Number of Lua VMs: one, or one per possible CPU.
+    pub(crate) fn replicas(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// Flags for allocations made while a replica's lock is held.
+    fn flags(&self) -> Flags {
+        match self.config.context {
+            Context::Process => GFP_KERNEL,
+            Context::Softirq => kernel::alloc::flags::GFP_ATOMIC,
+        }
+    }
+
+    /// Runs `chunk` in every replica, in order, and returns the results of
+    /// the first as strings. Stops at the first replica that fails: the
+    /// replicas before it have run the chunk, the others have not.
+    pub(crate) fn run(&self, chunk: &[u8], chunkname: &CStr) -> Result<KVec<KVec<u8>>, RunError> {
+        let flags = self.flags();
+        let mut out = KVec::new();
+        for (i, replica) in self.replicas.iter().enumerate() {
+            replica.with(|m| {
+                m.run(chunk, chunkname, |value| {
+                    if i == 0 {
+                        let mut v = KVec::new();
+                        v.extend_from_slice(value, flags)?;
+                        out.push(v, flags)?;
+                    }
+                    Ok(())
+                })
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Runs `chunk` in replica `n` only (tests and diagnostics).
+    pub(crate) fn run_in(
+        &self,
+        n: usize,
+        chunk: &[u8],
+        chunkname: &CStr,
+        each: impl FnMut(&[u8]) -> Result,
+    ) -> Result<(), RunError> {
+        let replica = self.replicas.get(n).ok_or(RunError {
+            kind: crate::machine::ErrorKind::Runtime,
+            message: KVec::new(),
+        })?;
+        replica.with(|m| m.run(chunk, chunkname, each))
+    }
+
+    /// Calls the global Lua function `func` with `args` in the replica of
+    /// the current CPU (the only one for a state that is not per-CPU);
+    /// `f` reads the results while the lock is held.
+    pub(crate) fn call<R>(
+        &self,
+        func: &CStr,
+        args: &[Arg<'_>],
+        f: impl FnOnce(&Results<'_>) -> R,
+    ) -> Result<R, RunError> {
+        self.current().with(|m| m.call(func, args, f))
+    }
+
+    /// The replica for the CPU this runs on. The CPU may change right after
+    /// (in process context); that costs only contention, as each replica
+    /// has its own lock.
+    fn current(&self) -> &Replica {
+        let cpu = kernel::cpu::CpuId::current().as_u32();
+        let n = self.cpus.iter().position(|&c| c == cpu).unwrap_or(0);
+        // The invariant keeps `replicas` non-empty and as long as `cpus`.
+        &self.replicas[n]
+    }
+
+    /// Runs a full garbage collection in every replica.
+    pub(crate) fn collect(&self) {
+        for replica in self.replicas.iter() {
+            replica.with(|m| m.collect());
+        }
+    }
+
+    /// The state's statistics, summed over its replicas.
+    pub(crate) fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            memory_used: 0,
+            memory_peak: 0,
+            calls: 0,
+            errors: 0,
+            budget_kills: 0,
+            alloc_failures: 0,
+            last_error: [0; LAST_ERROR_MAX],
+            last_error_len: 0,
+        };
+        for replica in self.replicas.iter() {
+            let m = replica.with(|m| m.stats());
+            stats.add(&m);
+        }
+        stats
+    }
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of Lua states inside the kernel (suite `lunatik_state`).
+//!
+//! They run when the module loads with KUnit enabled and their suite
+//! selected (`selftests/suites/02-state.sh` selects it); the KTAP results
+//! reach the host runner through debugfs.
+
+use crate::cpu;
+use crate::machine::{live_machines, ErrorKind, RunError};
+use crate::name::Name;
+use crate::registry::Registry;
+use crate::state::{Config, Context, State};
+use crate::vm::{Arg, Value};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+fn name(s: &str) -> Result<Name> {
+    Name::new(s.as_bytes()).map_err(|_| EINVAL)
+}
+
+fn state(s: &str, tweak: impl FnOnce(&mut Config)) -> Result<Arc<State>> {
+    let mut config = Config::new(name(s)?);
+    tweak(&mut config);
+    State::new(config)
+}
+
+/// Runs `src` and returns its results joined by commas.
+fn eval(state: &State, src: &str) -> Result<KVec<u8>, RunError> {
+    let values = state.run(src.as_bytes(), c"=test")?;
+    let mut out = KVec::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            let _ = out.push(b',', GFP_KERNEL);
+        }
+        let _ = out.extend_from_slice(v, GFP_KERNEL);
+    }
+    Ok(out)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// Runs `src`, which must fail with `kind` and a message holding `needle`.
+fn fails(state: &State, src: &str, kind: ErrorKind, needle: &str) -> bool {
+    match eval(state, src) {
+        Ok(_) => false,
+        Err(e) => e.kind == kind && contains(&e.message, needle),
+    }
+}
+
+#[kunit_tests(lunatik_state)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_42() -> Result {
+        let s = state("answer", |_| ())?;
+        assert_eq!(eval(&s, "return 6*7").map_err(|e| e.kind.errno())?, b"42");
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_are_integers() -> Result {
+        let s = state("integers", |_| ())?;
+        let got = eval(
+            &s,
+            "return 7/2, -7/2, 7//2, 2^10, math.type(7/2), math.maxinteger + 1 == math.mininteger",
+        )
+        .map_err(|e| e.kind.errno())?;
+        assert_eq!(got, b"3,-4,3,1024,integer,true");
+        assert!(fails(
+            &s,
+            "return 1.5",
+            ErrorKind::Syntax,
+            "malformed number (numbers are integers only)"
+        ));
+        assert!(fails(
+            &s,
+            "return 1/0",
+            ErrorKind::Runtime,
+            "attempt to divide by zero"
+        ));
+        assert!(fails(
+            &s,
+            "local z = 0 return 1 % z",
+            ErrorKind::Runtime,
+            "attempt to perform 'n%0'"
+        ));
+        assert!(fails(
+            &s,
+            "return string.format('%f', 1)",
+            ErrorKind::Runtime,
+            "invalid conversion"
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn errors_carry_location_and_traceback() -> Result {
+        let s = state("errors", |_| ())?;
+        assert!(fails(
+            &s,
+            "local x = \n  foo(",
+            ErrorKind::Syntax,
+            "test:2:"
+        ));
+        assert!(fails(
+            &s,
+            "local function f() error('boom') end f()",
+            ErrorKind::Runtime,
+            "test:1: boom"
+        ));
+        assert!(fails(
+            &s,
+            "local function f() error('boom') end f()",
+            ErrorKind::Runtime,
+            "stack traceback"
+        ));
+        let stats = s.stats();
+        assert_eq!(stats.errors, 3);
+        assert!(contains(stats.last_error(), "test:1: boom"));
+        Ok(())
+    }
+
+    #[test]
+    fn states_are_isolated_and_named_uniquely() -> Result {
+        let registry = Registry::new()?;
+        let a = registry.create(Config::new(name("a")?))?;
+        let b = registry.create(Config::new(name("b")?))?;
+        assert!(eval(&a, "x = 1").is_ok());
+        assert_eq!(eval(&a, "return x").map_err(|e| e.kind.errno())?, b"1");
+        assert_eq!(eval(&b, "return x").map_err(|e| e.kind.errno())?, b"nil");
+        assert_eq!(registry.create(Config::new(name("a")?)).err(), Some(EEXIST));
+        assert!(registry.get(&name("b")?).is_some());
+        assert!(registry.remove(&name("b")?).is_ok());
+        assert!(registry.get(&name("b")?).is_none());
+        assert_eq!(registry.remove(&name("b")?).err(), Some(ENOENT));
+        // A reference taken before removal keeps the state usable.
+        assert_eq!(eval(&b, "return 1").map_err(|e| e.kind.errno())?, b"1");
+        Ok(())
+    }
+
+    #[test]
+    fn budget_stops_endless_loop_and_state_survives() -> Result {
+        let s = state("budget", |c| c.budget = 100_000)?;
+        assert!(fails(
+            &s,
+            "while true do end",
+            ErrorKind::Budget,
+            "instruction budget exceeded"
+        ));
+        assert!(fails(
+            &s,
+            "while true do pcall(function() while true do end end) end",
+            ErrorKind::Budget,
+            "instruction budget exceeded"
+        ));
+        assert_eq!(s.stats().budget_kills, 2);
+        assert_eq!(eval(&s, "return 1 + 1").map_err(|e| e.kind.errno())?, b"2");
+        let err = s.call(c"nope", &[], |_| ()).err().map(|e| e.kind);
+        assert_eq!(err, Some(ErrorKind::Runtime));
+        assert!(eval(&s, "function spin() while true do end end").is_ok());
+        let err = s.call(c"spin", &[], |_| ()).err().map(|e| e.kind);
+        assert_eq!(err, Some(ErrorKind::Budget));
+        Ok(())
+    }
+
+    #[test]
+    fn memory_cap_fails_allocation_and_state_recovers() -> Result {
+        let cap = 256 * 1024;
+        let s = state("memory", |c| c.memory = cap)?;
+        let idle = s.stats().memory_used;
+        assert!(fails(
+            &s,
+            "local t = {} for i = 1, 1 << 40 do t[i] = tostring(i) end",
+            ErrorKind::Memory,
+            "not enough memory"
+        ));
+        let stats = s.stats();
+        assert!(stats.alloc_failures > 0);
+        assert!(stats.memory_peak <= cap);
+        for _ in 0..4 {
+            s.collect();
+        }
+        let used = s.stats().memory_used;
+        pr_info!("memory test: idle {idle} bytes, {used} after the cap and collection\n");
+        assert!(used < idle + 16 * 1024);
+        assert_eq!(eval(&s, "return 6 * 7").map_err(|e| e.kind.errno())?, b"42");
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_states_leave_no_leak() -> Result {
+        let before = live_machines();
+        let registry = Registry::new()?;
+        for i in 0..100 {
+            let label = [b'l', b'-', b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+            let mut config = Config::new(Name::new(&label).map_err(|_| EINVAL)?);
+            if i % 2 == 1 {
+                config.context = Context::Softirq;
+            }
+            let s = registry.create(config)?;
+            assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
+        }
+        assert_eq!(registry.len(), 100);
+        assert_eq!(live_machines(), before + 100);
+        registry.clear();
+        assert_eq!(registry.len(), 0);
+        assert_eq!(live_machines(), before);
+        Ok(())
+    }
+
+    #[test]
+    fn percpu_state_has_a_loaded_replica_per_possible_cpu() -> Result {
+        let s = state("percpu", |c| {
+            c.percpu = true;
+            c.context = Context::Softirq;
+        })?;
+        assert_eq!(s.replicas(), cpu::possible_cpus() as usize);
+        assert!(eval(&s, "loaded = 7 n = (n or 0) + 1").is_ok());
+        for i in 0..s.replicas() {
+            let mut got = KVec::new();
+            let ran = s.run_in(i, b"return loaded * 10 + n", c"=test", |v| {
+                got.extend_from_slice(v, GFP_ATOMIC)?;
+                Ok(())
+            });
+            assert!(ran.is_ok());
+            assert_eq!(got, b"71");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn softirq_state_calls_functions_without_sleeping() -> Result {
+        // Under the bh-disabling lock every allocation must be atomic;
+        // CONFIG_DEBUG_ATOMIC_SLEEP reports any that could sleep.
+        let s = state("softirq", |c| c.context = Context::Softirq)?;
+        assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 2000 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
+        let got = s.call(c"f", &[Arg::Int(6), Arg::Int(7), Arg::Str(b"ab")], |r| {
+            (
+                r.len(),
+                r.get(0) == Value::Int(42),
+                r.get(1) == Value::Int(2000),
+            )
+        });
+        assert_eq!(got.map_err(|e| e.kind.errno())?, (2, true, true));
+        Ok(())
+    }
+
+    #[test]
+    fn deep_nesting_ends_in_a_lua_error() -> Result {
+        let s = state("nesting", |_| ())?;
+        let mut deep = KVec::new();
+        for _ in 0..1000 {
+            deep.extend_from_slice(b"(", GFP_KERNEL)?;
+        }
+        deep.extend_from_slice(b"1", GFP_KERNEL)?;
+        for _ in 0..1000 {
+            deep.extend_from_slice(b")", GFP_KERNEL)?;
+        }
+        let mut src = KVec::new();
+        src.extend_from_slice(b"return ", GFP_KERNEL)?;
+        src.extend_from_slice(&deep, GFP_KERNEL)?;
+        let err = s.run(&src, c"=test").err();
+        assert!(err.is_some_and(|e| contains(&e.message, "overflow")));
+        let scripts = [
+            "local function f() local ok, e = pcall(f) if not ok then error(e, 0) end end f()",
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
+            "local function f(s) return (s:gsub('.', f)) end return f('ab')",
+            "local t = {3, 1, 2} local function c(a, b) table.sort(t, c) return a < b end table.sort(t, c)",
+            "local function f() return coroutine.wrap(f)() end return f()",
+            "local function f() return tostring(setmetatable({}, {__tostring = f})) end return f()",
+            "local s = 'return ' .. ('{'):rep(300) .. ('}'):rep(300) return assert(load(s))()",
+        ];
+        for src in scripts {
+            let err = eval(&s, src).err();
+            if let Some(e) = &err {
+                pr_info!(
+                    "nesting test: {:.60}...\n",
+                    kernel::str::BStr::from_bytes(&e.message)
+                );
+            }
+            assert!(err.is_some_and(|e| contains(&e.message, "C stack overflow")
+                || contains(&e.message, "error in error handling")));
+        }
+        // A long concatenation compiles within the limits or fails cleanly.
+        let _ = eval(
+            &s,
+            "return load('return ' .. ('\"a\" .. '):rep(5000) .. '\"a\"')()",
+        );
+        assert_eq!(eval(&s, "return 1").map_err(|e| e.kind.errno())?, b"1");
+        Ok(())
+    }
+
+    #[test]
+    fn print_writes_to_the_kernel_log() -> Result {
+        // selftests/suites/02-state.sh finds this line in the kernel log.
+        let s = state("kunit-print", |_| ())?;
+        assert!(eval(&s, "print('hello', 42, nil)").is_ok());
+        Ok(())
+    }
+}
