@@ -36,3 +36,19 @@ check() {
 
 # diag TEXT: a KTAP diagnostic line.
 diag() { echo "# $*"; }
+
+# kmemleak_clean: the test `kmemleak_clean`, passed when kmemleak finds no
+# unreferenced object. kmemleak reports only objects older than 5 seconds,
+# hence the wait; the report is shown when the test fails.
+kmemleak_clean() {
+	local leaks
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -z "$leaks" ]; then
+		ok kmemleak_clean
+	else
+		echo "$leaks" | head -40 | sed 's/^/# /'
+		not_ok kmemleak_clean "kmemleak reports unreferenced objects"
+	fi
+}

@@ -53,19 +53,16 @@ for i in $(seq 20); do
 done
 slab1=$(meminfo Slab) vmalloc1=$(meminfo VmallocUsed)
 diag "slab ${slab0}k -> ${slab1}k, vmalloc ${vmalloc0}k -> ${vmalloc1}k after 20 cycles"
-if [ "$failed" = 0 ] && [ $((slab1 - slab0)) -lt 256 ] && [ $((vmalloc1 - vmalloc0)) -lt 64 ]; then
+# Noise, measured over 40 cycles with 2 vCPUs: VmallocUsed moves by up to
+# 100k between consecutive cycles with no trend (module memory is reused
+# lazily); Slab creeps by a few kB per cycle early on and then settles.
+# The module image alone is 3 MB, so a leak of it, or of a few kB per
+# cycle, still crosses these bounds.
+if [ "$failed" = 0 ] && [ $((slab1 - slab0)) -lt 256 ] && [ $((vmalloc1 - vmalloc0)) -lt 256 ]; then
 	ok load_unload_20_cycles_no_growth
 else
 	not_ok load_unload_20_cycles_no_growth "cycle failed or memory grew"
 fi
 
-# kmemleak reports only objects older than 5 seconds.
-sleep 6
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-if [ -z "$leaks" ]; then
-	ok kmemleak_clean
-else
-	echo "$leaks" | head -40 | sed 's/^/# /'
-	not_ok kmemleak_clean "kmemleak reports unreferenced objects"
-fi
+# Nothing the cycles allocated is left unreferenced.
+kmemleak_clean
