@@ -262,6 +262,10 @@ pub fn parse(text: &str) -> Report {
             }
         } else if let Some(text) = body.strip_prefix('#') {
             diagnostics.push(text.trim().to_string());
+        } else if !body.is_empty() && !stack.is_empty() {
+            // Free text inside a document, such as the body of a KUnit
+            // assertion message, explains the next result too.
+            diagnostics.push(body.to_string());
         }
     }
     while !stack.is_empty() {
