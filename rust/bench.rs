@@ -5,7 +5,7 @@
 //! kernel log; only the ratios mean anything under QEMU TCG.
 
 use crate::name::Name;
-use crate::state::{Config, State};
+use crate::state::{Config, Context, State};
 use kernel::prelude::*;
 use kernel::time::{Instant, Monotonic};
 
@@ -35,7 +35,7 @@ mod tests {
     #[test]
     fn idle_state_and_call_cost() -> Result {
         let name = Name::new(b"bench").map_err(|_| EINVAL)?;
-        let state = State::new(Config::new(name))?;
+        let state = State::new(Config::new(name, Context::Process))?;
         let idle = state.stats().memory_used;
         pr_info!("bench: idle state with standard libraries: {idle} bytes\n");
 

@@ -33,8 +33,13 @@ pub(crate) enum Context {
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
 pub(crate) const DEFAULT_MEMORY: usize = 32 << 20;
-/// Default instruction budget per entry.
+/// Default instruction budget per entry of a `process` state.
 pub(crate) const DEFAULT_BUDGET: u64 = 100_000_000;
+/// Default, and largest, instruction budget per entry of a `softirq` state.
+/// Its entries hold a spinlock with bottom halves off, so an unbounded or
+/// huge budget would let one script stall the CPU (RCU stalls, soft
+/// lockups); ten million instructions take well under a second.
+pub(crate) const SOFTIRQ_BUDGET: u64 = 10_000_000;
 
 /// How to create a state.
 #[derive(Clone, Copy)]
@@ -45,22 +50,34 @@ pub(crate) struct Config {
     pub(crate) context: Context,
     /// Memory cap per VM, in bytes (0 for none).
     pub(crate) memory: usize,
-    /// Instructions per entry (0 for none).
+    /// Instructions per entry (0 for none, `process` states only).
     pub(crate) budget: u64,
     /// One VM per possible CPU instead of one.
     pub(crate) percpu: bool,
 }
 
 impl Config {
-    /// A process-context, single-VM state with the default limits.
-    pub(crate) fn new(name: Name) -> Self {
+    /// A single-VM state in `context` with the default limits.
+    pub(crate) fn new(name: Name, context: Context) -> Self {
         Self {
             name,
-            context: Context::Process,
+            context,
             memory: DEFAULT_MEMORY,
-            budget: DEFAULT_BUDGET,
+            budget: match context {
+                Context::Process => DEFAULT_BUDGET,
+                Context::Softirq => SOFTIRQ_BUDGET,
+            },
             percpu: false,
         }
+    }
+
+    /// Checks the limits: a `softirq` state needs a budget of at most
+    /// [`SOFTIRQ_BUDGET`] (`EINVAL` otherwise).
+    fn validate(&self) -> Result {
+        if self.context == Context::Softirq && !(1..=SOFTIRQ_BUDGET).contains(&self.budget) {
+            return Err(EINVAL);
+        }
+        Ok(())
     }
 }
 
@@ -155,6 +172,7 @@ pub(crate) struct State {
 impl State {
     /// Creates a state with the standard libraries loaded in every replica.
     pub(crate) fn new(config: Config) -> Result<Arc<Self>> {
+        config.validate()?;
         let mut replicas = KVec::new();
         let mut cpus = KVec::new();
         if config.percpu {

@@ -19,8 +19,8 @@ fn name(s: &str) -> Result<Name> {
     Name::new(s.as_bytes()).map_err(|_| EINVAL)
 }
 
-fn state(s: &str, tweak: impl FnOnce(&mut Config)) -> Result<Arc<State>> {
-    let mut config = Config::new(name(s)?);
+fn state(s: &str, context: Context, tweak: impl FnOnce(&mut Config)) -> Result<Arc<State>> {
+    let mut config = Config::new(name(s)?, context);
     tweak(&mut config);
     State::new(config)
 }
@@ -58,14 +58,14 @@ mod tests {
 
     #[test]
     fn returns_42() -> Result {
-        let s = state("answer", |_| ())?;
+        let s = state("answer", Context::Process, |_| ())?;
         assert_eq!(eval(&s, "return 6*7").map_err(|e| e.kind.errno())?, b"42");
         Ok(())
     }
 
     #[test]
     fn numbers_are_integers() -> Result {
-        let s = state("integers", |_| ())?;
+        let s = state("integers", Context::Process, |_| ())?;
         let got = eval(
             &s,
             "return 7/2, -7/2, 7//2, 2^10, math.type(7/2), math.maxinteger + 1 == math.mininteger",
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn errors_carry_location_and_traceback() -> Result {
-        let s = state("errors", |_| ())?;
+        let s = state("errors", Context::Process, |_| ())?;
         assert!(fails(
             &s,
             "local x = \n  foo(",
@@ -129,12 +129,12 @@ mod tests {
     #[test]
     fn states_are_isolated_and_named_uniquely() -> Result {
         let registry = Registry::new()?;
-        let a = registry.create(Config::new(name("a")?))?;
-        let b = registry.create(Config::new(name("b")?))?;
+        let a = registry.create(Config::new(name("a")?, Context::Process))?;
+        let b = registry.create(Config::new(name("b")?, Context::Process))?;
         assert!(eval(&a, "x = 1").is_ok());
         assert_eq!(eval(&a, "return x").map_err(|e| e.kind.errno())?, b"1");
         assert_eq!(eval(&b, "return x").map_err(|e| e.kind.errno())?, b"nil");
-        assert_eq!(registry.create(Config::new(name("a")?)).err(), Some(EEXIST));
+        assert_eq!(registry.create(Config::new(name("a")?, Context::Process)).err(), Some(EEXIST));
         assert!(registry.get(&name("b")?).is_some());
         assert!(registry.remove(&name("b")?).is_ok());
         assert!(registry.get(&name("b")?).is_none());
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn budget_stops_endless_loop_and_state_survives() -> Result {
-        let s = state("budget", |c| c.budget = 100_000)?;
+        let s = state("budget", Context::Process, |c| c.budget = 100_000)?;
         assert!(fails(
             &s,
             "while true do end",
@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn memory_cap_fails_allocation_and_state_recovers() -> Result {
         let cap = 256 * 1024;
-        let s = state("memory", |c| c.memory = cap)?;
+        let s = state("memory", Context::Process, |c| c.memory = cap)?;
         let idle = s.stats().memory_used;
         assert!(fails(
             &s,
@@ -199,10 +199,12 @@ mod tests {
         let registry = Registry::new()?;
         for i in 0..100 {
             let label = [b'l', b'-', b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-            let mut config = Config::new(Name::new(&label).map_err(|_| EINVAL)?);
-            if i % 2 == 1 {
-                config.context = Context::Softirq;
-            }
+            let context = if i % 2 == 1 {
+                Context::Softirq
+            } else {
+                Context::Process
+            };
+            let config = Config::new(Name::new(&label).map_err(|_| EINVAL)?, context);
             let s = registry.create(config)?;
             assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
         }
@@ -216,10 +218,7 @@ mod tests {
 
     #[test]
     fn percpu_state_has_a_loaded_replica_per_possible_cpu() -> Result {
-        let s = state("percpu", |c| {
-            c.percpu = true;
-            c.context = Context::Softirq;
-        })?;
+        let s = state("percpu", Context::Softirq, |c| c.percpu = true)?;
         assert_eq!(s.replicas(), cpu::possible_cpus() as usize);
         assert!(eval(&s, "loaded = 7 n = (n or 0) + 1").is_ok());
         for i in 0..s.replicas() {
@@ -238,7 +237,12 @@ mod tests {
     fn softirq_state_calls_functions_without_sleeping() -> Result {
         // Under the bh-disabling lock every allocation must be atomic;
         // CONFIG_DEBUG_ATOMIC_SLEEP reports any that could sleep.
-        let s = state("softirq", |c| c.context = Context::Softirq)?;
+        // An unbounded budget, or one past the softirq maximum, is refused.
+        assert_eq!(state("softirq", Context::Softirq, |c| c.budget = 0).err(), Some(EINVAL));
+        let big = state("softirq", Context::Softirq, |c| c.budget = 1 << 40).err();
+        assert_eq!(big, Some(EINVAL));
+        let s = state("softirq", Context::Softirq, |_| ())?;
+        assert!(fails(&s, "while true do end", ErrorKind::Budget, "instruction budget exceeded"));
         assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 2000 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
         let got = s.call(c"f", &[Arg::Int(6), Arg::Int(7), Arg::Str(b"ab")], |r| {
             (
@@ -253,7 +257,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_ends_in_a_lua_error() -> Result {
-        let s = state("nesting", |_| ())?;
+        let s = state("nesting", Context::Process, |_| ())?;
         let mut deep = KVec::new();
         for _ in 0..1000 {
             deep.extend_from_slice(b"(", GFP_KERNEL)?;
@@ -299,7 +303,7 @@ mod tests {
     #[test]
     fn print_writes_to_the_kernel_log() -> Result {
         // selftests/suites/02-state.sh finds this line in the kernel log.
-        let s = state("kunit-print", |_| ())?;
+        let s = state("kunit-print", Context::Process, |_| ())?;
         assert!(eval(&s, "print('hello', 42, nil)").is_ok());
         Ok(())
     }
