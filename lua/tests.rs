@@ -134,6 +134,30 @@ fn sandbox_has_no_files_and_no_bytecode() {
 }
 
 #[test]
+fn debug_has_only_traceback() {
+    let mut s = state();
+    let t = s
+        .eval("local function f() return debug.traceback('here') end return f()")
+        .unwrap();
+    assert!(t.starts_with("here\nstack traceback:"), "{t}");
+    assert!(
+        t.contains("in local 'f'") || t.contains("in function"),
+        "{t}"
+    );
+    assert_eq!(s.eval("return debug.traceback({}) ~= nil").unwrap(), "true");
+    assert_eq!(
+        s.eval("local n = 0 for k in pairs(debug) do n = n + 1 end return n")
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        s.eval("return type(debug.getinfo), type(debug.sethook)")
+            .unwrap(),
+        "nil"
+    );
+}
+
+#[test]
 fn errors_carry_location_and_traceback() {
     let mut s = state();
     let err = s.eval("local x = \nfoo(").unwrap_err();

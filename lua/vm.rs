@@ -44,6 +44,25 @@ unsafe extern "C" fn load_text(L: *mut lua_State) -> c_int {
     }
 }
 
+/// `debug.traceback([msg [, level]])`: the only `debug` function scripts
+/// get (DESIGN.md section 4). Like Lua's, a non-string message is returned
+/// as it is, and the traceback starts at `level` (1 by default).
+unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua in protected mode; luaL_optinteger and
+    // luaL_traceback may raise; nothing here has a destructor.
+    unsafe {
+        let t = lua_type(L, 1);
+        if t != LUA_TSTRING && t != LUA_TNIL && t != LUA_TNONE && t != LUA_TNUMBER {
+            lua_settop(L, 1);
+            return 1;
+        }
+        let msg = lua_tolstring(L, 1, core::ptr::null_mut());
+        let level = luaL_optinteger(L, 2, 1).clamp(0, i64::from(c_int::MAX)) as c_int;
+        luaL_traceback(L, L, msg, level);
+    }
+    1
+}
+
 unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
     // SAFETY: `open_libs` passes its OpenArgs as light userdata 1, alive
     // for this call. The library functions may raise memory errors, which
@@ -62,6 +81,10 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
             lua_pop(L, 1);
         }
         mathlib::open(L, args.seed);
+        lua_createtable(L, 0, 1);
+        lua_pushcclosure(L, debug_traceback, 0);
+        lua_setfield(L, -2, c"traceback".as_ptr());
+        lua_setglobal(L, c"debug".as_ptr());
 
         // Files are out of reach; `require` is the module's own.
         for name in [c"dofile", c"loadfile"] {
@@ -91,7 +114,7 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
 
 /// Opens the standard libraries of DESIGN.md section 4: base (without
 /// `dofile`/`loadfile`, `load` for text only), coroutine, table, string,
-/// utf8 and the integer math, with `print` as given.
+/// utf8, the integer math and `debug.traceback`, with `print` as given.
 ///
 /// # Safety
 ///

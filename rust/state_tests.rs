@@ -120,6 +120,8 @@ mod tests {
             ErrorKind::Runtime,
             "stack traceback"
         ));
+        let tb = eval(&s, "return debug.traceback('here')");
+        assert!(tb.is_ok_and(|t| contains(&t, "here\nstack traceback:")));
         let stats = s.stats();
         assert_eq!(stats.errors, 3);
         assert!(contains(stats.last_error(), "test:1: boom"));
