@@ -22,7 +22,7 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test module-werror \
-	no-fpu selftests bench demo vm clean
+	no-fpu ynl-check cli selftests bench demo vm clean
 
 all: module
 
@@ -42,6 +42,14 @@ lua-source:
 host-test: lua-source
 	cargo test --workspace --locked
 
+# The YNL spec is valid and the generated family code matches it.
+ynl-check:
+	scripts/ynl.sh --check
+
+# The lunatik command-line tool, copied into the selftest VM.
+cli:
+	cargo build --release --locked -p lunatik
+
 # The module with every C and Rust warning turned into an error.
 module-werror: $(KDIR_DEP) lua-source
 	$(MODULE_MAKE) LUNATIK_WERROR=1 modules
@@ -52,28 +60,30 @@ no-fpu: module-werror
 	scripts/check-no-fpu.sh --self-test
 	scripts/check-no-fpu.sh lunatik.ko
 
-selftests: module-werror
+selftests: module-werror cli
 	selftests/run-vm.sh check $(KDIR)
 
 # Benchmarks in the VM; they print figures, they do not pass or fail.
-bench: module
+bench: module cli
 	selftests/run-vm.sh bench $(KDIR)
 
 check: deps
 	$(MAKE) host-test
+	$(MAKE) ynl-check
 	$(MAKE) no-fpu
 	$(MAKE) selftests
 
-demo: module
+demo: module cli
 	selftests/run-vm.sh demo $(KDIR)
 
-vm: module
+vm: module cli
 	selftests/run-vm.sh shell $(KDIR)
 
 # Removes Kbuild's outputs without needing (or building) a kernel tree.
 clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -f rust/*.o rust/.*.cmd rust/*.d lua/*.o lua/.*.cmd lua/klibc/*.o lua/klibc/.*.cmd
+	rm -f netlink/*.o netlink/.*.cmd
 	rm -rf target build
 
 endif

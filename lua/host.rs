@@ -11,6 +11,8 @@ pub mod account;
 pub mod ffi;
 #[path = "mathlib.rs"]
 pub mod mathlib;
+#[path = "../rust/ratelimit.rs"]
+pub mod ratelimit;
 #[path = "vm.rs"]
 pub mod vm;
 
@@ -161,3 +163,5 @@ impl Drop for State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod ratelimit_tests;

@@ -19,10 +19,13 @@ use kernel::prelude::*;
 #[allow(unreachable_pub, dead_code)]
 mod account;
 mod bh_lock;
+mod control;
 mod cpu;
+mod events;
 #[path = "../lua/ffi.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod ffi;
+mod genl;
 mod kalloc;
 mod machine;
 #[path = "../lua/mathlib.rs"]
@@ -30,6 +33,11 @@ mod machine;
 mod mathlib;
 #[allow(unreachable_pub, dead_code)]
 mod name;
+mod net;
+#[allow(unreachable_pub, dead_code)]
+mod protocol;
+#[allow(unreachable_pub, dead_code)]
+mod ratelimit;
 mod registry;
 mod state;
 #[path = "../lua/vm.rs"]
@@ -51,15 +59,16 @@ module! {
 
 /// The module's lifetime: created on load, dropped on unload.
 struct Lunatik {
-    /// Every state; dropping it on unload destroys them all.
-    _states: registry::Registry,
+    /// The control plane and every state; dropping it on unload
+    /// unregisters the family and destroys the states.
+    _control: control::Control,
 }
 
 impl kernel::Module for Lunatik {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let states = registry::Registry::new()?;
+        let control = control::Control::new()?;
         pr_info!("loaded ({} possible CPUs)\n", cpu::possible_cpus());
-        Ok(Lunatik { _states: states })
+        Ok(Lunatik { _control: control })
     }
 }
 

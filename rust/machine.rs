@@ -11,9 +11,13 @@
 //! here hold no value with a destructor across a Lua call that may raise.
 
 use crate::account::Account;
+use crate::events;
 use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
 use crate::name::Name;
+use crate::net::NetRef;
+use crate::protocol::error_kind;
+use crate::ratelimit::{RateLimit, Verdict};
 use crate::vm;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::NonNull;
@@ -60,6 +64,16 @@ impl ErrorKind {
             ErrorKind::Budget => ECANCELED,
         }
     }
+
+    /// The kind's number in the netlink protocol (`enum lunatik_error_kind`).
+    pub(crate) fn protocol(self) -> u32 {
+        match self {
+            ErrorKind::Syntax => error_kind::SYNTAX,
+            ErrorKind::Runtime => error_kind::RUNTIME,
+            ErrorKind::Memory => error_kind::MEMORY,
+            ErrorKind::Budget => error_kind::BUDGET,
+        }
+    }
 }
 
 /// A failed entry: what went wrong and Lua's message, with its traceback
@@ -87,12 +101,69 @@ pub(crate) struct Counters {
 
 /// What Lua reaches through raw pointers while it runs: the allocator's
 /// account (its user data) and, through the thread's extra space, the name
-/// `print` prefixes. It lives in its own allocation so its address is
-/// stable for the life of the `lua_State`.
+/// `print` prefixes, the namespace its events go to and their rate limit.
+/// It lives in its own allocation so its address is stable for the life of
+/// the `lua_State`.
 struct MachineData {
     account: Account,
     name: Name,
+    net: NetRef,
+    limit: RateLimit,
     counters: Counters,
+}
+
+/// Sends `msg` to the kernel log (prefixed with the state's name) and to
+/// the `events` listeners of the state's namespace, as an error of `kind`
+/// when given, within the machine's rate limit.
+///
+/// # Safety
+///
+/// `data` must be the live data of a machine whose Lua code is running on
+/// this thread (so nothing else uses its rate limit), and no reference to
+/// its `limit` field may exist.
+unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
+    // SAFETY: by the function's contract; the fields are read or, for the
+    // limit, updated through the pointer, never borrowed from the whole.
+    let (name, net, atomic, verdict) = unsafe {
+        let now = kernel::bindings::ktime_get_mono_fast_ns();
+        (
+            (*data).name,
+            (*data).net,
+            (*data).account.atomic,
+            (*data).limit.check(now),
+        )
+    };
+    let Verdict::Send { suppressed } = verdict else {
+        return;
+    };
+    let shown = BStr::from_bytes(name.as_bytes());
+    if suppressed > 0 {
+        pr_info!("{}: ({} messages suppressed)\n", shown, suppressed);
+        let mut note = [0u8; 48];
+        let n = fmt_suppressed(&mut note, suppressed);
+        events::send(net, &name, &note[..n], None, atomic);
+    }
+    match kind {
+        None => pr_info!("{}: {}\n", shown, BStr::from_bytes(msg)),
+        Some(_) => pr_warn!("{}: callback failed: {}\n", shown, BStr::from_bytes(msg)),
+    }
+    events::send(net, &name, msg, kind.map(ErrorKind::protocol), atomic);
+}
+
+/// Writes "(N messages suppressed)" into `buf`, returning its length.
+fn fmt_suppressed(buf: &mut [u8], n: u64) -> usize {
+    struct W<'a>(&'a mut [u8], usize);
+    impl core::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = (self.1 + s.len()).min(self.0.len());
+            self.0[self.1..end].copy_from_slice(&s.as_bytes()[..end - self.1]);
+            self.1 = end;
+            Ok(())
+        }
+    }
+    let mut w = W(buf, 0);
+    let _ = core::fmt::write(&mut w, format_args!("({} messages suppressed)", n));
+    w.1
 }
 
 /// One Lua VM.
@@ -113,12 +184,12 @@ unsafe impl Send for Machine {}
 
 /// The kernel's `print`: the arguments, converted as `tostring` does and
 /// separated by tabs, go to the kernel log as one line prefixed with the
-/// state's name.
+/// state's name, and to the `events` group, within the rate limit.
 unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode. luaL_tolstring (which may run
     // __tostring metamethods), lua_pushstring and lua_concat may raise;
     // nothing in this block has a destructor.
-    let (name, msg) = unsafe {
+    let (data, msg) = unsafe {
         let n = lua_gettop(L);
         for i in 1..=n {
             luaL_tolstring(L, i, core::ptr::null_mut());
@@ -129,16 +200,14 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
         lua_concat(L, (2 * n - 1).max(0));
         let mut len = 0usize;
         let p = lua_tolstring(L, -1, &mut len);
-        let data = &*(*lua_getextraspace(L)).cast::<MachineData>();
-        (data.name, core::slice::from_raw_parts(p.cast::<u8>(), len))
+        let data = (*lua_getextraspace(L)).cast::<MachineData>();
+        (data, core::slice::from_raw_parts(p.cast::<u8>(), len))
     };
-    // No Lua call follows, so formatting may use Rust freely; the message
-    // stays on the Lua stack until this function returns.
-    pr_info!(
-        "{}: {}\n",
-        BStr::from_bytes(name.as_bytes()),
-        BStr::from_bytes(msg)
-    );
+    // No Lua call follows, so Rust values may live from here on; the
+    // message stays on the Lua stack until this function returns.
+    // SAFETY: the extra space holds the running machine's data (type
+    // invariant of `Machine`), and nothing borrows its limit.
+    unsafe { emit(data, msg, None) };
     0
 }
 
@@ -162,8 +231,14 @@ impl Machine {
     /// memory cap of `memory` bytes and `budget` instructions per entry
     /// (0 for no limit). With `atomic`, every allocation after creation is
     /// `GFP_ATOMIC`, as `softirq` states are entered where sleeping is not
-    /// allowed.
-    pub(crate) fn new(name: Name, memory: usize, budget: u64, atomic: bool) -> Result<Self> {
+    /// allowed. Its events go to the listeners of `net`.
+    pub(crate) fn new(
+        name: Name,
+        net: NetRef,
+        memory: usize,
+        budget: u64,
+        atomic: bool,
+    ) -> Result<Self> {
         let data = KBox::new(
             MachineData {
                 account: Account {
@@ -172,6 +247,8 @@ impl Machine {
                     ..Account::default()
                 },
                 name,
+                net,
+                limit: RateLimit::new(),
                 counters: Counters {
                     calls: 0,
                     errors: 0,
@@ -250,6 +327,8 @@ impl Machine {
     }
 
     /// Calls the global function `func` with `args`; `f` reads its results.
+    /// A failure is also reported to the log and the `events` group (within
+    /// the rate limit), since nobody waits for a callback's result.
     pub(crate) fn call<R>(
         &mut self,
         func: &CStr,
@@ -263,7 +342,13 @@ impl Machine {
                 L,
                 _machine: core::marker::PhantomData,
             })),
-            Err(status) => Err(self.error(status)),
+            Err(status) => {
+                let e = self.error(status);
+                // SAFETY: `data` is this machine's; Lua is idle and nothing
+                // borrows the limit.
+                unsafe { emit(self.data.as_ptr(), &e.message, Some(e.kind)) };
+                Err(e)
+            }
         };
         self.finish(outcome)
     }

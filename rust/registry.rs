@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The set of live states, by name.
+//! The set of live states, by network namespace and name.
 //!
 //! The registry holds one reference to each state; whoever looks a state
 //! up gets another. Removing a state drops the registry's reference, and
-//! the state's VMs close when the last holder lets go. Dropping the
-//! registry (on module unload) removes every state.
+//! the state's VMs close when the last holder lets go. A name is unique
+//! within its namespace: states of different namespaces may share it and
+//! never see each other. Dropping the registry (on module unload) removes
+//! every state.
 
 use crate::name::Name;
+use crate::net::NetRef;
 use crate::state::{Config, State};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-/// States by name. Process context only (it sleeps on a mutex).
+/// States by namespace and name. Process context only (it sleeps on a
+/// mutex).
 pub(crate) struct Registry {
     states: Pin<KBox<Mutex<KVec<Arc<State>>>>>,
+}
+
+fn is(state: &State, net: NetRef, name: &Name) -> bool {
+    state.config().net == net && state.name() == name
 }
 
 impl Registry {
@@ -26,10 +34,10 @@ impl Registry {
         })
     }
 
-    /// Creates a state; `EEXIST` if the name is taken.
+    /// Creates a state; `EEXIST` if its namespace has one of that name.
     pub(crate) fn create(&self, config: Config) -> Result<Arc<State>> {
         let mut states = self.states.lock();
-        if states.iter().any(|s| s.name() == &config.name) {
+        if states.iter().any(|s| is(s, config.net, &config.name)) {
             return Err(EEXIST);
         }
         let state = State::new(config)?;
@@ -37,21 +45,62 @@ impl Registry {
         Ok(state)
     }
 
-    /// The state called `name`.
+    /// The state called `name` in the initial namespace.
     pub(crate) fn get(&self, name: &Name) -> Option<Arc<State>> {
+        self.get_in(NetRef::init(), name)
+    }
+
+    /// The state called `name` in `net`.
+    pub(crate) fn get_in(&self, net: NetRef, name: &Name) -> Option<Arc<State>> {
         self.states
             .lock()
             .iter()
-            .find(|s| s.name() == name)
+            .find(|s| is(s, net, name))
             .cloned()
     }
 
-    /// Removes the state called `name`; `ENOENT` if there is none. The
-    /// state dies when the returned reference and any other are dropped.
+    /// The `n`th state of `net` (from 0), in creation order: what a dump
+    /// walks through.
+    pub(crate) fn nth_in(&self, net: NetRef, n: usize) -> Option<Arc<State>> {
+        self.states
+            .lock()
+            .iter()
+            .filter(|s| s.config().net == net)
+            .nth(n)
+            .cloned()
+    }
+
+    /// Removes the state called `name` from the initial namespace.
     pub(crate) fn remove(&self, name: &Name) -> Result<Arc<State>> {
+        self.remove_in(NetRef::init(), name)
+    }
+
+    /// Removes the state called `name` from `net`; `ENOENT` if there is
+    /// none. The state dies when the returned reference and any other are
+    /// dropped.
+    pub(crate) fn remove_in(&self, net: NetRef, name: &Name) -> Result<Arc<State>> {
         let mut states = self.states.lock();
-        let i = states.iter().position(|s| s.name() == name).ok_or(ENOENT)?;
+        let i = states.iter().position(|s| is(s, net, name)).ok_or(ENOENT)?;
         states.remove(i).map_err(|_| ENOENT)
+    }
+
+    /// Removes every state of `net` and returns them, so the caller drops
+    /// them outside the registry's lock.
+    pub(crate) fn remove_net(&self, net: NetRef) -> KVec<Arc<State>> {
+        let mut gone = KVec::new();
+        let mut states = self.states.lock();
+        let mut i = 0;
+        while i < states.len() {
+            if states[i].config().net != net {
+                i += 1;
+                continue;
+            }
+            let Ok(state) = states.remove(i) else { break };
+            // Without memory for the list, push drops the state right
+            // here, under the lock: slower for other users, still correct.
+            let _ = gone.push(state, GFP_KERNEL);
+        }
+        gone
     }
 
     /// Number of states.

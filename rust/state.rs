@@ -14,6 +14,7 @@ use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::cpu;
 use crate::machine::{Counters, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX};
 use crate::name::Name;
+use crate::net::NetRef;
 use crate::vm::Arg;
 use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
@@ -46,6 +47,8 @@ pub(crate) const SOFTIRQ_BUDGET: u64 = 10_000_000;
 pub(crate) struct Config {
     /// The state's name.
     pub(crate) name: Name,
+    /// The network namespace it belongs to.
+    pub(crate) net: NetRef,
     /// Its context.
     pub(crate) context: Context,
     /// Memory cap per VM, in bytes (0 for none).
@@ -57,10 +60,12 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// A single-VM state in `context` with the default limits.
+    /// A single-VM state of the initial namespace in `context` with the
+    /// default limits.
     pub(crate) fn new(name: Name, context: Context) -> Self {
         Self {
             name,
+            net: NetRef::init(),
             context,
             memory: DEFAULT_MEMORY,
             budget: match context {
@@ -73,7 +78,7 @@ impl Config {
 
     /// Checks the limits: a `softirq` state needs a budget of at most
     /// [`SOFTIRQ_BUDGET`] (`EINVAL` otherwise).
-    fn validate(&self) -> Result {
+    pub(crate) fn validate(&self) -> Result {
         if self.context == Context::Softirq && !(1..=SOFTIRQ_BUDGET).contains(&self.budget) {
             return Err(EINVAL);
         }
@@ -90,7 +95,13 @@ enum Replica {
 impl Replica {
     fn new(config: &Config) -> Result<Self> {
         let softirq = config.context == Context::Softirq;
-        let machine = Machine::new(config.name, config.memory, config.budget, softirq)?;
+        let machine = Machine::new(
+            config.name,
+            config.net,
+            config.memory,
+            config.budget,
+            softirq,
+        )?;
         Ok(if softirq {
             Replica::Softirq(KBox::pin_init(
                 new_spinlock_bh!(machine, c"lunatik_state_softirq"),
@@ -196,6 +207,11 @@ impl State {
     /// The state's name.
     pub(crate) fn name(&self) -> &Name {
         &self.config.name
+    }
+
+    /// The state's configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Number of Lua VMs: one, or one per possible CPU.

@@ -136,7 +136,12 @@ mod tests {
         assert!(eval(&a, "x = 1").is_ok());
         assert_eq!(eval(&a, "return x").map_err(|e| e.kind.errno())?, b"1");
         assert_eq!(eval(&b, "return x").map_err(|e| e.kind.errno())?, b"nil");
-        assert_eq!(registry.create(Config::new(name("a")?, Context::Process)).err(), Some(EEXIST));
+        assert_eq!(
+            registry
+                .create(Config::new(name("a")?, Context::Process))
+                .err(),
+            Some(EEXIST)
+        );
         assert!(registry.get(&name("b")?).is_some());
         assert!(registry.remove(&name("b")?).is_ok());
         assert!(registry.get(&name("b")?).is_none());
@@ -240,11 +245,19 @@ mod tests {
         // Under the bh-disabling lock every allocation must be atomic;
         // CONFIG_DEBUG_ATOMIC_SLEEP reports any that could sleep.
         // An unbounded budget, or one past the softirq maximum, is refused.
-        assert_eq!(state("softirq", Context::Softirq, |c| c.budget = 0).err(), Some(EINVAL));
+        assert_eq!(
+            state("softirq", Context::Softirq, |c| c.budget = 0).err(),
+            Some(EINVAL)
+        );
         let big = state("softirq", Context::Softirq, |c| c.budget = 1 << 40).err();
         assert_eq!(big, Some(EINVAL));
         let s = state("softirq", Context::Softirq, |_| ())?;
-        assert!(fails(&s, "while true do end", ErrorKind::Budget, "instruction budget exceeded"));
+        assert!(fails(
+            &s,
+            "while true do end",
+            ErrorKind::Budget,
+            "instruction budget exceeded"
+        ));
         assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 2000 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
         let got = s.call(c"f", &[Arg::Int(6), Arg::Int(7), Arg::Str(b"ab")], |r| {
             (

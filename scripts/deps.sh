@@ -9,6 +9,7 @@ APT_PACKAGES=(
 	"clang$LLVM_SUFFIX" "lld$LLVM_SUFFIX" "llvm$LLVM_SUFFIX" "libclang$LLVM_SUFFIX-dev"
 	flex bison bc libelf-dev libssl-dev dwarves cpio busybox-static
 	qemu-system-x86 iproute2 kmod xz-utils make gcc patch
+	python3 python3-yaml python3-jsonschema jq
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

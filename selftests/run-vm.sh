@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # run-vm.sh MODE KDIR: boots the selftest VM (QEMU, TCG, 2 vCPUs, no network)
 # with KDIR's bzImage and an initramfs holding busybox, lunatik.ko, the
-# suites and the examples.
+# lunatik CLI, iproute2's genl (an outside client of the family), the
+# suites and the examples (also under /lib/modules/lua, where Lunatik
+# looks for scripts).
 #   check  run the suites; vmtest judges the KTAP and console logs
 #   demo   run examples/demo.sh on the terminal
 #   bench  run selftests/bench.sh on the terminal
 #   shell  an interactive shell on the terminal
 # Logs of the last run stay in build/vm/. LUNATIK_VM_TIMEOUT (seconds)
-# bounds a check or demo run.
+# bounds a check or demo run. LUNATIK_SUITES (a space-separated list of
+# suite name prefixes, such as "03") runs only those suites.
 set -euo pipefail
 mode=${1:?usage: run-vm.sh check|demo|bench|shell KDIR}
 kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
@@ -18,17 +21,40 @@ timeout_s=${LUNATIK_VM_TIMEOUT:-1200}
 kernel=$kdir/arch/x86/boot/bzImage
 [ -f "$kernel" ] || { echo "error: no kernel image at $kernel" >&2; exit 1; }
 [ -f "$repo/lunatik.ko" ] || { echo "error: lunatik.ko is not built (run make)" >&2; exit 1; }
+cli=$repo/target/release/lunatik
+[ -x "$cli" ] || { echo "error: the lunatik CLI is not built (run make cli)" >&2; exit 1; }
 
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,selftests/suites,examples}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,examples,usr/bin}
 cp "$(command -v busybox)" "$root/bin/busybox"
+
+# A dynamically linked host binary and the libraries it needs, at the
+# paths the host has them.
+install_bin() {
+	local lib
+	cp "$1" "$root/usr/bin/"
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+install_bin "$cli"
+install_bin "$repo/target/release/lunatik-genl-fuzz"
+install_bin "$(command -v genl)"
+install_bin "$(command -v jq)"
+# An unprivileged user for the permission tests.
+mkdir -p "$root/etc"
+echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 cp "$repo/selftests/init" "$root/init"
 cp "$repo/lunatik.ko" "$root/lib/modules/"
 cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$root/selftests/"
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp -r "$repo"/examples/. "$root/examples/"
+cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
@@ -39,6 +65,8 @@ qemu=(
 )
 # KUnit suites in the module run only where a suite selects them.
 cmdline="console=ttyS0 panic=-1 oops=panic kunit.filter_glob=none lunatik.mode=$mode"
+suites=${LUNATIK_SUITES:-}
+[ -n "$suites" ] && cmdline="$cmdline lunatik.suites=$(echo "$suites" | tr ' ' ,)"
 
 case "$mode" in
 check)

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control plane: the handlers of the `LUNATIK` generic netlink family
+//! (DESIGN.md section 7) and the module's set of states behind them.
+//!
+//! The generated ops table (`netlink/lunatik-nl-gen.c`) calls the
+//! `lunatik_nl_*` functions below after genetlink has checked
+//! `CAP_NET_ADMIN` and validated every attribute against the op's policy
+//! (strictly: unknown or repeated-where-single attributes are refused
+//! there). What the policy cannot express (a state name's characters, the
+//! total source size, a softirq state's budget) is checked here, with an
+//! extack message naming the problem; a refused request changes nothing.
+
+use crate::genl::{Dump, Put, Request};
+use crate::machine::RunError;
+use crate::name::{Name, NameError};
+use crate::net::{NetRef, Pernet};
+use crate::protocol::{self, attr, cmd, context, stats};
+use crate::registry::Registry;
+use crate::state::{Config, Context, State};
+use core::ffi::{c_int, CStr};
+use kernel::alloc::{flags::GFP_KERNEL, KVVec};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Release};
+use kernel::sync::Arc;
+
+/// The module's states, published for the handlers while [`Control`]
+/// lives.
+static REGISTRY: Atomic<*mut Registry> = Atomic::new(core::ptr::null_mut());
+
+/// The module's states.
+fn registry() -> Result<&'static Registry> {
+    let p = REGISTRY.load(Acquire);
+    if p.is_null() {
+        return Err(ENODEV);
+    }
+    // SAFETY: a non-null `REGISTRY` points to the registry owned by the
+    // live `Control`, which unregisters the family and the pernet
+    // subsystem (the only callers) before it clears and frees it.
+    Ok(unsafe { &*p })
+}
+
+/// The control plane: the states, the pernet subsystem that destroys a
+/// namespace's states with it, and the family. Dropping it (module unload)
+/// unregisters the family, then destroys every state.
+pub(crate) struct Control {
+    // Fields drop in declaration order: no request arrives once the family
+    // is gone, then the pernet exit destroys every namespace's states,
+    // then the registry goes.
+    _family: crate::genl::Registration,
+    _pernet: Pernet,
+    _registry: Published,
+}
+
+impl Control {
+    /// Creates the registry and registers the pernet subsystem and the
+    /// family, in that order (undone in reverse on failure).
+    pub(crate) fn new() -> Result<Self> {
+        let registry = Published::new()?;
+        let pernet = Pernet::register()?;
+        let family = crate::genl::Registration::new()?;
+        Ok(Self {
+            _family: family,
+            _pernet: pernet,
+            _registry: registry,
+        })
+    }
+}
+
+/// The registry, published in [`REGISTRY`] while this lives.
+///
+/// Invariant: `REGISTRY` holds the pointer of a registry leaked from a
+/// `KBox` by `new`, freed only by `drop`.
+struct Published(());
+
+impl Published {
+    fn new() -> Result<Self> {
+        let registry = KBox::leak(KBox::new(Registry::new()?, GFP_KERNEL)?);
+        REGISTRY.store(registry, Release);
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        let p = REGISTRY.xchg(core::ptr::null_mut(), Acquire);
+        if !p.is_null() {
+            // SAFETY: `p` came from `KBox::leak` in `new` (type invariant);
+            // its other users, the family and the pernet subsystem, are
+            // unregistered before this drops.
+            let registry = unsafe { KBox::from_raw(p) };
+            registry.clear();
+        }
+    }
+}
+
+/// Destroys the states of a namespace that goes away (pernet exit).
+pub(crate) fn net_exit(net: NetRef) {
+    let Ok(registry) = registry() else { return };
+    let gone = registry.remove_net(net);
+    if !gone.is_empty() {
+        pr_info!(
+            "destroyed {} states of a network namespace going away\n",
+            gone.len()
+        );
+    }
+}
+
+/// A handler's result as the errno genetlink expects.
+fn errno(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The request's state name, validated.
+fn state_name(req: &Request) -> Result<Name> {
+    let mut ack = req.ack();
+    let Some(raw) = req.attr(attr::NAME) else {
+        ack.missing(attr::NAME, c"missing state name");
+        return Err(EINVAL);
+    };
+    Name::new(protocol::get_str(raw)).map_err(|e| {
+        ack.message(match e {
+            NameError::Empty => c"empty state name",
+            NameError::TooLong => c"state name longer than 63 bytes",
+            NameError::BadByte(_) => c"state name has a byte outside [A-Za-z0-9_./:-]",
+        });
+        EINVAL
+    })
+}
+
+/// The state `name` of the request's namespace.
+fn find(req: &Request, name: &Name) -> Result<Arc<State>> {
+    registry()?.get_in(req.net(), name).ok_or_else(|| {
+        req.ack().message(c"no such state");
+        ENOENT
+    })
+}
+
+/// An `NLA_UINT` attribute of the request that must fit a `usize`.
+fn uint(req: &Request, ty: u16) -> Result<Option<u64>> {
+    match req.attr(ty) {
+        None => Ok(None),
+        // The policy admits only 4- or 8-byte payloads.
+        Some(p) => protocol::get_uint(p).map(Some).ok_or(EINVAL),
+    }
+}
+
+fn new(req: &Request) -> Result {
+    let name = state_name(req)?;
+    let mut ack = req.ack();
+    let ctx = match req.attr(attr::CONTEXT).and_then(protocol::get_u32) {
+        None | Some(context::PROCESS) => Context::Process,
+        Some(context::SOFTIRQ) => Context::Softirq,
+        // The policy bounds the value; this is defence in depth.
+        Some(_) => {
+            ack.message(c"unknown context");
+            return Err(EINVAL);
+        }
+    };
+    let mut config = Config::new(name, ctx);
+    config.net = req.net();
+    if let Some(m) = uint(req, attr::MEMORY)? {
+        config.memory = usize::try_from(m).map_err(|_| EINVAL)?;
+    }
+    if let Some(b) = uint(req, attr::BUDGET)? {
+        config.budget = b;
+    }
+    config.percpu = req.attr(attr::PERCPU).is_some();
+    if config.validate().is_err() {
+        ack.message(c"softirq states need a budget of 1 to 10000000 instructions");
+        return Err(EINVAL);
+    }
+    match registry()?.create(config) {
+        Ok(_) => Ok(()),
+        Err(e) if e == EEXIST => {
+            ack.message(c"a state of that name exists in this namespace");
+            Err(e)
+        }
+        Err(e) if e == ENOMEM => {
+            ack.message(c"not enough memory for the state (is the memory cap too small?)");
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn del(req: &Request) -> Result {
+    let name = state_name(req)?;
+    let state = registry()?.remove_in(req.net(), &name).inspect_err(|_| {
+        req.ack().message(c"no such state");
+    })?;
+    // The VMs close here, outside the registry's lock, unless a request
+    // in flight still holds the state; then they close when it is done.
+    drop(state);
+    Ok(())
+}
+
+/// Writes a state's description: its configuration and statistics.
+fn describe(m: &mut impl Put, s: &State) -> Result {
+    let c = s.config();
+    m.put_str(attr::NAME, s.name().as_bytes())?;
+    m.put_u32(
+        attr::CONTEXT,
+        match c.context {
+            Context::Process => context::PROCESS,
+            Context::Softirq => context::SOFTIRQ,
+        },
+    )?;
+    m.put_uint(attr::MEMORY, c.memory as u64)?;
+    m.put_uint(attr::BUDGET, c.budget)?;
+    if c.percpu {
+        m.put_flag(attr::PERCPU)?;
+    }
+    let st = s.stats();
+    let replicas = u32::try_from(s.replicas()).unwrap_or(u32::MAX);
+    m.put_nest(attr::STATS, |n| {
+        n.put_u32(stats::REPLICAS, replicas)?;
+        n.put_uint(stats::MEMORY_USED, st.memory_used as u64)?;
+        n.put_uint(stats::MEMORY_PEAK, st.memory_peak as u64)?;
+        n.put_uint(stats::CALLS, st.calls)?;
+        n.put_uint(stats::ERRORS, st.errors)?;
+        n.put_uint(stats::BUDGET_KILLS, st.budget_kills)?;
+        n.put_uint(stats::ALLOC_FAILURES, st.alloc_failures)?;
+        n.put_str(stats::LAST_ERROR, st.last_error())
+    })
+}
+
+fn get(req: &Request) -> Result {
+    let name = state_name(req)?;
+    let state = find(req, &name)?;
+    let mut m = req.reply(cmd::GET, bindings::GENLMSG_DEFAULT_SIZE)?;
+    describe(&mut m, &state)?;
+    req.send(m)
+}
+
+/// Fills one buffer of a dump of the namespace's states; returns the
+/// bytes written (0 when the dump is complete).
+fn dump(d: &mut Dump) -> Result<c_int> {
+    let registry = registry()?;
+    let net = d.net();
+    let mut i = usize::try_from(d.cursor()).unwrap_or(usize::MAX);
+    let mut written = false;
+    while let Some(state) = registry.nth_in(net, i) {
+        let Some(mut m) = d.message(cmd::GET) else {
+            break;
+        };
+        if describe(&mut m, &state).is_err() {
+            // Dropping `m` trims the partial message; the next buffer
+            // starts with this state.
+            break;
+        }
+        m.end();
+        written = true;
+        i += 1;
+    }
+    let more = registry.nth_in(net, i).is_some();
+    if more && !written {
+        // One description does not fit an empty buffer: cannot happen
+        // with names and last errors this short, but never loop on it.
+        return Err(EMSGSIZE);
+    }
+    d.set_cursor(i as u64);
+    Ok(d.len())
+}
+
+/// Most bytes of values in one run reply; values past it are left out.
+const REPLY_MAX: usize = 1 << 20;
+
+fn nla_total(len: usize) -> usize {
+    protocol::nla_align(protocol::NLA_HDRLEN + len)
+}
+
+fn run(req: &Request) -> Result {
+    let name = state_name(req)?;
+    let mut ack = req.ack();
+    let (mut total, mut pieces) = (0usize, 0usize);
+    for (_, p) in req.attrs().filter(|&(t, _)| t == attr::SOURCE) {
+        total += p.len();
+        pieces += 1;
+    }
+    if pieces == 0 {
+        ack.missing(attr::SOURCE, c"missing source");
+        return Err(EINVAL);
+    }
+    if total > protocol::SOURCE_MAX {
+        ack.message_fmt(format_args!(
+            "source too large: {} bytes, the limit is {}",
+            total,
+            protocol::SOURCE_MAX
+        ));
+        return Err(EFBIG);
+    }
+    let state = find(req, &name)?;
+    let chunkname = match req.attr(attr::CHUNK_NAME) {
+        // The policy guarantees the NUL.
+        Some(p) => CStr::from_bytes_until_nul(p).map_err(|_| EINVAL)?,
+        None => c"=run",
+    };
+    let mut source = KVVec::with_capacity(total, GFP_KERNEL)?;
+    for (_, p) in req.attrs().filter(|&(t, _)| t == attr::SOURCE) {
+        source.extend_from_slice(p, GFP_KERNEL)?;
+    }
+    let outcome = state.run(&source, chunkname);
+    drop(source);
+    match outcome {
+        Ok(values) => {
+            let mut size = 0;
+            let mut n = 0;
+            for v in values.iter() {
+                let s = nla_total(v.len().min(protocol::VALUE_MAX) + 1);
+                if size + s > REPLY_MAX {
+                    break;
+                }
+                size += s;
+                n += 1;
+            }
+            let mut m = req.reply(cmd::RUN, size)?;
+            for v in values.iter().take(n) {
+                m.put_str(attr::VALUE, &v[..v.len().min(protocol::VALUE_MAX)])?;
+            }
+            req.send(m)
+        }
+        Err(RunError { kind, message }) => {
+            let text = &message[..message.len().min(protocol::VALUE_MAX)];
+            let mut m = req.reply(cmd::RUN, nla_total(text.len() + 1) + nla_total(4))?;
+            m.put_str(attr::ERROR, text)?;
+            m.put_u32(attr::ERROR_KIND, kind.protocol())?;
+            req.send(m)
+        }
+    }
+}
+
+/// Runs `f` on the request genetlink passed to a `doit` handler.
+///
+/// # Safety
+///
+/// `info` must be the live `genl_info` of a request of this family.
+unsafe fn doit(info: *mut bindings::genl_info, f: fn(&Request) -> Result) -> c_int {
+    // SAFETY: by the function's contract.
+    match unsafe { Request::from_raw(info) } {
+        Some(req) => errno(f(&req)),
+        None => EINVAL.to_errno(),
+    }
+}
+
+/// `LUNATIK_CMD_NEW`.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_new_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> c_int {
+    // SAFETY: genetlink passes the live request.
+    unsafe { doit(info, new) }
+}
+
+/// `LUNATIK_CMD_DEL`.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_del_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> c_int {
+    // SAFETY: genetlink passes the live request.
+    unsafe { doit(info, del) }
+}
+
+/// `LUNATIK_CMD_GET` for one state.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_get_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> c_int {
+    // SAFETY: genetlink passes the live request.
+    unsafe { doit(info, get) }
+}
+
+/// `LUNATIK_CMD_RUN`.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_run_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> c_int {
+    // SAFETY: genetlink passes the live request.
+    unsafe { doit(info, run) }
+}
+
+/// `LUNATIK_CMD_GET` as a dump of the namespace's states.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live dump buffer and callback.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_get_dumpit(
+    skb: *mut bindings::sk_buff,
+    cb: *mut bindings::netlink_callback,
+) -> c_int {
+    // SAFETY: genetlink passes the live dump.
+    let Some(mut d) = (unsafe { Dump::from_raw(skb, cb) }) else {
+        return EINVAL.to_errno();
+    };
+    match dump(&mut d) {
+        Ok(n) => n,
+        Err(e) => e.to_errno(),
+    }
+}

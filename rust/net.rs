@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces: the handle a state keeps of its namespace, and the
+//! pernet registration that destroys a namespace's states when it goes
+//! away.
+
+use core::ptr::NonNull;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::bindings;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// A network namespace a state belongs to, without a reference on it.
+///
+/// Holding a reference would keep the namespace alive for as long as its
+/// states, so it could never go away. Instead the pernet exit of
+/// [`Pernet`] destroys a namespace's states before the namespace is
+/// freed.
+///
+/// Invariant: the namespace is live for as long as any state or request
+/// holding this handle: requests run in a socket of the namespace, which
+/// holds a reference, and states are removed by the pernet exit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NetRef(NonNull<bindings::net>);
+
+// SAFETY: a `struct net` is shared by every CPU; the handle only passes its
+// address around and the invariant keeps that address live.
+unsafe impl Send for NetRef {}
+// SAFETY: as above; `&NetRef` offers nothing but the address.
+unsafe impl Sync for NetRef {}
+
+impl NetRef {
+    /// Wraps `net`.
+    ///
+    /// # Safety
+    ///
+    /// `net` must be a live namespace that stays live while the handle is
+    /// used (the type invariant).
+    pub(crate) unsafe fn from_raw(net: *mut bindings::net) -> Self {
+        // A null namespace would break the invariant; callers pass the
+        // namespace of a live socket, which is never null.
+        Self(NonNull::new(net).unwrap_or(NonNull::dangling()))
+    }
+
+    /// The initial namespace (for states made inside the module, such as
+    /// its KUnit tests).
+    pub(crate) fn init() -> Self {
+        // SAFETY: `init_net` lives as long as the kernel.
+        unsafe { Self::from_raw(&raw mut bindings::init_net) }
+    }
+
+    /// The raw pointer.
+    pub(crate) fn as_ptr(self) -> *mut bindings::net {
+        self.0.as_ptr()
+    }
+}
+
+/// The module's pernet subsystem: [`crate::control::net_exit`] runs for
+/// each namespace as it goes away, and for every namespace left when the
+/// registration is dropped.
+///
+/// Invariant: `ops` is registered with `register_pernet_subsys` for the
+/// life of the value and is at a stable address (the kernel links it).
+pub(crate) struct Pernet {
+    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+}
+
+unsafe extern "C" fn exit_net(net: *mut bindings::net) {
+    // SAFETY: the namespace is live until its exit callbacks return.
+    crate::control::net_exit(unsafe { NetRef::from_raw(net) });
+}
+
+// SAFETY: after registration the kernel owns `ops`; this handle only
+// unregisters it, which any thread may do.
+unsafe impl Send for Pernet {}
+// SAFETY: `&Pernet` gives no access to `ops`.
+unsafe impl Sync for Pernet {}
+
+impl Pernet {
+    /// Registers the subsystem.
+    pub(crate) fn register() -> Result<Self> {
+        let ops = KBox::pin(
+            Opaque::new(bindings::pernet_operations {
+                exit: Some(exit_net),
+                ..Default::default()
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `ops` is a valid pernet_operations at a pinned address
+        // that lives until `drop` unregisters it.
+        to_result(unsafe { bindings::register_pernet_subsys(ops.get()) })?;
+        Ok(Self { ops })
+    }
+}
+
+impl Drop for Pernet {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register` (type invariant). This calls
+        // `exit` for every namespace still there.
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+    }
+}

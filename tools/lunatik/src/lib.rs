@@ -1,0 +1,11 @@
+//! The userspace side of lunatik-rs: the `LUNATIK` generic netlink family
+//! as Rust types, and a client for it. The `lunatik` command is built on
+//! this crate.
+
+#[path = "../../../rust/name.rs"]
+pub mod name;
+#[path = "../../../rust/protocol.rs"]
+pub mod protocol;
+
+pub mod client;
+pub mod message;

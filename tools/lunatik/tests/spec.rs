@@ -1,0 +1,144 @@
+//! The numbers in rust/protocol.rs (shared by the module and the CLI)
+//! against the family's YNL spec, netlink/lunatik.yaml, where YNL numbers
+//! attributes and commands from 1 in the order they are listed (unless
+//! a `value` says otherwise) and enums from `value-start` (default 0).
+
+use lunatik::protocol::{self, attr, cmd, context, error_kind, stats};
+use serde_yaml::Value;
+
+fn spec() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../netlink/lunatik.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).expect("read spec")).expect("parse spec")
+}
+
+/// Number of each named entry of a YNL list, from `start`.
+fn numbered(list: &Value, start: u64) -> Vec<(String, u64)> {
+    let mut n = start;
+    let mut out = Vec::new();
+    for item in list.as_sequence().expect("list") {
+        if let Some(v) = item.get("value").and_then(Value::as_u64) {
+            n = v;
+        }
+        let name = match item {
+            Value::String(s) => s.clone(),
+            _ => item["name"].as_str().expect("name").to_string(),
+        };
+        out.push((name, n));
+        n += 1;
+    }
+    out
+}
+
+fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in spec"))
+}
+
+#[test]
+fn family_name_matches_the_spec_up_to_case() {
+    let s = spec();
+    assert_eq!(s["name"].as_str().unwrap().to_uppercase(), protocol::FAMILY_NAME);
+    let groups = numbered(&s["mcast-groups"]["list"], 0);
+    assert_eq!(groups, vec![(protocol::EVENTS_GROUP.to_string(), 0)]);
+}
+
+#[test]
+fn constants_match() {
+    let s = spec();
+    let defs = &s["definitions"];
+    let value = |n: &str| find(defs, n)["value"].as_u64().unwrap() as usize;
+    assert_eq!(value("name-max"), protocol::NAME_MAX);
+    assert_eq!(value("name-max"), lunatik::name::NAME_MAX);
+    assert_eq!(value("chunk-name-max"), protocol::CHUNK_NAME_MAX);
+    assert_eq!(value("source-max"), protocol::SOURCE_MAX);
+    assert_eq!(value("source-piece-max"), protocol::SOURCE_PIECE_MAX);
+    assert_eq!(value("value-max"), protocol::VALUE_MAX);
+}
+
+#[test]
+fn enums_match() {
+    let s = spec();
+    let defs = &s["definitions"];
+    let entries = |n: &str| {
+        let e = find(defs, n);
+        numbered(&e["entries"], e.get("value-start").and_then(Value::as_u64).unwrap_or(0))
+    };
+    assert_eq!(
+        entries("context"),
+        [("process", context::PROCESS), ("softirq", context::SOFTIRQ)]
+            .map(|(n, v)| (n.to_string(), u64::from(v)))
+    );
+    assert_eq!(
+        entries("error-kind"),
+        [
+            ("syntax", error_kind::SYNTAX),
+            ("runtime", error_kind::RUNTIME),
+            ("memory", error_kind::MEMORY),
+            ("budget", error_kind::BUDGET),
+        ]
+        .map(|(n, v)| (n.to_string(), u64::from(v)))
+    );
+}
+
+#[test]
+fn attributes_match() {
+    let s = spec();
+    let sets = &s["attribute-sets"];
+    let state = numbered(&find(sets, "state")["attributes"], 1);
+    let expected = [
+        ("name", attr::NAME),
+        ("context", attr::CONTEXT),
+        ("memory", attr::MEMORY),
+        ("budget", attr::BUDGET),
+        ("percpu", attr::PERCPU),
+        ("chunk-name", attr::CHUNK_NAME),
+        ("source", attr::SOURCE),
+        ("value", attr::VALUE),
+        ("error", attr::ERROR),
+        ("error-kind", attr::ERROR_KIND),
+        ("stats", attr::STATS),
+        ("message", attr::MESSAGE),
+    ]
+    .map(|(n, v)| (n.to_string(), u64::from(v)));
+    assert_eq!(state, expected);
+    assert_eq!(u64::from(attr::MAX), state.last().unwrap().1);
+
+    let st = numbered(&find(sets, "stats")["attributes"], 1);
+    let expected = [
+        ("replicas", stats::REPLICAS),
+        ("memory-used", stats::MEMORY_USED),
+        ("memory-peak", stats::MEMORY_PEAK),
+        ("calls", stats::CALLS),
+        ("errors", stats::ERRORS),
+        ("budget-kills", stats::BUDGET_KILLS),
+        ("alloc-failures", stats::ALLOC_FAILURES),
+        ("last-error", stats::LAST_ERROR),
+    ]
+    .map(|(n, v)| (n.to_string(), u64::from(v)));
+    assert_eq!(st, expected);
+    assert_eq!(u64::from(stats::MAX), st.last().unwrap().1);
+}
+
+#[test]
+fn commands_match() {
+    let s = spec();
+    let ops = numbered(&s["operations"]["list"], 1);
+    let expected = [
+        ("new", cmd::NEW),
+        ("del", cmd::DEL),
+        ("get", cmd::GET),
+        ("run", cmd::RUN),
+        ("event", cmd::EVENT),
+    ]
+    .map(|(n, v)| (n.to_string(), u64::from(v)));
+    assert_eq!(ops, expected);
+    // Every command but the event needs CAP_NET_ADMIN.
+    for op in s["operations"]["list"].as_sequence().unwrap() {
+        if op["name"] != "event" {
+            assert_eq!(op["flags"][0].as_str(), Some("admin-perm"), "{:?}", op["name"]);
+        }
+    }
+}
