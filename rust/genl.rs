@@ -111,8 +111,7 @@ pub(crate) struct Ack {
 }
 
 impl Ack {
-    /// Sets the error message, pointing at attribute `attr` of `request`
-    /// when given (`NL_SET_ERR_MSG_ATTR`).
+    /// Sets the error message (`NL_SET_ERR_MSG`).
     pub(crate) fn message(&mut self, msg: &'static CStr) {
         if let Some(ack) = NonNull::new(self.ack) {
             // SAFETY: by the invariant the extack is live and ours to fill
@@ -200,8 +199,9 @@ impl Request {
     pub(crate) fn net(&self) -> NetRef {
         // SAFETY: `info` is live; its namespace outlives the request.
         let net = unsafe { lunatik_genl_info_net(self.info.as_ptr()) };
-        // SAFETY: the requesting socket holds a reference to its namespace
-        // for as long as the request is handled, and longer.
+        // SAFETY: every socket has a namespace (never null), and the
+        // requesting socket holds a reference to it for as long as the
+        // request is handled.
         unsafe { NetRef::from_raw(net) }
     }
 
@@ -294,7 +294,8 @@ impl Dump {
     pub(crate) fn net(&self) -> NetRef {
         // SAFETY: `cb` is live and its skb belongs to the dumping socket.
         let net = unsafe { lunatik_genl_dump_net(self.cb.as_ptr()) };
-        // SAFETY: the dumping socket holds its namespace for the dump.
+        // SAFETY: as for a request: the dumping socket's namespace is
+        // non-null and held for the dump.
         unsafe { NetRef::from_raw(net) }
     }
 

@@ -35,12 +35,11 @@ impl NetRef {
     ///
     /// # Safety
     ///
-    /// `net` must be a live namespace that stays live while the handle is
-    /// used (the type invariant).
+    /// `net` must be a non-null pointer to a live namespace that stays
+    /// live while the handle is used (the type invariant).
     pub(crate) unsafe fn from_raw(net: *mut bindings::net) -> Self {
-        // A null namespace would break the invariant; callers pass the
-        // namespace of a live socket, which is never null.
-        Self(NonNull::new(net).unwrap_or(NonNull::dangling()))
+        // SAFETY: non-null by the function's contract.
+        Self(unsafe { NonNull::new_unchecked(net) })
     }
 
     /// The initial namespace (for states made inside the module, such as

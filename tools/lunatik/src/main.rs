@@ -248,7 +248,7 @@ fn run_chunk(
 fn kind_name(kind: u32) -> &'static str {
     match kind {
         error_kind::SYNTAX => "syntax error",
-        error_kind::MEMORY => "out of memory",
+        error_kind::MEMORY => "not enough memory",
         error_kind::BUDGET => "instruction budget exceeded",
         _ => "error",
     }
@@ -266,6 +266,11 @@ fn report(outcome: Outcome) -> Result<(), Failure> {
                 .collect();
             println!("{}", line.join("\t"));
             Ok(())
+        }
+        // Budget and memory errors say what they are; the others get it
+        // said.
+        Outcome::Failed { kind, message } if message.contains(kind_name(kind)) => {
+            Err(Failure::Script(message))
         }
         Outcome::Failed { kind, message } => {
             Err(Failure::Script(format!("{}: {}", kind_name(kind), message)))

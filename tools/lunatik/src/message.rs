@@ -348,7 +348,10 @@ mod tests {
         // nlmsghdr: the family id is the message type.
         assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), 30);
         // genlmsghdr: command and version.
-        assert_eq!(&buf[16..18], &[protocol::cmd::GET, protocol::FAMILY_VERSION]);
+        assert_eq!(
+            &buf[16..18],
+            &[protocol::cmd::GET, protocol::FAMILY_VERSION]
+        );
         let back = NetlinkMessage::<GenlMessage<Lunatik>>::deserialize(&buf).unwrap();
         let NetlinkPayload::InnerMessage(inner) = back.payload else {
             panic!("not a family message")
@@ -384,7 +387,10 @@ mod tests {
     fn sources_travel_in_pieces() {
         let source = vec![b'x'; protocol::SOURCE_MAX];
         let pieces = source_attrs(&source);
-        assert_eq!(pieces.len(), protocol::SOURCE_MAX.div_ceil(protocol::SOURCE_PIECE_MAX));
+        assert_eq!(
+            pieces.len(),
+            protocol::SOURCE_MAX.div_ceil(protocol::SOURCE_PIECE_MAX)
+        );
         let mut joined = Vec::new();
         for p in &pieces {
             let Attr::Source(b) = p else { panic!() };

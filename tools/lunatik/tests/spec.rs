@@ -40,7 +40,10 @@ fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn family_name_matches_the_spec_up_to_case() {
     let s = spec();
-    assert_eq!(s["name"].as_str().unwrap().to_uppercase(), protocol::FAMILY_NAME);
+    assert_eq!(
+        s["name"].as_str().unwrap().to_uppercase(),
+        protocol::FAMILY_NAME
+    );
     let groups = numbered(&s["mcast-groups"]["list"], 0);
     assert_eq!(groups, vec![(protocol::EVENTS_GROUP.to_string(), 0)]);
 }
@@ -64,7 +67,10 @@ fn enums_match() {
     let defs = &s["definitions"];
     let entries = |n: &str| {
         let e = find(defs, n);
-        numbered(&e["entries"], e.get("value-start").and_then(Value::as_u64).unwrap_or(0))
+        numbered(
+            &e["entries"],
+            e.get("value-start").and_then(Value::as_u64).unwrap_or(0),
+        )
     };
     assert_eq!(
         entries("context"),
@@ -138,7 +144,12 @@ fn commands_match() {
     // Every command but the event needs CAP_NET_ADMIN.
     for op in s["operations"]["list"].as_sequence().unwrap() {
         if op["name"] != "event" {
-            assert_eq!(op["flags"][0].as_str(), Some("admin-perm"), "{:?}", op["name"]);
+            assert_eq!(
+                op["flags"][0].as_str(),
+                Some("admin-perm"),
+                "{:?}",
+                op["name"]
+            );
         }
     }
 }
