@@ -136,11 +136,23 @@ extern "C" {
         openf: lua_CFunction,
         glb: c_int,
     );
-    pub fn luaL_error(L: *mut lua_State, fmt: *const c_char, ...) -> c_int;
+    pub fn luaL_error(L: *mut lua_State, fmt: *const c_char, ...) -> !;
     pub fn luaL_checkinteger(L: *mut lua_State, arg: c_int) -> lua_Integer;
     pub fn luaL_optinteger(L: *mut lua_State, arg: c_int, def: lua_Integer) -> lua_Integer;
     pub fn luaL_checkany(L: *mut lua_State, arg: c_int);
-    pub fn luaL_argerror(L: *mut lua_State, arg: c_int, extramsg: *const c_char) -> c_int;
+    pub fn luaL_argerror(L: *mut lua_State, arg: c_int, extramsg: *const c_char) -> !;
+    pub fn luaL_checklstring(L: *mut lua_State, arg: c_int, len: *mut usize) -> *const c_char;
+    pub fn luaL_checktype(L: *mut lua_State, arg: c_int, t: c_int);
+    pub fn luaL_newmetatable(L: *mut lua_State, tname: *const c_char) -> c_int;
+    pub fn luaL_setmetatable(L: *mut lua_State, tname: *const c_char);
+    pub fn luaL_testudata(L: *mut lua_State, ud: c_int, tname: *const c_char) -> *mut c_void;
+    pub fn luaL_checkudata(L: *mut lua_State, ud: c_int, tname: *const c_char) -> *mut c_void;
+    pub fn lua_rawget(L: *mut lua_State, idx: c_int) -> c_int;
+    pub fn lua_rawset(L: *mut lua_State, idx: c_int);
+    pub fn lua_rawgeti(L: *mut lua_State, idx: c_int, n: lua_Integer) -> c_int;
+    pub fn lua_rawseti(L: *mut lua_State, idx: c_int, n: lua_Integer);
+    pub fn lua_setmetatable(L: *mut lua_State, objindex: c_int) -> c_int;
+    pub fn lua_pushfstring(L: *mut lua_State, fmt: *const c_char, ...) -> *const c_char;
 
     pub fn luaopen_base(L: *mut lua_State) -> c_int;
     pub fn luaopen_coroutine(L: *mut lua_State) -> c_int;
@@ -157,6 +169,11 @@ extern "C" {
 pub unsafe fn lua_pcall(L: *mut lua_State, nargs: c_int, nresults: c_int, errfunc: c_int) -> c_int {
     // SAFETY: forwarded from the caller; a null continuation is allowed.
     unsafe { lua_pcallk(L, nargs, nresults, errfunc, 0, core::ptr::null()) }
+}
+
+/// `lua_upvalueindex(i)`: the pseudo-index of a C closure's upvalue `i`.
+pub const fn lua_upvalueindex(i: c_int) -> c_int {
+    LUA_REGISTRYINDEX - i
 }
 
 /// `lua_pop`.

@@ -7,6 +7,10 @@
 
 #[path = "account.rs"]
 pub mod account;
+#[path = "byteorder.rs"]
+pub mod byteorder;
+#[path = "../luadata/data.rs"]
+pub mod data;
 #[path = "ffi.rs"]
 pub mod ffi;
 #[path = "mathlib.rs"]
@@ -84,7 +88,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print) } {
+        match unsafe { vm::open_libs(state.L, 42, print, &[]) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {
@@ -162,6 +166,8 @@ impl Drop for State {
 }
 
 #[cfg(test)]
-mod tests;
+mod data_tests;
 #[cfg(test)]
 mod ratelimit_tests;
+#[cfg(test)]
+mod tests;

@@ -173,10 +173,10 @@ unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
             }
             1 => (1, luaL_checkinteger(L, 1)),
             2 => (luaL_checkinteger(L, 1), luaL_checkinteger(L, 2)),
-            _ => return luaL_error(L, c"wrong number of arguments".as_ptr()),
+            _ => luaL_error(L, c"wrong number of arguments".as_ptr()),
         };
         if lo > hi {
-            return luaL_argerror(L, lua_gettop(L), c"interval is empty".as_ptr());
+            luaL_argerror(L, lua_gettop(L), c"interval is empty".as_ptr());
         }
         let span = (hi as u64).wrapping_sub(lo as u64);
         let r = rng(L).below_or_eq(span);

@@ -17,7 +17,10 @@ fn burst_passes_then_drops_then_reports() {
     assert_eq!(l.check(t0 + INTERVAL_NS - 1), Verdict::Drop);
     // The next interval sends again and reports what was dropped, once.
     assert_eq!(l.check(t0 + INTERVAL_NS), Verdict::Send { suppressed: 901 });
-    assert_eq!(l.check(t0 + INTERVAL_NS + 1), Verdict::Send { suppressed: 0 });
+    assert_eq!(
+        l.check(t0 + INTERVAL_NS + 1),
+        Verdict::Send { suppressed: 0 }
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 use crate::account::{self, Account, RawAlloc};
 use crate::ffi::*;
-use crate::mathlib;
+use crate::{byteorder, data, mathlib};
 use core::ffi::{c_int, c_void, CStr};
 
 /// Stack index of the message handler during [`run`].
@@ -19,9 +19,55 @@ const HANDLER: c_int = 1;
 const UPVALUE1: c_int = LUA_REGISTRYINDEX - 1;
 
 /// What [`open_libs`] needs inside its protected call.
-struct OpenArgs {
+struct OpenArgs<'a> {
     seed: u64,
     print: lua_CFunction,
+    extra: &'a [Library],
+}
+
+/// A library `require` finds by name: its name and its opener, which
+/// returns the library's value.
+pub type Library = (&'static CStr, lua_CFunction);
+
+/// The libraries of this file's own, `core`-only, world; the kernel adds
+/// the ones that need it (`linux`, `lunatik`, `rcu`).
+const BUILTIN: &[Library] = &[(c"data", data::open), (c"byteorder", byteorder::open)];
+
+/// Registry keys (their addresses) of the table of loaded libraries and
+/// of the table of openers.
+static LOADED: u8 = 0;
+static PRELOAD: u8 = 0;
+
+/// `require(name)`: the library `name`, opened on first use. Only the
+/// built-in libraries exist (loading script files is not supported yet).
+unsafe extern "C" fn require(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua in protected mode; the checks, the table
+    // accesses and the opener may raise; nothing here has a destructor.
+    unsafe {
+        let name = luaL_checklstring(L, 1, core::ptr::null_mut());
+        lua_settop(L, 1);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+        lua_pushvalue(L, 1);
+        if lua_rawget(L, 2) != LUA_TNIL {
+            return 1;
+        }
+        lua_pop(L, 1);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const PRELOAD).cast());
+        lua_pushvalue(L, 1);
+        if lua_rawget(L, 3) != LUA_TFUNCTION {
+            luaL_error(L, c"module '%s' not found".as_ptr(), name);
+        }
+        lua_pushvalue(L, 1);
+        lua_callk(L, 1, 1, 0, core::ptr::null());
+        if lua_type(L, -1) == LUA_TNIL {
+            lua_pop(L, 1);
+            lua_pushboolean(L, 1);
+        }
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, 2);
+    }
+    1
 }
 
 /// `load` restricted to text chunks: precompiled bytecode is not verified
@@ -68,7 +114,7 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
     // for this call. The library functions may raise memory errors, which
     // `open_libs`'s lua_pcall catches; nothing here has a destructor.
     unsafe {
-        let args = &*lua_touserdata(L, 1).cast::<OpenArgs>();
+        let args = &*lua_touserdata(L, 1).cast::<OpenArgs<'_>>();
         let libs: [(&CStr, lua_CFunction); 5] = [
             (c"_G", luaopen_base),
             (c"coroutine", luaopen_coroutine),
@@ -96,6 +142,18 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
         lua_setglobal(L, c"load".as_ptr());
         lua_pushcclosure(L, args.print, 0);
         lua_setglobal(L, c"print".as_ptr());
+
+        data::register(L);
+        lua_createtable(L, 0, 8);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+        lua_createtable(L, 0, (BUILTIN.len() + args.extra.len()) as c_int);
+        for (name, open) in BUILTIN.iter().chain(args.extra) {
+            lua_pushcclosure(L, *open, 0);
+            lua_setfield(L, -2, name.as_ptr());
+        }
+        lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const PRELOAD).cast());
+        lua_pushcclosure(L, require, 0);
+        lua_setglobal(L, c"require".as_ptr());
     }
     0
 }
@@ -114,13 +172,20 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
 
 /// Opens the standard libraries of DESIGN.md section 4: base (without
 /// `dofile`/`loadfile`, `load` for text only), coroutine, table, string,
-/// utf8, the integer math and `debug.traceback`, with `print` as given.
+/// utf8, the integer math and `debug.traceback`, with `print` as given,
+/// and `require` for the built-in libraries (`data`, `byteorder`) and
+/// `extra`.
 ///
 /// # Safety
 ///
 /// `L` is a valid, idle state.
-pub unsafe fn open_libs(L: *mut lua_State, seed: u64, print: lua_CFunction) -> Result<(), c_int> {
-    let mut args = OpenArgs { seed, print };
+pub unsafe fn open_libs(
+    L: *mut lua_State,
+    seed: u64,
+    print: lua_CFunction,
+    extra: &[Library],
+) -> Result<(), c_int> {
+    let mut args = OpenArgs { seed, print, extra };
     // SAFETY: pushing a light C function and a light userdata never
     // allocates, so neither can raise; `args` outlives the call.
     let status = unsafe {
@@ -269,7 +334,49 @@ pub enum Arg<'a> {
     Int(i64),
     /// A string (any bytes).
     Str(&'a [u8]),
+    /// A `data` view of memory, attached for the call only.
+    Data(DataArg<'a>),
 }
+
+/// Memory given to a Lua function as a `data` view: attached while the
+/// function runs, detached when [`call`] returns (a view the script kept
+/// then reads as empty).
+#[derive(Debug, Clone, Copy)]
+pub struct DataArg<'a> {
+    ptr: *mut u8,
+    len: usize,
+    writable: bool,
+    _memory: core::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> DataArg<'a> {
+    /// A read-only view of `bytes`.
+    pub fn read_only(bytes: &'a [u8]) -> Self {
+        Self {
+            ptr: bytes.as_ptr().cast_mut(),
+            len: bytes.len(),
+            writable: false,
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// A writable view of `bytes`.
+    pub fn writable(bytes: &'a mut [u8]) -> Self {
+        Self {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            writable: true,
+            _memory: core::marker::PhantomData,
+        }
+    }
+}
+
+/// Most `data` views one call may pass.
+const MAX_VIEWS: usize = 4;
+
+/// Registry keys (their addresses) that keep each view of the current
+/// call reachable until it is detached, even if the script drops it.
+static VIEW_ANCHORS: [u8; MAX_VIEWS] = [0; MAX_VIEWS];
 
 /// A value [`call`] returned, borrowed from the Lua stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,10 +393,13 @@ pub enum Value<'a> {
     Other(&'static str),
 }
 
-/// What [`call_protected`] needs inside its protected call.
+/// What [`call_protected`] needs inside its protected call, and the views
+/// it attached, for [`call`] to detach.
 struct CallArgs<'a> {
     func: &'a CStr,
     args: &'a [Arg<'a>],
+    views: [*mut data::View; MAX_VIEWS],
+    attached: usize,
 }
 
 unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
@@ -297,7 +407,7 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
     // call. Every function below may raise; `call`'s lua_pcall catches it
     // and nothing here has a destructor.
     unsafe {
-        let call = &*lua_touserdata(L, 1).cast::<CallArgs<'_>>();
+        let call = &mut *lua_touserdata(L, 1).cast::<CallArgs<'_>>();
         if lua_getglobal(L, call.func.as_ptr()) != LUA_TFUNCTION {
             luaL_error(L, c"no function '%s'".as_ptr(), call.func.as_ptr());
         }
@@ -308,6 +418,22 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                 Arg::Int(i) => lua_pushinteger(L, i),
                 Arg::Str(s) => {
                     lua_pushlstring(L, s.as_ptr().cast(), s.len());
+                }
+                Arg::Data(d) => {
+                    if call.attached == MAX_VIEWS {
+                        luaL_error(L, c"too many data views".as_ptr());
+                    }
+                    let view = data::push_view(L, d.ptr, d.len, d.writable);
+                    // Anchored before it is recorded: `call` detaches only
+                    // views that cannot have been collected.
+                    lua_pushvalue(L, -1);
+                    lua_rawsetp(
+                        L,
+                        LUA_REGISTRYINDEX,
+                        (&raw const VIEW_ANCHORS[call.attached]).cast(),
+                    );
+                    call.views[call.attached] = view;
+                    call.attached += 1;
                 }
             }
         }
@@ -326,19 +452,37 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
 ///
 /// As for [`run`].
 pub unsafe fn call(L: *mut lua_State, func: &CStr, args: &[Arg<'_>]) -> Result<(), c_int> {
-    let mut call = CallArgs { func, args };
+    let mut call = CallArgs {
+        func,
+        args,
+        views: [core::ptr::null_mut(); MAX_VIEWS],
+        attached: 0,
+    };
     // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
     // outlives the protected call that reads it.
-    unsafe {
+    let status = unsafe {
         lua_settop(L, 0);
         account::begin_entry(L);
         lua_pushcclosure(L, traceback, 0);
         lua_pushcclosure(L, call_protected, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
-        match lua_pcall(L, 1, LUA_MULTRET, HANDLER) {
-            LUA_OK => Ok(()),
-            status => Err(status),
+        lua_pcall(L, 1, LUA_MULTRET, HANDLER)
+    };
+    // Whatever happened, the views end with the call. Each is still alive
+    // (anchored in the registry); detaching writes no Lua memory through
+    // the API, and replacing an existing registry entry with nil neither
+    // allocates nor raises.
+    for (i, view) in call.views[..call.attached].iter().enumerate() {
+        // SAFETY: `view` came from push_view and is anchored.
+        unsafe {
+            data::detach(*view);
+            lua_pushnil(L);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const VIEW_ANCHORS[i]).cast());
         }
+    }
+    match status {
+        LUA_OK => Ok(()),
+        status => Err(status),
     }
 }
 

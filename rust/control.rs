@@ -51,12 +51,16 @@ pub(crate) struct Control {
     _family: crate::genl::Registration,
     _pernet: Pernet,
     _registry: Published,
+    // Named rcu tables outlive the states that opened them; dropping the
+    // owner also waits for entries still queued for freeing.
+    _rcu_names: crate::rcu::NamesOwner,
 }
 
 impl Control {
     /// Creates the registry and registers the pernet subsystem and the
     /// family, in that order (undone in reverse on failure).
     pub(crate) fn new() -> Result<Self> {
+        let rcu_names = crate::rcu::NamesOwner::new()?;
         let registry = Published::new()?;
         let pernet = Pernet::register()?;
         let family = crate::genl::Registration::new()?;
@@ -64,6 +68,7 @@ impl Control {
             _family: family,
             _pernet: pernet,
             _registry: registry,
+            _rcu_names: rcu_names,
         })
     }
 }
@@ -105,6 +110,8 @@ pub(crate) fn net_exit(net: NetRef) {
             gone.len()
         );
     }
+    drop(gone);
+    crate::rcu::net_exit(net);
 }
 
 /// A handler's result as the errno genetlink expects.

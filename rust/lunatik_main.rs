@@ -19,14 +19,21 @@ use kernel::prelude::*;
 #[allow(unreachable_pub, dead_code)]
 mod account;
 mod bh_lock;
+#[path = "../lua/byteorder.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod byteorder;
 mod control;
 mod cpu;
+#[path = "../luadata/data.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod data;
 mod events;
 #[path = "../lua/ffi.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod ffi;
 mod genl;
 mod kalloc;
+mod linuxlib;
 mod machine;
 #[path = "../lua/mathlib.rs"]
 #[allow(unreachable_pub, dead_code)]
@@ -38,6 +45,8 @@ mod net;
 mod protocol;
 #[allow(unreachable_pub, dead_code)]
 mod ratelimit;
+#[path = "../luarcu/rcu.rs"]
+mod rcu;
 mod registry;
 mod state;
 #[path = "../lua/vm.rs"]

@@ -112,6 +112,31 @@ struct MachineData {
     counters: Counters,
 }
 
+/// The namespace of the machine running `L` and whether it allocates
+/// atomically (a `softirq` state): what libraries need from their state.
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
+pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, bool) {
+    // SAFETY: by the contract; fields are read through the pointer.
+    unsafe {
+        let data = (*lua_getextraspace(L)).cast::<MachineData>();
+        ((*data).net, (*data).account.atomic)
+    }
+}
+
+/// The name of the state whose machine runs `L`.
+///
+/// # Safety
+///
+/// As for [`context`].
+pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
+    // SAFETY: as above.
+    unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).name }
+}
+
 /// Sends `msg` to the kernel log (prefixed with the state's name) and to
 /// the `events` listeners of the state's namespace, as an error of `kind`
 /// when given, within the machine's rate limit.
@@ -277,7 +302,7 @@ impl Machine {
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
-        unsafe { vm::open_libs(L.as_ptr(), seed, print) }.map_err(|_| ENOMEM)?;
+        unsafe { vm::open_libs(L.as_ptr(), seed, print, KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
         // SAFETY: Lua is idle; `data` is ours to update.
         unsafe { (*data.as_ptr()).account.atomic = atomic };
         Ok(machine)
@@ -419,6 +444,13 @@ impl Machine {
         }
     }
 }
+
+/// The libraries only the kernel has, found by `require`.
+const KERNEL_LIBRARIES: &[vm::Library] = &[
+    (c"linux", crate::linuxlib::open_linux),
+    (c"lunatik", crate::linuxlib::open_lunatik),
+    (c"rcu", crate::rcu::open),
+];
 
 /// The budget error's text, as bytes.
 const BUDGET: &[u8] = crate::account::BUDGET_EXCEEDED.to_bytes();

@@ -37,6 +37,11 @@ struct nlattr *lunatik_nla_nest_start(struct sk_buff *skb, int type);
 void lunatik_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 void lunatik_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 
+/* rust/linux.c */
+u64 lunatik_time_ns(void);
+int lunatik_ifindex(struct net *net, const char *name);
+unsigned int lunatik_num_online_cpus(void);
+
 /* rust/baseline.c */
 void lunatik_empty_call(void);
 

@@ -11,7 +11,7 @@ use crate::machine::{live_machines, ErrorKind, RunError};
 use crate::name::Name;
 use crate::registry::Registry;
 use crate::state::{Config, Context, State};
-use crate::vm::{Arg, Value};
+use crate::vm::{Arg, DataArg, Value};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -320,6 +320,47 @@ mod tests {
         // selftests/suites/02-state.sh finds this line in the kernel log.
         let s = state("kunit-print", Context::Process, |_| ())?;
         assert!(eval(&s, "print('hello', 42, nil)").is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn kernel_memory_views_are_bounded_read_only_and_detached() -> Result {
+        // A softirq state, as a packet hook would use: the view is made
+        // and detached with bottom halves off.
+        let s = state("views", Context::Softirq, |_| ())?;
+        assert!(eval(
+            &s,
+            "function peek(d) kept = d return #d, d:getuint8(3), d:getstring(0, 2) end
+             function poke(d) d:setbyte(0, 1) end
+             function over(d) return d:getuint16(3) end"
+        )
+        .is_ok());
+        let packet = KVec::from_elem(7u8, 4, GFP_KERNEL)?;
+        let got = s.call(c"peek", &[Arg::Data(DataArg::read_only(&packet))], |r| {
+            (
+                r.get(0) == Value::Int(4),
+                r.get(1) == Value::Int(7),
+                r.get(2) == Value::Str(b"\x07\x07"),
+            )
+        });
+        assert_eq!(got.map_err(|e| e.kind.errno())?, (true, true, true));
+        // Kept past the call, the view is empty: no stale kernel memory.
+        assert_eq!(
+            eval(&s, "return #kept, tostring(kept)").map_err(|e| e.kind.errno())?,
+            b"0,"
+        );
+        assert!(fails(
+            &s,
+            "return kept:getbyte(0)",
+            ErrorKind::Runtime,
+            "out of bounds"
+        ));
+        // Writes to a read-only view fail; reads past the end fail.
+        let err = s.call(c"poke", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        assert!(err.is_err_and(|e| contains(&e.message, "read only")));
+        let err = s.call(c"over", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        assert!(err.is_err_and(|e| contains(&e.message, "out of bounds")));
+        assert_eq!(&packet[..], &[7, 7, 7, 7]);
         Ok(())
     }
 }

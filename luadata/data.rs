@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `data` library: bounds-checked views of memory, for scripts that
+//! read and write packet bytes (Lunatik's `data`, DESIGN.md section 5).
+//!
+//! A view is a full userdata holding a [`View`]: a pointer, a length and a
+//! read-only flag. `data.new(size)` makes one over zeroed bytes inside the
+//! userdata itself. The kernel makes others over its own memory with
+//! [`push_view`] for the length of one call and [`detach`]es them after,
+//! so a view a script kept reads as empty, never as stale memory.
+//!
+//! Methods (`d:getbyte(off)` and so on, offsets from 0): `getbyte setbyte`,
+//! `get`/`set` + `int8 uint8 int16 uint16 int32 uint32 int64` (host byte
+//! order, as Lunatik; `byteorder` converts), `getnumber setnumber` (64-bit),
+//! `getstring(off [, len])`, `setstring(off, s)`, `checksum([off, len])`
+//! (the Internet checksum of RFC 1071), `#d`, `tostring(d)` (the bytes).
+//! Every access is checked: past the end, or at a negative offset, it
+//! raises "out of bounds"; a write to a read-only view raises "read only".
+//!
+//! `core`-only, tested on the host. Every function is a `lua_CFunction`
+//! that may raise through `luaL_*` checks: none holds a value with a
+//! destructor (DESIGN.md section 4).
+
+use crate::ffi::*;
+use core::ffi::{c_int, CStr};
+
+/// The metatable's name in the registry.
+const MT: &CStr = c"data";
+
+/// Largest size `data.new` accepts (the memory cap usually stops a script
+/// long before).
+const NEW_MAX: i64 = 1 << 30;
+
+/// A view of memory.
+///
+/// Invariant: `ptr` is valid for `len` bytes (reads, and writes unless
+/// `readonly`) for as long as the view is attached; a detached view has a
+/// null `ptr` and a `len` of 0.
+#[repr(C)]
+pub struct View {
+    ptr: *mut u8,
+    len: usize,
+    readonly: bool,
+}
+
+/// The view at argument 1.
+///
+/// # Safety
+///
+/// `L` is the calling thread, in a protected call (this raises when the
+/// argument is not a view).
+unsafe fn check<'a>(L: *mut lua_State) -> &'a mut View {
+    // SAFETY: luaL_checkudata returns a userdata with our metatable, which
+    // only `new` and `push_view` create, both holding an initialised View.
+    unsafe { &mut *luaL_checkudata(L, 1, MT.as_ptr()).cast::<View>() }
+}
+
+/// Checks that `width` bytes at the offset in argument `arg` lie inside
+/// `view`, and returns the offset. Raises "out of bounds" otherwise.
+///
+/// # Safety
+///
+/// As for [`check`].
+unsafe fn range(L: *mut lua_State, view: &View, arg: c_int, width: usize) -> usize {
+    // SAFETY: as above.
+    let off = unsafe { luaL_checkinteger(L, arg) };
+    match usize::try_from(off)
+        .ok()
+        .and_then(|o| o.checked_add(width).map(|end| (o, end)))
+    {
+        Some((o, end)) if end <= view.len => o,
+        // SAFETY: as above.
+        _ => unsafe { luaL_argerror(L, arg, c"out of bounds".as_ptr()) },
+    }
+}
+
+/// Raises "read only" if `view` may not be written.
+///
+/// # Safety
+///
+/// As for [`check`].
+unsafe fn writable(L: *mut lua_State, view: &View) {
+    if view.readonly {
+        // SAFETY: as above.
+        unsafe { luaL_error(L, c"read only".as_ptr()) }
+    }
+}
+
+/// The `width` bytes at `off` (checked by [`range`]) as a slice.
+///
+/// # Safety
+///
+/// `off + width <= view.len` and the view is attached (its invariant).
+unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
+    if width == 0 {
+        return &mut [];
+    }
+    // SAFETY: by the contract and the View invariant.
+    unsafe { core::slice::from_raw_parts_mut(view.ptr.add(off), width) }
+}
+
+/// Where the low `W` bytes of a `u64` sit in its host-order bytes.
+const fn low<const W: usize>() -> usize {
+    if cfg!(target_endian = "little") {
+        0
+    } else {
+        8 - W
+    }
+}
+
+/// Reads a `W`-byte integer, as `signed` or not, at argument 2's offset.
+unsafe fn get<const W: usize>(L: *mut lua_State, signed: bool) -> c_int {
+    // SAFETY: called by Lua; every check may raise, nothing has a
+    // destructor; the range check bounds the read.
+    unsafe {
+        let view = check(L);
+        let off = range(L, view, 2, W);
+        let mut raw = [0u8; 8];
+        raw[low::<W>()..low::<W>() + W].copy_from_slice(bytes(view, off, W));
+        let u = u64::from_ne_bytes(raw);
+        let v = if signed && W < 8 {
+            // Sign-extend from the value's top bit.
+            let shift = 64 - 8 * W as u32;
+            ((u << shift) as i64) >> shift
+        } else {
+            u as i64
+        };
+        lua_pushinteger(L, v);
+    }
+    1
+}
+
+/// Writes the low `W` bytes of argument 3 at argument 2's offset.
+unsafe fn set<const W: usize>(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`.
+    unsafe {
+        let view = check(L);
+        let off = range(L, view, 2, W);
+        let v = luaL_checkinteger(L, 3) as u64;
+        writable(L, view);
+        let raw = v.to_ne_bytes();
+        bytes(view, off, W).copy_from_slice(&raw[low::<W>()..low::<W>() + W]);
+    }
+    0
+}
+
+macro_rules! accessors {
+    ($(($get:ident, $set:ident, $w:literal, $signed:literal)),* $(,)?) => {
+        $(
+            unsafe extern "C" fn $get(L: *mut lua_State) -> c_int {
+                // SAFETY: forwarded from Lua.
+                unsafe { get::<$w>(L, $signed) }
+            }
+            unsafe extern "C" fn $set(L: *mut lua_State) -> c_int {
+                // SAFETY: forwarded from Lua.
+                unsafe { set::<$w>(L) }
+            }
+        )*
+    };
+}
+
+accessors!(
+    (getbyte, setbyte, 1, false),
+    (getint8, setint8, 1, true),
+    (getuint8, setuint8, 1, false),
+    (getint16, setint16, 2, true),
+    (getuint16, setuint16, 2, false),
+    (getint32, setint32, 4, true),
+    (getuint32, setuint32, 4, false),
+    (getint64, setint64, 8, true),
+    (getnumber, setnumber, 8, true),
+);
+
+/// `d:getstring(off [, len])`: `len` bytes at `off`, or the rest.
+unsafe extern "C" fn getstring(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`.
+    unsafe {
+        let view = check(L);
+        let off = range(L, view, 2, 0);
+        let len = if lua_type(L, 3) <= LUA_TNIL {
+            view.len - off
+        } else {
+            let n = luaL_checkinteger(L, 3);
+            let Ok(n) = usize::try_from(n) else {
+                luaL_argerror(L, 3, c"out of bounds".as_ptr());
+            };
+            range(L, view, 2, n);
+            n
+        };
+        let s = bytes(view, off, len);
+        lua_pushlstring(L, s.as_ptr().cast(), s.len());
+    }
+    1
+}
+
+/// `d:setstring(off, s)`: copies all of `s` to `off`.
+unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`; the string stays on the stack while copied.
+    unsafe {
+        let view = check(L);
+        let mut len = 0usize;
+        let s = luaL_checklstring(L, 3, &mut len);
+        let off = range(L, view, 2, len);
+        writable(L, view);
+        let out = bytes(view, off, len);
+        out.copy_from_slice(core::slice::from_raw_parts(s.cast::<u8>(), len));
+    }
+    0
+}
+
+/// The Internet checksum (RFC 1071) of `bytes`: the ones' complement of
+/// the ones' complement sum of its big-endian 16-bit words (an odd last
+/// byte padded with zero). Over a header holding a correct checksum, it
+/// is 0.
+pub fn internet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u64 = 0;
+    let mut words = bytes.chunks_exact(2);
+    for w in &mut words {
+        sum += u64::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    if let [last] = words.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// `d:checksum([off, len])`: the Internet checksum of the whole view, or
+/// of `len` bytes at `off`.
+unsafe extern "C" fn checksum(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`.
+    unsafe {
+        let view = check(L);
+        let (off, len) = if lua_type(L, 2) <= LUA_TNIL {
+            (0, view.len)
+        } else {
+            let n = luaL_checkinteger(L, 3);
+            let Ok(n) = usize::try_from(n) else {
+                luaL_argerror(L, 3, c"out of bounds".as_ptr());
+            };
+            (range(L, view, 2, n), n)
+        };
+        lua_pushinteger(L, i64::from(internet_checksum(bytes(view, off, len))));
+    }
+    1
+}
+
+/// `#d`: the view's length (0 once detached).
+unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`.
+    unsafe {
+        let view = check(L);
+        lua_pushinteger(L, view.len as i64);
+    }
+    1
+}
+
+/// `tostring(d)`: the view's bytes as a string (never an address).
+unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`.
+    unsafe {
+        let view = check(L);
+        let s = bytes(view, 0, view.len);
+        lua_pushlstring(L, s.as_ptr().cast(), s.len());
+    }
+    1
+}
+
+/// `data.new(size)`: a writable view of `size` zeroed bytes.
+unsafe extern "C" fn new(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `get`. The bytes follow the View header in the same
+    // userdata, which Lua never moves, so the pointer stays valid for the
+    // userdata's life.
+    unsafe {
+        let size = luaL_checkinteger(L, 1);
+        if !(0..=NEW_MAX).contains(&size) {
+            luaL_argerror(L, 1, c"invalid size".as_ptr());
+        }
+        let size = size as usize;
+        let header = core::mem::size_of::<View>();
+        let ud = lua_newuserdatauv(L, header + size, 0).cast::<u8>();
+        let ptr = ud.add(header);
+        core::ptr::write_bytes(ptr, 0, size);
+        ud.cast::<View>().write(View {
+            ptr,
+            len: size,
+            readonly: false,
+        });
+        luaL_setmetatable(L, MT.as_ptr());
+    }
+    1
+}
+
+const METHODS: &[(&CStr, lua_CFunction)] = &[
+    (c"getbyte", getbyte),
+    (c"setbyte", setbyte),
+    (c"getint8", getint8),
+    (c"setint8", setint8),
+    (c"getuint8", getuint8),
+    (c"setuint8", setuint8),
+    (c"getint16", getint16),
+    (c"setint16", setint16),
+    (c"getuint16", getuint16),
+    (c"setuint16", setuint16),
+    (c"getint32", getint32),
+    (c"setint32", setint32),
+    (c"getuint32", getuint32),
+    (c"setuint32", setuint32),
+    (c"getint64", getint64),
+    (c"setint64", setint64),
+    (c"getnumber", getnumber),
+    (c"setnumber", setnumber),
+    (c"getstring", getstring),
+    (c"setstring", setstring),
+    (c"checksum", checksum),
+];
+
+/// Creates the views' metatable. Runs when a state opens, so the kernel
+/// can hand views to scripts that never `require` the library.
+///
+/// # Safety
+///
+/// `L` is a valid state, inside a protected call (this raises on memory
+/// errors).
+pub unsafe fn register(L: *mut lua_State) {
+    // SAFETY: as above.
+    unsafe {
+        luaL_newmetatable(L, MT.as_ptr());
+        lua_createtable(L, 0, METHODS.len() as c_int);
+        for (name, f) in METHODS {
+            lua_pushcclosure(L, *f, 0);
+            lua_setfield(L, -2, name.as_ptr());
+        }
+        lua_setfield(L, -2, c"__index".as_ptr());
+        lua_pushcclosure(L, len, 0);
+        lua_setfield(L, -2, c"__len".as_ptr());
+        lua_pushcclosure(L, tostring, 0);
+        lua_setfield(L, -2, c"__tostring".as_ptr());
+        // getmetatable(d) returns this string, so scripts cannot reach or
+        // change the methods of every view.
+        lua_pushstring(L, MT.as_ptr());
+        lua_setfield(L, -2, c"__metatable".as_ptr());
+        lua_pop(L, 1);
+    }
+}
+
+/// `require "data"`: the library table, `{ new = data.new }`.
+///
+/// # Safety
+///
+/// Called by Lua (it raises on memory errors).
+pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
+    // SAFETY: as above.
+    unsafe {
+        lua_createtable(L, 0, 1);
+        lua_pushcclosure(L, new, 0);
+        lua_setfield(L, -2, c"new".as_ptr());
+    }
+    1
+}
+
+/// Pushes a view of `len` bytes at `ptr`, read-only unless `writable`, and
+/// returns it for [`detach`].
+///
+/// # Safety
+///
+/// `L` is in a protected call (this raises on memory errors) of a state
+/// that ran [`register`]. `ptr` must be valid for `len` bytes (and for
+/// writes if `writable`) until [`detach`] is called, and the caller must
+/// keep the view reachable (anchored) until then, so it is not collected.
+pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: bool) -> *mut View {
+    // SAFETY: as above.
+    unsafe {
+        let view = lua_newuserdatauv(L, core::mem::size_of::<View>(), 0).cast::<View>();
+        view.write(View {
+            ptr,
+            len,
+            readonly: !writable,
+        });
+        luaL_setmetatable(L, MT.as_ptr());
+        view
+    }
+}
+
+/// Detaches a view: from now on it reads as empty.
+///
+/// # Safety
+///
+/// `view` came from [`push_view`] and its userdata is still alive.
+pub unsafe fn detach(view: *mut View) {
+    // SAFETY: by the contract; this never calls Lua.
+    unsafe {
+        (*view).ptr = core::ptr::null_mut();
+        (*view).len = 0;
+    }
+}

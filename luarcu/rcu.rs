@@ -1,0 +1,830 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `rcu` library: hash tables shared between states, read without
+//! locks under RCU from any context (Lunatik's `rcu`, DESIGN.md section 5).
+//!
+//! `rcu.table([buckets])` makes a table, `rcu.table(name)` opens the table
+//! of that name shared by every state of the namespace, `t[k]` reads,
+//! `t[k] = v` writes (`nil` deletes), `rcu.map(t, f)` calls `f(k, v)` for
+//! each entry. Keys are strings under 256 bytes; values are booleans,
+//! integers or strings (up to [`VALUE_MAX`] bytes).
+//!
+//! How it is safe:
+//! - An entry is immutable once published. Readers walk a bucket's list
+//!   inside an RCU read-side section with acquire loads; writers, one at a
+//!   time per table (a bh-disabling spinlock, as softirq states write
+//!   too), publish a new entry with a release store and free the entry it
+//!   replaced or removed with `call_rcu`, after every reader that might
+//!   see it is done. The module waits for those callbacks on unload.
+//! - Lua errors are longjmps, so no RCU section, lock guard or allocation
+//!   is ever live across a Lua call that may raise: every table operation
+//!   is a Rust function that takes plain data and returns plain data, and
+//!   Lua is called before or after it. A string value is copied out in two
+//!   steps: its length under RCU, a Lua buffer allocated outside, then the
+//!   copy under RCU again (retried if the value changed meanwhile).
+//! - A table lives as long as an `Arc` holds it: each Lua handle holds
+//!   one, and the namespace's list of named tables holds one for each name
+//!   until the namespace goes away (or the module is unloaded).
+//!
+//! Memory: each table counts the bytes of its entries and refuses a write
+//! that would take it past [`TABLE_CAP`] ("rcu table full"). This memory
+//! belongs to the table, not to a state's memory cap, as tables outlive
+//! and are shared by states.
+
+use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::ffi::*;
+use crate::name::Name;
+use crate::net::NetRef;
+use core::alloc::Layout;
+use core::ffi::{c_int, CStr};
+use core::ptr::NonNull;
+use kernel::alloc::{
+    allocator::Kmalloc,
+    flags::{__GFP_NOWARN, GFP_ATOMIC, GFP_KERNEL},
+    Allocator, Flags, NumaNode,
+};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::{rcu, Arc};
+
+/// Longest key, in bytes (keys are shorter than 256 bytes).
+pub(crate) const KEY_MAX: usize = 255;
+/// Longest string value, in bytes.
+pub(crate) const VALUE_MAX: usize = 64 << 10;
+/// Most bytes of entries one table holds.
+pub(crate) const TABLE_CAP: usize = 4 << 20;
+/// Buckets of a table made without a count.
+const DEFAULT_BUCKETS: usize = 256;
+/// Most buckets of one table.
+const MAX_BUCKETS: usize = 1 << 16;
+
+/// The handles' metatable.
+const MT: &CStr = c"rcu.table";
+
+/// What an entry holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    False,
+    True,
+    Int,
+    Str,
+}
+
+/// An entry: a header followed by the key's bytes, then the string
+/// value's bytes.
+///
+/// Invariant: once published in a bucket, nothing but `next` changes, and
+/// `next` changes only under the table's lock. `size` is the size of the
+/// allocation, made by `Kmalloc` with [`Entry::layout`].
+#[repr(C)]
+struct Entry {
+    next: Atomic<*mut Entry>,
+    rcu: bindings::callback_head,
+    size: usize,
+    hash: u32,
+    key_len: u8,
+    kind: Kind,
+    int: i64,
+    str_len: usize,
+}
+
+/// A value, as written or as read (strings borrowed).
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Bool(bool),
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+const HEADER: usize = core::mem::size_of::<Entry>();
+
+fn hash(key: &[u8]) -> u32 {
+    // FNV-1a: fast, and good enough for keys a script chooses.
+    key.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+impl Entry {
+    fn layout(size: usize) -> Option<Layout> {
+        Layout::from_size_align(size, core::mem::align_of::<Entry>()).ok()
+    }
+
+    /// A new, unpublished entry.
+    fn new(key: &[u8], value: Value<'_>, flags: Flags) -> Option<NonNull<Entry>> {
+        let str_len = match value {
+            Value::Str(s) => s.len(),
+            _ => 0,
+        };
+        let size = HEADER + key.len() + str_len;
+        let block =
+            Kmalloc::alloc(Self::layout(size)?, flags | __GFP_NOWARN, NumaNode::NO_NODE).ok()?;
+        let e = block.cast::<Entry>();
+        let (kind, int) = match value {
+            Value::Bool(false) => (Kind::False, 0),
+            Value::Bool(true) => (Kind::True, 0),
+            Value::Int(i) => (Kind::Int, i),
+            Value::Str(_) => (Kind::Str, 0),
+        };
+        // SAFETY: `block` is a fresh allocation of `size` bytes, aligned
+        // for an Entry; the header and both byte runs fit in it.
+        unsafe {
+            e.as_ptr().write(Entry {
+                next: Atomic::new(core::ptr::null_mut()),
+                rcu: bindings::callback_head::default(),
+                size,
+                hash: hash(key),
+                key_len: key.len() as u8,
+                kind,
+                int,
+                str_len,
+            });
+            let bytes = e.as_ptr().cast::<u8>().add(HEADER);
+            core::ptr::copy_nonoverlapping(key.as_ptr(), bytes, key.len());
+            if let Value::Str(s) = value {
+                core::ptr::copy_nonoverlapping(s.as_ptr(), bytes.add(key.len()), s.len());
+            }
+        }
+        Some(e)
+    }
+
+    fn key(&self) -> &[u8] {
+        // SAFETY: the key's bytes follow the header (type invariant).
+        unsafe {
+            core::slice::from_raw_parts(
+                (self as *const Entry).cast::<u8>().add(HEADER),
+                usize::from(self.key_len),
+            )
+        }
+    }
+
+    fn value(&self) -> Value<'_> {
+        match self.kind {
+            Kind::False => Value::Bool(false),
+            Kind::True => Value::Bool(true),
+            Kind::Int => Value::Int(self.int),
+            // SAFETY: the string's bytes follow the key (type invariant).
+            Kind::Str => Value::Str(unsafe {
+                core::slice::from_raw_parts(
+                    (self as *const Entry)
+                        .cast::<u8>()
+                        .add(HEADER + usize::from(self.key_len)),
+                    self.str_len,
+                )
+            }),
+        }
+    }
+
+    /// Frees an entry nobody can reach any more.
+    ///
+    /// # Safety
+    ///
+    /// `e` came from [`Entry::new`], is unlinked, and no reader can hold
+    /// it (a grace period has passed, or the table is unreachable).
+    unsafe fn free(e: *mut Entry) {
+        // SAFETY: by the contract; the layout is the one it was made with.
+        unsafe {
+            let size = (*e).size;
+            if let (Some(p), Some(layout)) = (NonNull::new(e.cast::<u8>()), Self::layout(size)) {
+                Kmalloc::free(p, layout);
+            }
+        }
+    }
+}
+
+/// Frees an entry after a grace period (the `call_rcu` callback).
+unsafe extern "C" fn free_after_grace(head: *mut bindings::callback_head) {
+    let offset = core::mem::offset_of!(Entry, rcu);
+    // SAFETY: `head` is the `rcu` field of an entry handed to call_rcu by
+    // `retire`; a grace period has passed, so no reader holds it.
+    unsafe { Entry::free(head.cast::<u8>().sub(offset).cast::<Entry>()) }
+}
+
+/// Frees `e` once every current reader is done.
+///
+/// # Safety
+///
+/// `e` is unlinked from its table and never published again.
+unsafe fn retire(e: *mut Entry) {
+    // SAFETY: the entry stays allocated until the callback runs; the
+    // module waits for pending callbacks before it is unloaded.
+    unsafe { bindings::call_rcu(&raw mut (*e).rcu, Some(free_after_grace)) };
+}
+
+/// A shared table.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Table {
+    buckets: KVec<Atomic<*mut Entry>>,
+    #[pin]
+    writer: SpinLockBh<()>,
+    used: Atomic<usize>,
+    name: Option<Name>,
+    net: NetRef,
+}
+
+/// Why a write was refused.
+#[derive(Clone, Copy)]
+enum WriteError {
+    NoMemory,
+    Full,
+}
+
+impl Table {
+    fn new(buckets: usize, name: Option<Name>, net: NetRef, flags: Flags) -> Result<Arc<Self>> {
+        let n = buckets.clamp(1, MAX_BUCKETS).next_power_of_two();
+        let mut v = KVec::with_capacity(n, flags)?;
+        for _ in 0..n {
+            v.push(Atomic::new(core::ptr::null_mut()), flags)?;
+        }
+        Arc::pin_init(
+            pin_init!(Self {
+                buckets: v,
+                writer <- new_spinlock_bh!((), c"lunatik_rcu_table"),
+                used: Atomic::new(0),
+                name,
+                net,
+            }),
+            flags,
+        )
+    }
+
+    fn bucket(&self, h: u32) -> &Atomic<*mut Entry> {
+        // The bucket count is a power of two (see `new`).
+        &self.buckets[(h as usize) & (self.buckets.len() - 1)]
+    }
+
+    /// Finds `key` and lets `f` read its entry, inside an RCU read-side
+    /// section. `f` must not call Lua.
+    fn read<R>(&self, key: &[u8], f: impl FnOnce(Option<&Entry>) -> R) -> R {
+        let h = hash(key);
+        let _guard = rcu::read_lock();
+        let mut p = self.bucket(h).load(Acquire);
+        // SAFETY: inside the read-side section every entry reachable from
+        // a bucket stays allocated (writers free only after a grace
+        // period), and the acquire loads see it fully written.
+        while let Some(e) = unsafe { p.as_ref() } {
+            if e.hash == h && e.key() == key {
+                return f(Some(e));
+            }
+            p = e.next.load(Acquire);
+        }
+        f(None)
+    }
+
+    /// Sets `key` to `value`, or deletes it with `None`.
+    fn write(&self, key: &[u8], value: Option<Value<'_>>, flags: Flags) -> Result<(), WriteError> {
+        let fresh = match value {
+            Some(v) => Some(Entry::new(key, v, flags).ok_or(WriteError::NoMemory)?),
+            None => None,
+        };
+        let h = hash(key);
+        let old = {
+            let _writer = self.writer.lock();
+            // Find the link that points at the key's entry (or the end).
+            let mut link = self.bucket(h);
+            let mut cur = link.load(Relaxed);
+            // SAFETY: under the writer lock no entry is unlinked or freed,
+            // so every entry reachable now stays valid until unlock.
+            while let Some(e) = unsafe { cur.as_ref() } {
+                if e.hash == h && e.key() == key {
+                    break;
+                }
+                link = &e.next;
+                cur = e.next.load(Relaxed);
+            }
+            // SAFETY: as above.
+            let old_size = unsafe { cur.as_ref() }.map_or(0, |e| e.size);
+            // SAFETY: `fresh` is ours until published.
+            let new_size = fresh.map_or(0, |e| unsafe { e.as_ref() }.size);
+            let used = self.used.load(Relaxed);
+            if new_size > 0 && used - old_size + new_size > TABLE_CAP {
+                drop(_writer);
+                if let Some(e) = fresh {
+                    // SAFETY: never published.
+                    unsafe { Entry::free(e.as_ptr()) };
+                }
+                return Err(WriteError::Full);
+            }
+            // SAFETY: as above: `cur` is valid under the lock.
+            let next =
+                unsafe { cur.as_ref() }.map_or(core::ptr::null_mut(), |e| e.next.load(Relaxed));
+            match fresh {
+                Some(e) => {
+                    // SAFETY: `e` is unpublished; after the release store
+                    // below readers see it whole.
+                    unsafe { e.as_ref() }.next.store(next, Relaxed);
+                    link.store(e.as_ptr(), Release);
+                }
+                None if !cur.is_null() => link.store(next, Release),
+                None => {}
+            }
+            self.used.store(used - old_size + new_size, Relaxed);
+            cur
+        };
+        if !old.is_null() {
+            // SAFETY: `old` was unlinked above and is never published again.
+            unsafe { retire(old) };
+        }
+        Ok(())
+    }
+
+    /// Copies every entry into `out` as records (see [`Snapshot`]),
+    /// inside one RCU read-side section; returns the bytes needed, which
+    /// are more than `out.len()` if it did not fit (then `out` holds a
+    /// partial copy to discard).
+    fn snapshot(&self, out: &mut [u8]) -> usize {
+        let _guard = rcu::read_lock();
+        let mut at = 0;
+        for b in self.buckets.iter() {
+            let mut p = b.load(Acquire);
+            // SAFETY: as in `read`.
+            while let Some(e) = unsafe { p.as_ref() } {
+                at = Snapshot::put(out, at, e);
+                p = e.next.load(Acquire);
+            }
+        }
+        at
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Table {
+    fn drop(self: Pin<&mut Self>) {
+        // The last reference is gone, so no reader or writer can reach the
+        // entries: free them now.
+        for b in self.buckets.iter() {
+            let mut p = b.load(Relaxed);
+            while !p.is_null() {
+                // SAFETY: unreachable (see above); `next` is read first.
+                unsafe {
+                    let next = (*p).next.load(Relaxed);
+                    Entry::free(p);
+                    p = next;
+                }
+            }
+        }
+    }
+}
+
+/// The records of [`Table::snapshot`]: per entry a key length (u8), a
+/// kind (u8), an integer (i64, native order) or a string length (the same
+/// 8 bytes), the key, then the string.
+struct Snapshot;
+
+impl Snapshot {
+    const HEAD: usize = 10;
+
+    fn put(out: &mut [u8], at: usize, e: &Entry) -> usize {
+        let key = e.key();
+        let (kind, word, s): (u8, u64, &[u8]) = match e.value() {
+            Value::Bool(b) => (u8::from(b), 0, &[]),
+            Value::Int(i) => (2, i as u64, &[]),
+            Value::Str(s) => (3, s.len() as u64, s),
+        };
+        let end = at + Self::HEAD + key.len() + s.len();
+        if let Some(rec) = out.get_mut(at..end) {
+            rec[0] = key.len() as u8;
+            rec[1] = kind;
+            rec[2..10].copy_from_slice(&word.to_ne_bytes());
+            rec[10..10 + key.len()].copy_from_slice(key);
+            rec[10 + key.len()..].copy_from_slice(s);
+        }
+        end
+    }
+
+    /// The record at `at`: key, value and the next record's offset.
+    fn get(buf: &[u8], at: usize) -> Option<(&[u8], Value<'_>, usize)> {
+        let head = buf.get(at..at + Self::HEAD)?;
+        let key_len = usize::from(head[0]);
+        let word = u64::from_ne_bytes(head[2..10].try_into().ok()?);
+        let str_len = if head[1] == 3 { word as usize } else { 0 };
+        let key = buf.get(at + Self::HEAD..at + Self::HEAD + key_len)?;
+        let s_at = at + Self::HEAD + key_len;
+        let s = buf.get(s_at..s_at + str_len)?;
+        let value = match head[1] {
+            0 => Value::Bool(false),
+            1 => Value::Bool(true),
+            2 => Value::Int(word as i64),
+            _ => Value::Str(s),
+        };
+        Some((key, value, s_at + str_len))
+    }
+}
+
+/// The named tables of every namespace.
+///
+/// Invariant: while the module's control plane lives, `NAMES` points to
+/// the `Names` it owns.
+pub(crate) struct Names {
+    tables: Pin<KBox<SpinLockBh<KVec<Arc<Table>>>>>,
+}
+
+static NAMES: Atomic<*mut Names> = Atomic::new(core::ptr::null_mut());
+
+/// Owns the list of named tables and publishes it in [`NAMES`]; dropping
+/// it drops every named table (module unload) and waits for the entries
+/// retired by `call_rcu` to be freed.
+pub(crate) struct NamesOwner(());
+
+impl NamesOwner {
+    /// Creates the list and publishes it.
+    pub(crate) fn new() -> Result<Self> {
+        let names = KBox::new(
+            Names {
+                tables: KBox::pin_init(
+                    new_spinlock_bh!(KVec::new(), c"lunatik_rcu_names"),
+                    GFP_KERNEL,
+                )?,
+            },
+            GFP_KERNEL,
+        )?;
+        NAMES.store(KBox::into_raw(names), Release);
+        Ok(Self(()))
+    }
+}
+
+impl Drop for NamesOwner {
+    fn drop(&mut self) {
+        let p = NAMES.xchg(core::ptr::null_mut(), Acquire);
+        if !p.is_null() {
+            // SAFETY: `p` came from KBox::into_raw in `new`; the states,
+            // its only other users, are gone (the control plane drops them
+            // first).
+            drop(unsafe { KBox::from_raw(p) });
+        }
+        // Entries retired by `call_rcu` point to this module's callback.
+        rcu::rcu_barrier();
+    }
+}
+
+fn names() -> Option<&'static Names> {
+    // SAFETY: non-null only while the owner lives (type invariant), and
+    // every state, the only caller, dies before it.
+    unsafe { NAMES.load(Acquire).as_ref() }
+}
+
+/// Drops the named tables of a namespace that goes away.
+pub(crate) fn net_exit(net: NetRef) {
+    let Some(names) = names() else { return };
+    let gone = {
+        let mut tables = names.tables.lock();
+        let mut gone = KVec::new();
+        let mut i = 0;
+        while i < tables.len() {
+            if tables[i].net == net {
+                if let Ok(t) = tables.remove(i) {
+                    // Without memory for the list, the table drops here,
+                    // under the lock, which is still correct.
+                    let _ = gone.push(t, GFP_ATOMIC);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        gone
+    };
+    drop(gone);
+}
+
+/// The named table `name` of `net`, made if missing.
+fn named(net: NetRef, name: Name, flags: Flags) -> Result<Arc<Table>> {
+    let names = names().ok_or(ENODEV)?;
+    let find = |tables: &KVec<Arc<Table>>| {
+        tables
+            .iter()
+            .find(|t| t.net == net && t.name == Some(name))
+            .cloned()
+    };
+    if let Some(t) = find(&names.tables.lock()) {
+        return Ok(t);
+    }
+    let fresh = Table::new(DEFAULT_BUCKETS, Some(name), net, flags)?;
+    let mut tables = names.tables.lock();
+    if let Some(t) = find(&tables) {
+        return Ok(t);
+    }
+    tables.push(fresh.clone(), GFP_ATOMIC)?;
+    Ok(fresh)
+}
+
+/// What the machine running `L` gives the library: its namespace and
+/// whether it must allocate atomically.
+fn context(L: *mut lua_State) -> (NetRef, Flags) {
+    // SAFETY: `L` is a thread of a kernel machine (every state opens this
+    // library through `crate::machine`).
+    let (net, atomic) = unsafe { crate::machine::context(L) };
+    (net, if atomic { GFP_ATOMIC } else { GFP_KERNEL })
+}
+
+/// The table handle at argument `arg`.
+///
+/// # Safety
+///
+/// `L` is the calling thread; this raises if the argument is no handle.
+unsafe fn check<'a>(L: *mut lua_State, arg: c_int) -> &'a Table {
+    // SAFETY: handles with this metatable hold null or a pointer from
+    // Arc::into_raw, released only by `__gc`, which runs after the last use.
+    unsafe {
+        let p = *luaL_checkudata(L, arg, MT.as_ptr()).cast::<*const Table>();
+        if p.is_null() {
+            luaL_argerror(L, arg, c"rcu table not made".as_ptr());
+        }
+        &*p
+    }
+}
+
+/// The key at argument 2.
+///
+/// # Safety
+///
+/// As for [`check`]; the key stays on the stack while the slice is used.
+unsafe fn check_key<'a>(L: *mut lua_State) -> &'a [u8] {
+    // SAFETY: as above.
+    unsafe {
+        if lua_type(L, 2) != LUA_TSTRING {
+            luaL_argerror(L, 2, c"rcu keys are strings".as_ptr());
+        }
+        let mut len = 0usize;
+        let p = lua_tolstring(L, 2, &mut len);
+        if len > KEY_MAX {
+            luaL_argerror(L, 2, c"rcu key longer than 255 bytes".as_ptr());
+        }
+        core::slice::from_raw_parts(p.cast(), len)
+    }
+}
+
+/// Pushes an empty handle and returns its slot, to be filled with a
+/// reference from `Arc::into_raw` once the table exists. Made first, so
+/// that no reference is ever held while Lua may raise.
+///
+/// # Safety
+///
+/// `L` is in a protected call (this raises on memory errors) of a state
+/// that opened the library.
+unsafe fn push_handle(L: *mut lua_State) -> *mut *const Table {
+    // SAFETY: as above; `__gc` and `check` accept a null slot.
+    unsafe {
+        let slot =
+            lua_newuserdatauv(L, core::mem::size_of::<*const Table>(), 0).cast::<*const Table>();
+        slot.write(core::ptr::null());
+        luaL_setmetatable(L, MT.as_ptr());
+        slot
+    }
+}
+
+/// Reads a value's small part under RCU: what to push, or the length of a
+/// string to copy out.
+enum Found {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Str(usize),
+}
+
+fn found(e: Option<&Entry>) -> Found {
+    match e.map(Entry::value) {
+        None => Found::Nil,
+        Some(Value::Bool(b)) => Found::Bool(b),
+        Some(Value::Int(i)) => Found::Int(i),
+        Some(Value::Str(s)) => Found::Str(s.len()),
+    }
+}
+
+/// `t[k]`.
+unsafe extern "C" fn index(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua. Lua is called only between the table reads,
+    // each a closed RCU section holding no Lua call, so no RCU section or
+    // Drop value is live when something raises.
+    unsafe {
+        let t = check(L, 1);
+        let key = check_key(L);
+        let mut want = match t.read(key, found) {
+            Found::Nil => {
+                lua_pushnil(L);
+                return 1;
+            }
+            Found::Bool(b) => {
+                lua_pushboolean(L, c_int::from(b));
+                return 1;
+            }
+            Found::Int(i) => {
+                lua_pushinteger(L, i);
+                return 1;
+            }
+            Found::Str(n) => n,
+        };
+        // A writer may change the value between the reads; each retry
+        // sizes the buffer for what it saw last.
+        for _ in 0..8 {
+            let buf = lua_newuserdatauv(L, want.max(1), 0).cast::<u8>();
+            let cap = want;
+            let got = t.read(key, |e| match e.map(Entry::value) {
+                Some(Value::Str(s)) if s.len() <= cap => {
+                    core::ptr::copy_nonoverlapping(s.as_ptr(), buf, s.len());
+                    Ok(s.len())
+                }
+                other => Err(other.map(|v| match v {
+                    Value::Bool(b) => Found::Bool(b),
+                    Value::Int(i) => Found::Int(i),
+                    Value::Str(s) => Found::Str(s.len()),
+                })),
+            });
+            match got {
+                Ok(n) => {
+                    lua_pushlstring(L, buf.cast(), n);
+                    return 1;
+                }
+                Err(None) => lua_pushnil(L),
+                Err(Some(Found::Bool(b))) => lua_pushboolean(L, c_int::from(b)),
+                Err(Some(Found::Int(i))) => lua_pushinteger(L, i),
+                Err(Some(Found::Str(n))) => {
+                    lua_pop(L, 1);
+                    want = n;
+                    continue;
+                }
+                Err(Some(Found::Nil)) => lua_pushnil(L),
+            }
+            return 1;
+        }
+        luaL_error(L, c"rcu value changing too fast to read".as_ptr())
+    }
+}
+
+/// `t[k] = v`.
+unsafe extern "C" fn newindex(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua; the checks raise before the write, and the
+    // write's outcome is raised after it, when no lock or RCU section is
+    // held and the strings are still on the stack.
+    unsafe {
+        let t = check(L, 1);
+        let key = check_key(L);
+        let value = match lua_type(L, 3) {
+            LUA_TNIL => None,
+            LUA_TBOOLEAN => Some(Value::Bool(lua_toboolean(L, 3) != 0)),
+            LUA_TNUMBER => Some(Value::Int(luaL_checkinteger(L, 3))),
+            LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = lua_tolstring(L, 3, &mut len);
+                if len > VALUE_MAX {
+                    luaL_argerror(L, 3, c"rcu value longer than 65536 bytes".as_ptr());
+                }
+                Some(Value::Str(core::slice::from_raw_parts(p.cast(), len)))
+            }
+            _ => luaL_argerror(
+                L,
+                3,
+                c"rcu values are booleans, integers or strings".as_ptr(),
+            ),
+        };
+        let (_, flags) = context(L);
+        match t.write(key, value, flags) {
+            Ok(()) => {}
+            Err(WriteError::NoMemory) => luaL_error(L, c"not enough memory".as_ptr()),
+            Err(WriteError::Full) => luaL_error(L, c"rcu table full (4 MiB of entries)".as_ptr()),
+        }
+    }
+    0
+}
+
+/// `__gc`: releases the handle's reference.
+unsafe extern "C" fn gc(L: *mut lua_State) -> c_int {
+    // SAFETY: Lua calls `__gc` once per handle, after its last use; the
+    // slot is cleared so a resurrected handle cannot release twice.
+    unsafe {
+        let slot = lua_touserdata(L, 1).cast::<*const Table>();
+        if !slot.is_null() && !(*slot).is_null() {
+            drop(Arc::from_raw(*slot));
+            *slot = core::ptr::null();
+        }
+    }
+    0
+}
+
+/// `tostring(t)`: "rcu.table" and the table's name, never an address.
+unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe {
+        let t = check(L, 1);
+        match &t.name {
+            Some(n) => {
+                lua_pushstring(L, c"rcu.table ".as_ptr());
+                lua_pushlstring(L, n.as_bytes().as_ptr().cast(), n.as_bytes().len());
+                lua_concat(L, 2);
+            }
+            None => {
+                lua_pushstring(L, MT.as_ptr());
+            }
+        }
+    }
+    1
+}
+
+/// `rcu.table([buckets | name])`.
+unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua; the table is made by Rust functions that
+    // return before Lua is called again.
+    unsafe {
+        let (net, flags) = context(L);
+        let slot = push_handle(L);
+        let made = if lua_type(L, 1) == LUA_TSTRING {
+            let mut len = 0usize;
+            let p = lua_tolstring(L, 1, &mut len);
+            let Ok(name) = Name::new(core::slice::from_raw_parts(p.cast(), len)) else {
+                luaL_argerror(L, 1, c"invalid rcu table name".as_ptr());
+            };
+            named(net, name, flags)
+        } else {
+            let n = luaL_optinteger(L, 1, DEFAULT_BUCKETS as i64);
+            if !(1..=MAX_BUCKETS as i64).contains(&n) {
+                luaL_argerror(L, 1, c"buckets out of range (1 to 65536)".as_ptr());
+            }
+            Table::new(n as usize, None, net, flags)
+        };
+        match made {
+            Ok(t) => slot.write(Arc::into_raw(t)),
+            Err(_) => luaL_error(L, c"not enough memory".as_ptr()),
+        }
+    }
+    1
+}
+
+/// `rcu.map(t, f)`: calls `f(key, value)` for each entry of a snapshot.
+unsafe extern "C" fn map(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua. The snapshot is copied into a Lua userdata
+    // inside closed RCU sections; `f` runs after, on the copy.
+    unsafe {
+        let t = check(L, 1);
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+        lua_settop(L, 2);
+        let mut want = t.snapshot(&mut []);
+        let mut len = None;
+        for _ in 0..8 {
+            let buf = lua_newuserdatauv(L, want.max(1), 0).cast::<u8>();
+            let out = core::slice::from_raw_parts_mut(buf, want);
+            let need = t.snapshot(out);
+            if need <= want {
+                len = Some(need);
+                break;
+            }
+            lua_pop(L, 1);
+            // Room for growth while copying.
+            want = need + need / 4;
+        }
+        let Some(len) = len else {
+            luaL_error(L, c"rcu table changing too fast to map".as_ptr());
+        };
+        // Slot 3 holds the snapshot; it stays there while `f` runs.
+        let mut at = 0;
+        while at < len {
+            let buf = core::slice::from_raw_parts(lua_touserdata(L, 3).cast::<u8>(), len);
+            let Some((key, value, next)) = Snapshot::get(buf, at) else {
+                break;
+            };
+            lua_pushvalue(L, 2);
+            lua_pushlstring(L, key.as_ptr().cast(), key.len());
+            match value {
+                Value::Bool(b) => lua_pushboolean(L, c_int::from(b)),
+                Value::Int(i) => lua_pushinteger(L, i),
+                Value::Str(s) => {
+                    lua_pushlstring(L, s.as_ptr().cast(), s.len());
+                }
+            }
+            lua_callk(L, 2, 0, 0, core::ptr::null());
+            at = next;
+        }
+    }
+    0
+}
+
+/// `require "rcu"`: the library table (and the handles' metatable).
+///
+/// # Safety
+///
+/// Called by Lua (it raises on memory errors).
+pub(crate) unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
+    // SAFETY: as above.
+    unsafe {
+        if luaL_newmetatable(L, MT.as_ptr()) != 0 {
+            let meta: [(&CStr, lua_CFunction); 4] = [
+                (c"__index", index),
+                (c"__newindex", newindex),
+                (c"__gc", gc),
+                (c"__tostring", tostring),
+            ];
+            for (name, f) in meta {
+                lua_pushcclosure(L, f, 0);
+                lua_setfield(L, -2, name.as_ptr());
+            }
+            lua_pushstring(L, MT.as_ptr());
+            lua_setfield(L, -2, c"__metatable".as_ptr());
+        }
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 2);
+        lua_pushcclosure(L, table, 0);
+        lua_setfield(L, -2, c"table".as_ptr());
+        lua_pushcclosure(L, map, 0);
+        lua_setfield(L, -2, c"map".as_ptr());
+    }
+    1
+}

@@ -1,0 +1,190 @@
+# The data, rcu, byteorder, linux and lunatik libraries, through the CLI:
+# data bounds at every edge, rcu tables shared between states and kept
+# apart between namespaces, a 10-second stress of lock-free readers
+# against writers, and a TLS ClientHello parsed for its server name.
+. /selftests/lib.sh
+KO=/lib/modules/lunatik.ko
+plan 12
+
+out=/tmp/out err=/tmp/err
+# expect CODE COMMAND...: runs COMMAND (output in $out and $err) and
+# requires exit code CODE, showing both on a mismatch.
+expect() {
+	local code=$1 rc=0
+	shift
+	"$@" >$out 2>$err || rc=$?
+	[ "$rc" = "$code" ] && return 0
+	diag "'$*' exited $rc, expected $code"
+	sed 's/^/#   out: /' $out | head -20
+	sed 's/^/#   err: /' $err | head -20
+	return 1
+}
+# equals TEXT: $out is exactly TEXT.
+equals() {
+	[ "$(cat $out)" = "$1" ] && return 0
+	diag "expected '$1', got '$(cat $out)'"
+	return 1
+}
+result() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2" "${3:-see diagnostics}"; fi; }
+
+echo clear >/sys/kernel/debug/kmemleak
+check insmod insmod "$KO"
+lunatik run /examples/hello.lua --name libs >/dev/null
+
+# Every accessor at offsets 0, size-width, size-width+1, -1 and huge:
+# inside works, outside fails with "out of bounds".
+cat >/tmp/edges.lua <<'LUA'
+local data = require("data")
+local widths = { byte = 1, int8 = 1, uint8 = 1, int16 = 2, uint16 = 2,
+	int32 = 4, uint32 = 4, int64 = 8, number = 8 }
+local size, checked = 16, 0
+for name, w in pairs(widths) do
+	for _, case in ipairs({ { 0, true }, { size - w, true }, { size - w + 1, false },
+			{ -1, false }, { math.maxinteger, false }, { math.mininteger, false } }) do
+		local off, inside = case[1], case[2]
+		local d = data.new(size)
+		local ok, e = pcall(function()
+			d["set" .. name](d, off, 5)
+			return d["get" .. name](d, off)
+		end)
+		if inside and not (ok and e == 5) then
+			return "set/get" .. name .. " at " .. off .. " failed: " .. tostring(e)
+		end
+		if not inside and (ok or not e:find("out of bounds")) then
+			return "set/get" .. name .. " at " .. off .. " did not fail: " .. tostring(e)
+		end
+		local ok2, e2 = pcall(d["get" .. name], d, off)
+		if not inside and (ok2 or not e2:find("out of bounds")) then
+			return "get" .. name .. " at " .. off .. " did not fail"
+		end
+		checked = checked + 1
+	end
+end
+local d = data.new(4)
+for _, bad in ipairs({ function() return d:getstring(5) end, function() return d:getstring(2, 3) end,
+		function() d:setstring(3, "ab") end, function() return d:checksum(1, 4) end }) do
+	local ok, e = pcall(bad)
+	if ok or not e:find("out of bounds") then return "string/checksum bound not enforced" end
+	checked = checked + 1
+end
+return "checked " .. checked
+LUA
+expect 0 lunatik exec libs /tmp/edges.lua && equals "checked 58"
+result $? data_accessors_bounds_checked
+
+expect 0 lunatik exec libs -e 'local b = require("byteorder")
+	return b.hton16(0x1234), b.ntoh32(0x78563412), b.htobe64(1) == 1 << 56, b.le16toh(0x10007)' &&
+	equals "$(printf '13330\t305419896\ttrue\t7')"
+result $? byteorder
+
+expect 0 lunatik exec libs -e 'local linux, lunatik = require("linux"), require("lunatik")
+	local r = linux.random(1, 6)
+	return linux.errname(-2), linux.errname(22), linux.ifindex("lo"), linux.ifindex("nope"),
+		linux.numcpus(), linux.time() > 1600000000000000000, r >= 1 and r <= 6,
+		lunatik.name, lunatik.version:match("^lunatik%-rs") ~= nil' &&
+	equals "$(printf 'ENOENT\tEINVAL\t1\tnil\t%s\ttrue\ttrue\tlibs\ttrue' "$(nproc)")"
+result $? linux_and_lunatik
+
+expect 1 lunatik exec libs -e 'require("io")' && grep -q "module 'io' not found" $err
+result $? require_unknown_library_fails
+
+# The TLS ClientHello captured from openssl s_client
+# (examples/tls-clienthello.hex): the parser in examples/tls_sni.lua finds
+# the server name with data accessors only, and a truncated copy gives
+# nil and the reason, not a read past the buffer.
+hex=$(tr -d '\n' </examples/tls-clienthello.hex)
+expect 0 lunatik run /examples/tls_sni.lua &&
+	expect 0 lunatik exec tls_sni -e "local data = require('data')
+		local hex = '$hex'
+		local d = data.new(#hex // 2)
+		for i = 0, #d - 1 do d:setbyte(i, tonumber(hex:sub(2 * i + 1, 2 * i + 2), 16)) end
+		local short = data.new(40) short:setstring(0, d:getstring(0, 40))
+		return tls_server_name(d), pcall(tls_server_name, short)" &&
+	equals "$(printf 'blocked.example.com\ttrue\tnil\ttruncated record')"
+r=$?
+[ $r = 0 ] || sed 's/^/#   /' $out
+result $r tls_client_hello_server_name
+
+# Shared tables: a value one state writes, another reads; another
+# namespace has its own table of that name.
+expect 0 lunatik run /examples/hello.lua --name writer1 &&
+	expect 0 lunatik exec writer1 -e 'local t = require("rcu").table("shared") t.color = "blue" t.n = 42 t.on = true' &&
+	expect 0 lunatik exec libs -e 'local t = require("rcu").table("shared") return t.color, t.n, t.on, t.missing' &&
+	equals "$(printf 'blue\t42\ttrue\tnil')" &&
+	expect 0 lunatik exec libs -e 'local rcu = require("rcu") local t = rcu.table("shared") t.n = nil
+		local keys = {} rcu.map(t, function(k, v) keys[#keys + 1] = k .. "=" .. tostring(v) end)
+		table.sort(keys) return table.concat(keys, ","), tostring(t)' &&
+	equals "$(printf 'color=blue,on=true\trcu.table shared')"
+result $? rcu_table_shared_between_states
+
+unshare -n sh -c '
+	lunatik run /examples/hello.lua --name other >/dev/null &&
+	[ "$(lunatik exec other -e "return require(\"rcu\").table(\"shared\").color")" = nil ] &&
+	lunatik exec other -e "require(\"rcu\").table(\"shared\").color = \"red\"" &&
+	[ "$(lunatik exec other -e "return require(\"rcu\").table(\"shared\").color")" = red ]
+' >$out 2>&1 && expect 0 lunatik exec libs -e 'return require("rcu").table("shared").color' && equals blue
+result $? rcu_names_do_not_cross_namespaces
+
+expect 1 lunatik exec libs -e 'require("rcu").table("shared")[("k"):rep(256)] = 1' &&
+	grep -q "longer than 255" $err &&
+	expect 1 lunatik exec libs -e 'require("rcu").table("shared").f = {}' &&
+	grep -q "booleans, integers or strings" $err
+result $? rcu_keys_and_values_checked
+
+# Stress: a softirq state reads the shared table in a loop while two
+# process states rewrite and delete its entries, for 10 seconds. Every
+# read must give nil or a value some writer wrote, whole.
+cat >/tmp/reader.lua <<'LUA'
+local t = require("rcu").table("stress")
+local valid = {}
+for i = 1, 16 do
+	valid[i] = { [("A"):rep(100 + i)] = true, [i * 1000] = true, [("B"):rep(3000)] = true }
+end
+function read(rounds)
+	local reads, bad = 0, 0
+	for _ = 1, rounds do
+		for i = 1, 16 do
+			local v = t["k" .. i]
+			reads = reads + 1
+			if v ~= nil and not valid[i][v] then bad = bad + 1 end
+		end
+	end
+	return reads, bad
+end
+LUA
+cat >/tmp/writer.lua <<'LUA'
+local t = require("rcu").table("stress")
+function write(seed, rounds)
+	local x = seed
+	for _ = 1, rounds do
+		x = (x * 1103515245 + 12345) % 2147483648
+		local i, op = x % 16 + 1, (x // 16) % 4
+		local k = "k" .. i
+		if op == 0 then t[k] = nil
+		elseif op == 1 then t[k] = ("A"):rep(100 + i)
+		elseif op == 2 then t[k] = i * 1000
+		else t[k] = ("B"):rep(3000) end
+	end
+end
+LUA
+lunatik run /tmp/reader.lua softirq >/dev/null && lunatik run /tmp/writer.lua --name w1 >/dev/null &&
+	lunatik run /tmp/writer.lua --name w2 >/dev/null
+end=$(($(date +%s) + 10))
+(while [ "$(date +%s)" -lt $end ]; do lunatik exec w1 -e 'write(1, 3000)' || echo fail; done >/tmp/w1.log 2>&1) &
+(while [ "$(date +%s)" -lt $end ]; do lunatik exec w2 -e 'write(7, 3000)' || echo fail; done >/tmp/w2.log 2>&1) &
+: >/tmp/reads.log
+while [ "$(date +%s)" -lt $end ]; do lunatik exec reader -e 'return read(5000)' >>/tmp/reads.log 2>&1 || echo fail >>/tmp/reads.log; done
+wait
+reads=$(awk -F'\t' '{ r += $1 } END { print r + 0 }' /tmp/reads.log)
+bad=$(awk -F'\t' '{ b += $2 } END { print b + 0 }' /tmp/reads.log)
+fails=$(cat /tmp/w1.log /tmp/w2.log /tmp/reads.log | grep -c fail)
+writes=$(lunatik stats --json | jq '[.[] | select(.name == "w1" or .name == "w2") | .calls] | add')
+diag "stress: $reads reads ($bad bad), $writes writer entries, $fails failed commands"
+[ "$bad" = 0 ] && [ "$fails" = 0 ] && [ "$reads" -gt 10000 ] && [ "$writes" -gt 4 ]
+result $? rcu_stress_readers_see_old_or_new
+
+# Everything goes: states, tables (named ones with the module), entries
+# freed after their grace periods; nothing leaks.
+for s in libs writer1 tls_sni reader w1 w2; do lunatik stop $s; done
+check rmmod rmmod lunatik
+kmemleak_clean
