@@ -47,6 +47,8 @@ mod protocol;
 mod ratelimit;
 #[path = "../luarcu/rcu.rs"]
 mod rcu;
+#[path = "../luarcu/table.rs"]
+mod rcu_table;
 mod registry;
 mod state;
 #[path = "../lua/vm.rs"]
