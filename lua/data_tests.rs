@@ -268,3 +268,44 @@ fn tls_sni_parser_finds_the_server_name() {
         }
     }
 }
+
+#[test]
+fn skb_object_shows_the_packet_and_returns_a_mark() {
+    use super::vm::SkbArg;
+    use core::cell::Cell;
+    let mut s = state();
+    s.run(
+        "function hook(skb) kept = skb
+            local d = skb:data('net')
+            skb:mark(7)
+            return #skb, d:getbyte(0), skb:data('mac') == nil, skb:ifindex(), skb:mark()
+         end",
+    )
+    .unwrap();
+    let packet = [0x45u8, 0, 0, 20];
+    let new_mark = Cell::new(None);
+    let arg = Arg::Skb(SkbArg {
+        net: DataArg::read_only(&packet),
+        mac: None,
+        len: 4,
+        ifindex: 3,
+        mark: 1,
+        new_mark: &new_mark,
+    });
+    let got = s
+        .call(c"hook", &[arg], |v| {
+            v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(got, ["Int(4)", "Int(69)", "Bool(true)", "Int(3)", "Int(7)"]);
+    assert_eq!(new_mark.get(), Some(7));
+    // Kept past the call: old numbers, an empty view.
+    assert_eq!(
+        s.run("return #kept, #kept:data('net')").unwrap(),
+        ["4", "0"]
+    );
+    let e = s.run("kept:data('ip')").unwrap_err();
+    assert!(e.contains("\"net\" or \"mac\""), "{e}");
+    let e = s.run("kept:mark(-1)").unwrap_err();
+    assert!(e.contains("mark out of range"), "{e}");
+}

@@ -17,6 +17,8 @@ pub mod ffi;
 pub mod mathlib;
 #[path = "../rust/ratelimit.rs"]
 pub mod ratelimit;
+#[path = "../luadata/skb.rs"]
+pub mod skb;
 #[path = "vm.rs"]
 pub mod vm;
 
@@ -131,7 +133,7 @@ impl State {
         // SAFETY: `self` owns the idle state; the values borrowed from its
         // stack are used before the next call touches it.
         unsafe {
-            match vm::call(self.L, func, args) {
+            match vm::call(self.L, vm::Callee::Global(func), args) {
                 Ok(()) => {
                     let values: Vec<vm::Value<'_>> = (0..vm::result_count(self.L))
                         .map(|n| vm::value_at(self.L, n))

@@ -10,7 +10,7 @@
 
 use crate::account::{self, Account, RawAlloc};
 use crate::ffi::*;
-use crate::{byteorder, data, mathlib};
+use crate::{byteorder, data, mathlib, skb};
 use core::ffi::{c_int, c_void, CStr};
 
 /// Stack index of the message handler during [`run`].
@@ -144,6 +144,7 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
         lua_setglobal(L, c"print".as_ptr());
 
         data::register(L);
+        skb::register(L);
         lua_createtable(L, 0, 8);
         lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
         lua_createtable(L, 0, (BUILTIN.len() + args.extra.len()) as c_int);
@@ -336,6 +337,83 @@ pub enum Arg<'a> {
     Str(&'a [u8]),
     /// A `data` view of memory, attached for the call only.
     Data(DataArg<'a>),
+    /// A packet as an `skb` object, its views attached for the call only.
+    Skb(SkbArg<'a>),
+}
+
+/// A packet given to a Lua function as an `skb` object (luadata/skb.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct SkbArg<'a> {
+    /// From the network header to the end.
+    pub net: DataArg<'a>,
+    /// From the link-layer header to the end, if the packet has one.
+    pub mac: Option<DataArg<'a>>,
+    /// The packet's length.
+    pub len: i64,
+    /// The device's index.
+    pub ifindex: i64,
+    /// The packet's mark.
+    pub mark: u32,
+    /// Receives the mark the script set with `skb:mark(v)`, if any.
+    pub new_mark: &'a core::cell::Cell<Option<u32>>,
+}
+
+/// The function [`call`] calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Callee<'a> {
+    /// A global function.
+    Global(&'a CStr),
+    /// A function kept with [`store_callback`].
+    Callback(i64),
+}
+
+/// Registry key (its address) of the table of callbacks.
+static CALLBACKS: u8 = 0;
+
+/// Keeps the function at `idx` among the state's callbacks, for the
+/// kernel to call later, and returns its id: 1, 2, ... in the order of
+/// the calls, so the replicas of a per-CPU state that run the same chunk
+/// give the same function the same id.
+///
+/// # Safety
+///
+/// `L` is in a protected call (this raises on memory errors); `idx` is a
+/// valid absolute index.
+pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
+    // SAFETY: as above.
+    unsafe {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) != LUA_TTABLE {
+            lua_pop(L, 1);
+            lua_createtable(L, 4, 0);
+            lua_pushvalue(L, -1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast());
+        }
+        // Forgotten callbacks stay as `false`, so the length keeps counting.
+        let id = lua_rawlen(L, -1) as i64 + 1;
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, -2, id);
+        lua_pop(L, 1);
+        id
+    }
+}
+
+/// Forgets callback `id` (its function may be collected).
+///
+/// # Safety
+///
+/// `L` is in a protected call.
+pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
+    // SAFETY: as above; replacing an existing entry does not allocate.
+    unsafe {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) == LUA_TTABLE
+            && id >= 1
+            && id <= lua_rawlen(L, -1) as i64
+        {
+            lua_pushboolean(L, 0);
+            lua_rawseti(L, -2, id);
+        }
+        lua_pop(L, 1);
+    }
 }
 
 /// Memory given to a Lua function as a `data` view: attached while the
@@ -371,12 +449,13 @@ impl<'a> DataArg<'a> {
     }
 }
 
-/// Most `data` views one call may pass.
+/// Most `data` views one call may pass (an `skb` takes two).
 const MAX_VIEWS: usize = 4;
 
-/// Registry keys (their addresses) that keep each view of the current
-/// call reachable until it is detached, even if the script drops it.
-static VIEW_ANCHORS: [u8; MAX_VIEWS] = [0; MAX_VIEWS];
+/// Registry keys (their addresses) that keep each view or `skb` of the
+/// current call reachable until it is detached, even if the script drops
+/// it.
+static ANCHORS: [u8; MAX_VIEWS] = [0; MAX_VIEWS];
 
 /// A value [`call`] returned, borrowed from the Lua stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,13 +472,56 @@ pub enum Value<'a> {
     Other(&'static str),
 }
 
-/// What [`call_protected`] needs inside its protected call, and the views
-/// it attached, for [`call`] to detach.
+/// What [`call_protected`] needs inside its protected call, and what it
+/// attached and anchored, for [`call`] to detach.
 struct CallArgs<'a> {
-    func: &'a CStr,
+    func: Callee<'a>,
     args: &'a [Arg<'a>],
     views: [*mut data::View; MAX_VIEWS],
     attached: usize,
+    anchored: usize,
+    skb: Option<(*mut skb::Skb, &'a core::cell::Cell<Option<u32>>)>,
+}
+
+impl CallArgs<'_> {
+    /// Anchors the value on top of the stack in the next free slot.
+    ///
+    /// # Safety
+    ///
+    /// `L` is in a protected call (this raises when the slots run out or
+    /// on a memory error).
+    unsafe fn anchor(&mut self, L: *mut lua_State) {
+        if self.anchored == MAX_VIEWS {
+            // SAFETY: as above.
+            unsafe { luaL_error(L, c"too many data views".as_ptr()) };
+        }
+        // SAFETY: as above.
+        unsafe {
+            lua_pushvalue(L, -1);
+            lua_rawsetp(
+                L,
+                LUA_REGISTRYINDEX,
+                (&raw const ANCHORS[self.anchored]).cast(),
+            );
+        }
+        self.anchored += 1;
+    }
+
+    /// Pushes a view of `d`, recorded for detaching. It must be anchored,
+    /// directly or through an anchored `skb`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`CallArgs::anchor`].
+    unsafe fn view(&mut self, L: *mut lua_State, d: &DataArg<'_>) {
+        if self.attached == MAX_VIEWS {
+            // SAFETY: as above.
+            unsafe { luaL_error(L, c"too many data views".as_ptr()) };
+        }
+        // SAFETY: as above; `d` borrows memory that outlives the call.
+        self.views[self.attached] = unsafe { data::push_view(L, d.ptr, d.len, d.writable) };
+        self.attached += 1;
+    }
 }
 
 unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
@@ -408,8 +530,22 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
     // and nothing here has a destructor.
     unsafe {
         let call = &mut *lua_touserdata(L, 1).cast::<CallArgs<'_>>();
-        if lua_getglobal(L, call.func.as_ptr()) != LUA_TFUNCTION {
-            luaL_error(L, c"no function '%s'".as_ptr(), call.func.as_ptr());
+        match call.func {
+            Callee::Global(name) => {
+                if lua_getglobal(L, name.as_ptr()) != LUA_TFUNCTION {
+                    luaL_error(L, c"no function '%s'".as_ptr(), name.as_ptr());
+                }
+            }
+            Callee::Callback(id) => {
+                let found = lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast())
+                    == LUA_TTABLE
+                    && lua_rawgeti(L, -1, id) == LUA_TFUNCTION;
+                if !found {
+                    luaL_error(L, c"no callback %d in this state".as_ptr(), id as c_int);
+                }
+                lua_rotate(L, -2, 1);
+                lua_pop(L, 1);
+            }
         }
         for arg in call.args {
             match *arg {
@@ -420,20 +556,19 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                     lua_pushlstring(L, s.as_ptr().cast(), s.len());
                 }
                 Arg::Data(d) => {
-                    if call.attached == MAX_VIEWS {
-                        luaL_error(L, c"too many data views".as_ptr());
+                    call.view(L, &d);
+                    call.anchor(L);
+                }
+                Arg::Skb(s) => {
+                    let obj = skb::push(L, s.len, s.ifindex, s.mark);
+                    call.anchor(L);
+                    call.skb = Some((obj, s.new_mark));
+                    call.view(L, &s.net);
+                    lua_setiuservalue(L, -2, 1);
+                    if let Some(mac) = &s.mac {
+                        call.view(L, mac);
+                        lua_setiuservalue(L, -2, 2);
                     }
-                    let view = data::push_view(L, d.ptr, d.len, d.writable);
-                    // Anchored before it is recorded: `call` detaches only
-                    // views that cannot have been collected.
-                    lua_pushvalue(L, -1);
-                    lua_rawsetp(
-                        L,
-                        LUA_REGISTRYINDEX,
-                        (&raw const VIEW_ANCHORS[call.attached]).cast(),
-                    );
-                    call.views[call.attached] = view;
-                    call.attached += 1;
                 }
             }
         }
@@ -443,20 +578,22 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
     }
 }
 
-/// Calls the global function `func` with `args` under a fresh instruction
-/// budget. On success its results are the stack slots `2..=lua_gettop(L)`
+/// Calls `func` (a global function or a stored callback) with `args`
+/// under a fresh instruction budget. On success its results are the stack slots `2..=lua_gettop(L)`
 /// (read them with [`value_at`]); on failure the error, with a traceback,
 /// is on top (see [`error_message`]).
 ///
 /// # Safety
 ///
 /// As for [`run`].
-pub unsafe fn call(L: *mut lua_State, func: &CStr, args: &[Arg<'_>]) -> Result<(), c_int> {
+pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Result<(), c_int> {
     let mut call = CallArgs {
         func,
         args,
         views: [core::ptr::null_mut(); MAX_VIEWS],
         attached: 0,
+        anchored: 0,
+        skb: None,
     };
     // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
     // outlives the protected call that reads it.
@@ -469,15 +606,22 @@ pub unsafe fn call(L: *mut lua_State, func: &CStr, args: &[Arg<'_>]) -> Result<(
         lua_pcall(L, 1, LUA_MULTRET, HANDLER)
     };
     // Whatever happened, the views end with the call. Each is still alive
-    // (anchored in the registry); detaching writes no Lua memory through
-    // the API, and replacing an existing registry entry with nil neither
-    // allocates nor raises.
-    for (i, view) in call.views[..call.attached].iter().enumerate() {
-        // SAFETY: `view` came from push_view and is anchored.
+    // (anchored in the registry, or reachable from an anchored `skb`);
+    // detaching writes no Lua memory through the API, and replacing an
+    // existing registry entry with nil neither allocates nor raises.
+    for view in &call.views[..call.attached] {
+        // SAFETY: `view` came from push_view and is reachable.
+        unsafe { data::detach(*view) };
+    }
+    if let Some((obj, out)) = call.skb {
+        // SAFETY: the `skb` is anchored until the loop below.
+        out.set(unsafe { skb::new_mark(obj) });
+    }
+    for anchor in &ANCHORS[..call.anchored] {
+        // SAFETY: as above.
         unsafe {
-            data::detach(*view);
             lua_pushnil(L);
-            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const VIEW_ANCHORS[i]).cast());
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (anchor as *const u8).cast());
         }
     }
     match status {

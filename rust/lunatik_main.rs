@@ -41,6 +41,7 @@ mod mathlib;
 #[allow(unreachable_pub, dead_code)]
 mod name;
 mod net;
+mod netfilter;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;
 #[allow(unreachable_pub, dead_code)]
@@ -50,6 +51,9 @@ mod rcu;
 #[path = "../luarcu/table.rs"]
 mod rcu_table;
 mod registry;
+#[path = "../luadata/skb.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod skb;
 mod state;
 #[path = "../lua/vm.rs"]
 #[allow(unreachable_pub, dead_code)]

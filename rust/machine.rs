@@ -16,6 +16,7 @@ use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
 use crate::name::Name;
 use crate::net::NetRef;
+use crate::netfilter::HookOp;
 use crate::protocol::error_kind;
 use crate::ratelimit::{RateLimit, Verdict};
 use crate::vm;
@@ -110,6 +111,30 @@ struct MachineData {
     net: NetRef,
     limit: RateLimit,
     counters: Counters,
+    /// Hook changes the running chunk asked for (`netfilter.register`),
+    /// applied by the state once the chunk is done.
+    pending: KVec<HookOp>,
+}
+
+/// Records a hook change for the state to apply when the running chunk is
+/// done (see crate::netfilter).
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] that is running (so its data is
+/// not otherwise borrowed).
+pub(crate) unsafe fn push_hook_op(L: *mut lua_State, op: HookOp) -> Result {
+    // SAFETY: by the contract; the push is plain Rust, no Lua call.
+    unsafe {
+        let data = (*lua_getextraspace(L)).cast::<MachineData>();
+        let flags = if (*data).account.atomic {
+            GFP_ATOMIC
+        } else {
+            GFP_KERNEL
+        };
+        (*data).pending.push(op, flags)?;
+    }
+    Ok(())
 }
 
 /// The namespace of the machine running `L` and whether it allocates
@@ -274,6 +299,7 @@ impl Machine {
                 name,
                 net,
                 limit: RateLimit::new(),
+                pending: KVec::new(),
                 counters: Counters {
                     calls: 0,
                     errors: 0,
@@ -351,12 +377,38 @@ impl Machine {
         self.finish(outcome)
     }
 
-    /// Calls the global function `func` with `args`; `f` reads its results.
+    /// Takes the hook changes the last entries asked for.
+    pub(crate) fn take_hook_ops(&mut self) -> KVec<HookOp> {
+        core::mem::take(&mut self.data_mut().pending)
+    }
+
+    /// Forgets callback `id` (a hook that was unregistered).
+    pub(crate) fn drop_callback(&mut self, id: i64) {
+        // SAFETY: the state is idle; dropping a callback neither allocates
+        // nor raises (it replaces an existing entry).
+        unsafe { vm::drop_callback(self.L.as_ptr(), id) }
+    }
+
+    /// Counts a failure found after an entry succeeded in Lua's eyes (a
+    /// hook that returned no verdict): an error of the last entry, with
+    /// `message` as the last error, reported like a failed callback.
+    pub(crate) fn fail(&mut self, message: &[u8]) {
+        let counters = &mut self.data_mut().counters;
+        counters.errors += 1;
+        let n = message.len().min(LAST_ERROR_MAX);
+        counters.last_error[..n].copy_from_slice(&message[..n]);
+        counters.last_error_len = n;
+        // SAFETY: Lua is idle; nothing borrows the limit.
+        unsafe { emit(self.data.as_ptr(), message, Some(ErrorKind::Runtime)) };
+    }
+
+    /// Calls `func` (a global function or a stored callback) with `args`;
+    /// `f` reads its results.
     /// A failure is also reported to the log and the `events` group (within
     /// the rate limit), since nobody waits for a callback's result.
     pub(crate) fn call<R>(
         &mut self,
-        func: &CStr,
+        func: vm::Callee<'_>,
         args: &[vm::Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> R,
     ) -> Result<R, RunError> {
@@ -450,6 +502,8 @@ const KERNEL_LIBRARIES: &[vm::Library] = &[
     (c"linux", crate::linuxlib::open_linux),
     (c"lunatik", crate::linuxlib::open_lunatik),
     (c"rcu", crate::rcu::open),
+    (c"netfilter", crate::netfilter::open_netfilter),
+    (c"linux.nf", crate::netfilter::open_nf),
 ];
 
 /// The budget error's text, as bytes.

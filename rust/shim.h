@@ -42,6 +42,26 @@ u64 lunatik_time_ns(void);
 int lunatik_ifindex(struct net *net, const char *name);
 unsigned int lunatik_num_online_cpus(void);
 
+/* rust/netfilter.c, and the Rust function its hook calls */
+struct nf_hook_ops;
+struct lunatik_skb_info {
+	unsigned char *net;
+	unsigned int net_len;
+	unsigned char *mac;
+	unsigned int mac_len;
+	unsigned int len;
+	int ifindex;
+	u32 mark;
+};
+unsigned int lunatik_nf_hook_run(void *priv, struct sk_buff *skb);
+struct nf_hook_ops *lunatik_nf_hook_new(void *priv, u8 pf, unsigned int hooknum,
+					 int priority);
+int lunatik_nf_hook_register(struct net *net, struct nf_hook_ops *ops);
+void lunatik_nf_hook_unregister(struct net *net, struct nf_hook_ops *ops);
+void lunatik_nf_hook_free(struct nf_hook_ops *ops);
+int lunatik_skb_prepare(struct sk_buff *skb, struct lunatik_skb_info *info);
+void lunatik_skb_set_mark(struct sk_buff *skb, u32 mark);
+
 /* rust/baseline.c */
 void lunatik_empty_call(void);
 

@@ -12,11 +12,15 @@
 
 use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::cpu;
-use crate::machine::{Counters, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX};
+use crate::machine::{
+    Counters, ErrorKind, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX,
+};
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::vm::Arg;
-use core::ffi::CStr;
+use crate::netfilter::{Hook, HookOp, Packet, NF_ACCEPT, NF_DROP};
+use crate::vm::{Arg, Callee, DataArg, SkbArg, Value};
+use core::cell::Cell;
+use core::ffi::{c_uint, CStr};
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
@@ -174,10 +178,13 @@ impl Stats {
 ///
 /// Invariant: `replicas` is never empty; for a per-CPU state it holds one
 /// replica per possible CPU and `cpus[i]` is the CPU of `replicas[i]`.
+/// Every hook in `hooks` calls into this state, which unregisters them
+/// before anything else when it is dropped.
 pub(crate) struct State {
     config: Config,
     replicas: KVec<Replica>,
     cpus: KVec<u32>,
+    hooks: Pin<KBox<Mutex<KVec<Hook>>>>,
 }
 
 impl State {
@@ -199,6 +206,7 @@ impl State {
                 config,
                 replicas,
                 cpus,
+                hooks: KBox::pin_init(new_mutex!(KVec::new(), "lunatik_state_hooks"), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?)
@@ -229,12 +237,14 @@ impl State {
 
     /// Runs `chunk` in every replica, in order, and returns the results of
     /// the first as strings. Stops at the first replica that fails: the
-    /// replicas before it have run the chunk, the others have not.
+    /// replicas before it have run the chunk, the others have not. Then
+    /// applies the hook changes the chunk asked for (process context).
     pub(crate) fn run(&self, chunk: &[u8], chunkname: &CStr) -> Result<KVec<KVec<u8>>, RunError> {
         let flags = self.flags();
         let mut out = KVec::new();
+        let mut outcome = Ok(());
         for (i, replica) in self.replicas.iter().enumerate() {
-            replica.with(|m| {
+            outcome = replica.with(|m| {
                 m.run(chunk, chunkname, |value| {
                     if i == 0 {
                         let mut v = KVec::new();
@@ -243,9 +253,152 @@ impl State {
                     }
                     Ok(())
                 })
-            })?;
+            });
+            if outcome.is_err() {
+                break;
+            }
         }
+        let hooks = self.apply_hooks();
+        outcome?;
+        hooks?;
         Ok(out)
+    }
+
+    /// Registers and unregisters the hooks the replicas asked for. Every
+    /// replica of a per-CPU state runs the same chunks, so the first
+    /// replica's requests stand for all; the kernel hook then calls the
+    /// callback of the same id in whichever replica runs on the packet's
+    /// CPU.
+    fn apply_hooks(&self) -> Result<(), RunError> {
+        let mut ops = KVec::new();
+        for (i, replica) in self.replicas.iter().enumerate() {
+            let taken = replica.with(|m| m.take_hook_ops());
+            if i == 0 {
+                ops = taken;
+            }
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut failed = None;
+        let mut forget = KVec::new();
+        {
+            let mut hooks = self.hooks.lock();
+            for op in ops.iter() {
+                match op {
+                    HookOp::Register(spec) => {
+                        // SAFETY: the state drops its hooks before anything
+                        // else (type invariant), so it outlives them.
+                        match unsafe { Hook::register(self, self.config.net, spec) } {
+                            Ok(hook) => {
+                                if let Err(e) = hooks.push(hook, GFP_KERNEL) {
+                                    failed.get_or_insert(Error::from(e));
+                                }
+                            }
+                            Err(e) => {
+                                failed.get_or_insert(e);
+                                let _ = forget.push(spec.id, GFP_KERNEL);
+                            }
+                        }
+                    }
+                    HookOp::Unregister(id) => {
+                        if let Some(i) = hooks.iter().position(|h| h.id() == *id) {
+                            // Unregistered (and waited for) on drop.
+                            drop(hooks.remove(i));
+                            let _ = forget.push(*id, GFP_KERNEL);
+                        }
+                    }
+                }
+            }
+        }
+        // The kernel no longer calls them: the replicas may let them go.
+        for replica in self.replicas.iter() {
+            replica.with(|m| forget.iter().for_each(|id| m.drop_callback(*id)));
+        }
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                let mut message = KVec::new();
+                let _ = message.extend_from_slice(
+                    b"netfilter.register: the kernel refused the hook",
+                    GFP_KERNEL,
+                );
+                pr_warn!(
+                    "{}: netfilter hook not registered: error {}\n",
+                    kernel::str::BStr::from_bytes(self.name().as_bytes()),
+                    e.to_errno()
+                );
+                Err(RunError {
+                    kind: ErrorKind::Runtime,
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Runs hook callback `id` on a packet (from netfilter, in softirq or
+    /// process context) and returns the verdict: the script's `DROP` or
+    /// `ACCEPT`, and `ACCEPT` for anything else (an error, the budget or
+    /// the memory cap running out, no verdict). A replica busy with
+    /// another entry accepts the packet without waiting.
+    pub(crate) fn packet(&self, id: i64, mark: Option<u32>, skb: &Packet) -> c_uint {
+        let Replica::Softirq(lock) = self.current() else {
+            return NF_ACCEPT;
+        };
+        let Some(info) = skb.prepare() else {
+            return NF_ACCEPT;
+        };
+        if mark.is_some_and(|m| m != info.mark) {
+            return NF_ACCEPT;
+        }
+        let Some(mut m) = lock.try_lock() else {
+            return NF_ACCEPT;
+        };
+        // SAFETY: `prepare` linearized the packet; the views cover bytes
+        // up to its tail and live only for the call below.
+        let (net, mac) = unsafe {
+            (
+                core::slice::from_raw_parts(info.net, info.net_len as usize),
+                (!info.mac.is_null())
+                    .then(|| core::slice::from_raw_parts(info.mac, info.mac_len as usize)),
+            )
+        };
+        let new_mark = Cell::new(None);
+        let arg = Arg::Skb(SkbArg {
+            net: DataArg::read_only(net),
+            mac: mac.map(DataArg::read_only),
+            len: i64::from(info.len),
+            ifindex: i64::from(info.ifindex),
+            mark: info.mark,
+            new_mark: &new_mark,
+        });
+        let result = m.call(Callee::Callback(id), &[arg], |r| {
+            let verdict = match r.get(0) {
+                Value::Int(v) if v == i64::from(NF_DROP) || v == i64::from(NF_ACCEPT) => {
+                    Some(v as c_uint)
+                }
+                _ => None,
+            };
+            let mark = match r.get(1) {
+                Value::Int(v) => u32::try_from(v).ok(),
+                _ => None,
+            };
+            (verdict, mark)
+        });
+        match result {
+            Ok((Some(verdict), mark)) => {
+                if let Some(mark) = mark.or(new_mark.get()) {
+                    skb.set_mark(mark);
+                }
+                verdict
+            }
+            Ok((None, _)) => {
+                m.fail(b"netfilter hook returned no verdict (action.DROP or action.ACCEPT)");
+                NF_ACCEPT
+            }
+            // Counted and reported by the machine.
+            Err(_) => NF_ACCEPT,
+        }
     }
 
     /// Runs `chunk` in replica `n` only (tests and diagnostics).
@@ -272,7 +425,8 @@ impl State {
         args: &[Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> R,
     ) -> Result<R, RunError> {
-        self.current().with(|m| m.call(func, args, f))
+        self.current()
+            .with(|m| m.call(Callee::Global(func), args, f))
     }
 
     /// The replica for the CPU this runs on. The CPU may change right after
@@ -309,5 +463,14 @@ impl State {
             stats.add(&m);
         }
         stats
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // Hooks point into the state: unregister them (waiting for the
+        // packets inside them) before the replicas go.
+        let hooks = core::mem::take(&mut *self.hooks.lock());
+        drop(hooks);
     }
 }

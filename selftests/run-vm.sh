@@ -34,7 +34,7 @@ cp "$(command -v busybox)" "$root/bin/busybox"
 # paths the host has them.
 install_bin() {
 	local lib
-	cp "$1" "$root/usr/bin/"
+	cp -L "$1" "$root/usr/bin/"
 	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -42,7 +42,11 @@ install_bin() {
 }
 install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
+install_bin "$repo/target/release/lunatik-udp"
 install_bin "$(command -v genl)"
+# iproute2's ip, for network namespaces (busybox's has no netns); busybox
+# keeps /sbin/ip, this one is /usr/bin/ip.
+install_bin /sbin/ip
 install_bin "$(command -v jq)"
 # An unprivileged user for the permission tests.
 mkdir -p "$root/etc"

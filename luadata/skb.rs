@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `skb` object a packet hook receives (DESIGN.md section 5): `#skb`
+//! (the packet's length), `skb:data("net")` and `skb:data("mac")` (read-only
+//! `data` views from the network or link-layer header to the end; `nil`
+//! for a header the packet does not have), `skb:ifindex()` (the device's
+//! index) and `skb:mark([v])` (the packet's mark, or set a new one, applied
+//! when the hook returns).
+//!
+//! The object holds copies of the packet's fields, never a pointer to it:
+//! its views are the only way to the packet's bytes, and they are detached
+//! when the hook returns (see [`crate::vm::call`]). An `skb` a script keeps
+//! thus shows old numbers and empty views, never freed memory.
+//!
+//! `core`-only, tested on the host. Every function is a `lua_CFunction`
+//! that may raise through its checks and holds no value with a destructor.
+
+use crate::ffi::*;
+use core::ffi::{c_int, CStr};
+
+/// The metatable's name in the registry.
+const MT: &CStr = c"skb";
+
+/// Uservalue slots of an `skb` userdata.
+const NET: c_int = 1;
+const MAC: c_int = 2;
+
+/// The fields of a packet an `skb` object shows.
+#[repr(C)]
+pub struct Skb {
+    len: i64,
+    ifindex: i64,
+    mark: u32,
+    new_mark: Option<u32>,
+}
+
+/// The `skb` at argument 1.
+///
+/// # Safety
+///
+/// `L` is the calling thread, in a protected call (this raises when the
+/// argument is not an `skb`).
+unsafe fn check<'a>(L: *mut lua_State) -> &'a mut Skb {
+    // SAFETY: only `push` makes userdata with this metatable, each holding
+    // an initialised Skb.
+    unsafe { &mut *luaL_checkudata(L, 1, MT.as_ptr()).cast::<Skb>() }
+}
+
+/// `skb:data(header)`: the view from `"net"` or `"mac"`.
+unsafe extern "C" fn data(L: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua; the checks may raise; nothing has a destructor.
+    unsafe {
+        check(L);
+        let mut len = 0usize;
+        let which = luaL_checklstring(L, 2, &mut len);
+        let which = core::slice::from_raw_parts(which.cast::<u8>(), len);
+        let slot = match which {
+            b"net" => NET,
+            b"mac" => MAC,
+            _ => luaL_argerror(L, 2, c"header must be \"net\" or \"mac\"".as_ptr()),
+        };
+        lua_getiuservalue(L, 1, slot);
+    }
+    1
+}
+
+/// `skb:ifindex()`.
+unsafe extern "C" fn ifindex(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `data`.
+    unsafe {
+        let skb = check(L);
+        lua_pushinteger(L, skb.ifindex);
+    }
+    1
+}
+
+/// `skb:mark()` returns the mark (the new one if set); `skb:mark(v)` sets
+/// a new mark, 0 to 2^32 - 1.
+unsafe extern "C" fn mark(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `data`.
+    unsafe {
+        let skb = check(L);
+        if lua_type(L, 2) <= LUA_TNIL {
+            lua_pushinteger(L, i64::from(skb.new_mark.unwrap_or(skb.mark)));
+            return 1;
+        }
+        let v = luaL_checkinteger(L, 2);
+        let Ok(v) = u32::try_from(v) else {
+            luaL_argerror(L, 2, c"mark out of range".as_ptr());
+        };
+        skb.new_mark = Some(v);
+    }
+    0
+}
+
+/// `#skb`: the packet's length.
+unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
+    // SAFETY: as in `data`.
+    unsafe {
+        let skb = check(L);
+        lua_pushinteger(L, skb.len);
+    }
+    1
+}
+
+/// Creates the `skb` metatable. Runs when a state opens.
+///
+/// # Safety
+///
+/// `L` is a valid state, inside a protected call (this raises on memory
+/// errors).
+pub unsafe fn register(L: *mut lua_State) {
+    let methods: [(&CStr, lua_CFunction); 3] =
+        [(c"data", data), (c"ifindex", ifindex), (c"mark", mark)];
+    // SAFETY: as above.
+    unsafe {
+        luaL_newmetatable(L, MT.as_ptr());
+        lua_createtable(L, 0, methods.len() as c_int);
+        for (name, f) in methods {
+            lua_pushcclosure(L, f, 0);
+            lua_setfield(L, -2, name.as_ptr());
+        }
+        lua_setfield(L, -2, c"__index".as_ptr());
+        lua_pushcclosure(L, len, 0);
+        lua_setfield(L, -2, c"__len".as_ptr());
+        lua_pushstring(L, MT.as_ptr());
+        lua_setfield(L, -2, c"__metatable".as_ptr());
+        lua_pop(L, 1);
+    }
+}
+
+/// Pushes an `skb` with the packet's length, device index and mark, and
+/// room for its two views, which the caller sets with `lua_setiuservalue`
+/// (slot 1 the network header's, slot 2 the link layer's).
+///
+/// # Safety
+///
+/// `L` is in a protected call (this raises on memory errors) of a state
+/// that ran [`register`].
+pub unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut Skb {
+    // SAFETY: as above.
+    unsafe {
+        let skb = lua_newuserdatauv(L, core::mem::size_of::<Skb>(), 2).cast::<Skb>();
+        skb.write(Skb {
+            len,
+            ifindex,
+            mark,
+            new_mark: None,
+        });
+        luaL_setmetatable(L, MT.as_ptr());
+        skb
+    }
+}
+
+/// The mark the script set on `skb`, if any.
+///
+/// # Safety
+///
+/// `skb` came from [`push`] and is still alive.
+pub unsafe fn new_mark(skb: *const Skb) -> Option<u32> {
+    // SAFETY: by the contract.
+    unsafe { (*skb).new_mark }
+}

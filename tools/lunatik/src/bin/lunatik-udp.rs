@@ -1,0 +1,96 @@
+//! `lunatik-udp`: the UDP ends of the netfilter selftests and benchmark,
+//! since busybox's nc speaks only TCP.
+//!
+//! - `lunatik-udp flood ADDR:PORT COUNT [SIZE]`: sends COUNT datagrams of
+//!   SIZE bytes (64 by default) as fast as it can and prints
+//!   `sent COUNT in NS ns: PPS pps`.
+//! - `lunatik-udp listen PORT SECONDS`: prints each datagram received on
+//!   PORT for SECONDS seconds, one line each, printable ASCII kept and
+//!   other bytes shown as `.`, then `received N` on standard error.
+
+use std::net::UdpSocket;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+fn flood(addr: &str, count: u64, size: usize) -> std::io::Result<()> {
+    let sock = UdpSocket::bind("0.0.0.0:0")?;
+    sock.connect(addr)?;
+    let payload = vec![b'x'; size];
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < count {
+        match sock.send(&payload) {
+            Ok(_) => sent += 1,
+            // A full queue or a dropped packet's error: try the next one.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => sent += 1,
+        }
+    }
+    let ns = start.elapsed().as_nanos().max(1);
+    println!(
+        "sent {sent} in {ns} ns: {} pps",
+        u128::from(sent) * 1_000_000_000 / ns
+    );
+    Ok(())
+}
+
+fn listen(port: u16, seconds: u64) -> std::io::Result<()> {
+    let sock = UdpSocket::bind(("0.0.0.0", port))?;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut buf = vec![0u8; 65536];
+    let mut received = 0u64;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        match sock.recv(&mut buf) {
+            Ok(n) => {
+                received += 1;
+                let line: String = buf[..n]
+                    .iter()
+                    .map(|&b| {
+                        if b.is_ascii_graphic() || b == b' ' {
+                            b as char
+                        } else {
+                            '.'
+                        }
+                    })
+                    .collect();
+                println!("{line}");
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    eprintln!("received {received}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["flood", addr, count, ref rest @ ..] => {
+            match (count.parse(), rest.first().map_or(Ok(64), |s| s.parse())) {
+                (Ok(count), Ok(size)) => flood(addr, count, size),
+                _ => Err(std::io::Error::other("bad COUNT or SIZE")),
+            }
+        }
+        ["listen", port, seconds] => match (port.parse(), seconds.parse()) {
+            (Ok(port), Ok(seconds)) => listen(port, seconds),
+            _ => Err(std::io::Error::other("bad PORT or SECONDS")),
+        },
+        _ => {
+            eprintln!("usage: lunatik-udp flood ADDR:PORT COUNT [SIZE] | listen PORT SECONDS");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lunatik-udp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
