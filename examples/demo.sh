@@ -1,7 +1,8 @@
 # The demo run by `make demo` inside the VM: load lunatik.ko, drive it
 # with the lunatik CLI, show a runaway loop and a memory hog stopped by the
 # instruction budget and the memory cap while their states keep working,
-# then unload.
+# then block HTTP requests by User-Agent with a netfilter hook in Lua,
+# update the blocklist live, and unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
@@ -38,5 +39,34 @@ step lunatik run /tmp/broken.lua
 step lunatik stop hello
 step lunatik stop hello2
 step lunatik list --json
+
+say "a packet filter in Lua: HTTP requests blocked by User-Agent"
+IP=/usr/bin/ip
+{
+	$IP netns add server && $IP netns add client
+	$IP link add vc type veth peer name vs
+	$IP link set vc netns client && $IP link set vs netns server
+	$IP netns exec client ip addr add 10.200.0.1/24 dev vc
+	$IP netns exec server ip addr add 10.200.0.2/24 dev vs
+	$IP netns exec client ip link set vc up && $IP netns exec server ip link set vs up
+	mkdir -p /tmp/www && echo "hello from the server" >/tmp/www/index.html
+} 2>/dev/null
+$IP netns exec server httpd -f -p 80 -h /tmp/www 2>/dev/null &
+echo "(namespaces 'server' with busybox httpd on 10.200.0.2 and 'client', joined by a veth pair)"
+server() { $IP netns exec server "$@"; }
+client() { $IP netns exec client "$@"; }
+get() { printf '%s -> ' "$1"; client timeout 3 wget -q -O - -U "$1" http://10.200.0.2/ 2>/dev/null || echo "(no answer: dropped)"; }
+step server lunatik run useragent.lua softirq
+step server lunatik exec useragent -e 'require("rcu").table("useragent.blocklist").BadBot = true'
+step get "Mozilla/5.0 (X11)"
+step get "BadBot/2.1"
+say "the blocklist is updated while the filter runs"
+step server lunatik exec useragent -e 'require("rcu").table("useragent.blocklist").Wget = true'
+step get "Wget"
+step server lunatik exec useragent -e 'require("rcu").table("useragent.blocklist").BadBot = nil'
+step get "BadBot/2.1"
+step server lunatik exec useragent -e 'return "requests", requests, "blocked", blocked'
+step server lunatik stats useragent
+step server lunatik stop useragent
 step rmmod lunatik
 step sh -c 'dmesg | grep lunatik: | tail -n 1'

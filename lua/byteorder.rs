@@ -47,9 +47,12 @@ unsafe extern "C" fn convert(L: *mut lua_State) -> c_int {
     1
 }
 
+/// A conversion of an integer's bytes.
+type Conversion = fn(i64) -> i64;
+
 /// Each name and its conversion. Converting to and from an order is the
 /// same swap (or none), so the pairs share a function.
-const CONVERSIONS: &[(&CStr, fn(i64) -> i64)] = &[
+const CONVERSIONS: &[(&CStr, Conversion)] = &[
     (c"hton16", be16),
     (c"ntoh16", be16),
     (c"hton32", be32),

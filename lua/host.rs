@@ -67,6 +67,9 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     0
 }
 
+/// The host has no kernel libraries.
+static NO_LIBRARIES: &[vm::Library] = &[];
+
 /// A host Lua state with a memory cap and an instruction budget.
 pub struct State {
     L: *mut lua_State,
@@ -90,7 +93,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print, &[]) } {
+        match unsafe { vm::open_libs(state.L, 42, print, &NO_LIBRARIES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {

@@ -19,10 +19,10 @@ const HANDLER: c_int = 1;
 const UPVALUE1: c_int = LUA_REGISTRYINDEX - 1;
 
 /// What [`open_libs`] needs inside its protected call.
-struct OpenArgs<'a> {
+struct OpenArgs {
     seed: u64,
     print: lua_CFunction,
-    extra: &'a [Library],
+    extra: &'static &'static [Library],
 }
 
 /// A library `require` finds by name: its name and its opener, which
@@ -33,10 +33,8 @@ pub type Library = (&'static CStr, lua_CFunction);
 /// the ones that need it (`linux`, `lunatik`, `rcu`).
 const BUILTIN: &[Library] = &[(c"data", data::open), (c"byteorder", byteorder::open)];
 
-/// Registry keys (their addresses) of the table of loaded libraries and
-/// of the table of openers.
+/// Registry key (its address) of the table of loaded libraries.
 static LOADED: u8 = 0;
-static PRELOAD: u8 = 0;
 
 /// `require(name)`: the library `name`, opened on first use. Only the
 /// built-in libraries exist (loading script files is not supported yet).
@@ -44,19 +42,32 @@ unsafe extern "C" fn require(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; the checks, the table
     // accesses and the opener may raise; nothing here has a destructor.
     unsafe {
-        let name = luaL_checklstring(L, 1, core::ptr::null_mut());
+        let mut len = 0usize;
+        let name = luaL_checklstring(L, 1, &mut len);
         lua_settop(L, 1);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast()) != LUA_TTABLE {
+            lua_pop(L, 1);
+            lua_createtable(L, 0, 4);
+            lua_pushvalue(L, -1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+        }
         lua_pushvalue(L, 1);
         if lua_rawget(L, 2) != LUA_TNIL {
             return 1;
         }
         lua_pop(L, 1);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const PRELOAD).cast());
-        lua_pushvalue(L, 1);
-        if lua_rawget(L, 3) != LUA_TFUNCTION {
+        // The libraries are Rust statics: `open_libs` passes the extra
+        // ones as a light userdata pointing to a `&'static [Library]`.
+        let extra = &*lua_touserdata(L, lua_upvalueindex(1)).cast::<&'static [Library]>();
+        let wanted = core::slice::from_raw_parts(name.cast::<u8>(), len);
+        let Some((_, open)) = BUILTIN
+            .iter()
+            .chain(extra.iter())
+            .find(|(n, _)| n.to_bytes() == wanted)
+        else {
             luaL_error(L, c"module '%s' not found".as_ptr(), name);
-        }
+        };
+        lua_pushcclosure(L, *open, 0);
         lua_pushvalue(L, 1);
         lua_callk(L, 1, 1, 0, core::ptr::null());
         if lua_type(L, -1) == LUA_TNIL {
@@ -114,7 +125,7 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
     // for this call. The library functions may raise memory errors, which
     // `open_libs`'s lua_pcall catches; nothing here has a destructor.
     unsafe {
-        let args = &*lua_touserdata(L, 1).cast::<OpenArgs<'_>>();
+        let args = &*lua_touserdata(L, 1).cast::<OpenArgs>();
         let libs: [(&CStr, lua_CFunction); 5] = [
             (c"_G", luaopen_base),
             (c"coroutine", luaopen_coroutine),
@@ -143,17 +154,8 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
         lua_pushcclosure(L, args.print, 0);
         lua_setglobal(L, c"print".as_ptr());
 
-        data::register(L);
-        skb::register(L);
-        lua_createtable(L, 0, 8);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
-        lua_createtable(L, 0, (BUILTIN.len() + args.extra.len()) as c_int);
-        for (name, open) in BUILTIN.iter().chain(args.extra) {
-            lua_pushcclosure(L, *open, 0);
-            lua_setfield(L, -2, name.as_ptr());
-        }
-        lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const PRELOAD).cast());
-        lua_pushcclosure(L, require, 0);
+        lua_pushlightuserdata(L, (args.extra as *const &[Library]).cast_mut().cast());
+        lua_pushcclosure(L, require, 1);
         lua_setglobal(L, c"require".as_ptr());
     }
     0
@@ -184,7 +186,7 @@ pub unsafe fn open_libs(
     L: *mut lua_State,
     seed: u64,
     print: lua_CFunction,
-    extra: &[Library],
+    extra: &'static &'static [Library],
 ) -> Result<(), c_int> {
     let mut args = OpenArgs { seed, print, extra };
     // SAFETY: pushing a light C function and a light userdata never

@@ -288,7 +288,7 @@ unsafe extern "C" fn new(L: *mut lua_State) -> c_int {
             len: size,
             readonly: false,
         });
-        luaL_setmetatable(L, MT.as_ptr());
+        set_metatable(L);
     }
     1
 }
@@ -317,17 +317,20 @@ const METHODS: &[(&CStr, lua_CFunction)] = &[
     (c"checksum", checksum),
 ];
 
-/// Creates the views' metatable. Runs when a state opens, so the kernel
-/// can hand views to scripts that never `require` the library.
+/// Makes the views' metatable on first use (an idle state does without),
+/// and sets it on the value on top of the stack.
 ///
 /// # Safety
 ///
 /// `L` is a valid state, inside a protected call (this raises on memory
-/// errors).
-pub unsafe fn register(L: *mut lua_State) {
-    // SAFETY: as above.
+/// errors), with a view on top of the stack.
+unsafe fn set_metatable(L: *mut lua_State) {
+    // SAFETY: as above; luaL_newmetatable only looks up an existing one.
     unsafe {
-        luaL_newmetatable(L, MT.as_ptr());
+        if luaL_newmetatable(L, MT.as_ptr()) == 0 {
+            lua_setmetatable(L, -2);
+            return;
+        }
         lua_createtable(L, 0, METHODS.len() as c_int);
         for (name, f) in METHODS {
             lua_pushcclosure(L, *f, 0);
@@ -342,7 +345,7 @@ pub unsafe fn register(L: *mut lua_State) {
         // change the methods of every view.
         lua_pushstring(L, MT.as_ptr());
         lua_setfield(L, -2, c"__metatable".as_ptr());
-        lua_pop(L, 1);
+        lua_setmetatable(L, -2);
     }
 }
 
@@ -366,8 +369,7 @@ pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
 ///
 /// # Safety
 ///
-/// `L` is in a protected call (this raises on memory errors) of a state
-/// that ran [`register`]. `ptr` must be valid for `len` bytes (and for
+/// `L` is in a protected call (this raises on memory errors). `ptr` must be valid for `len` bytes (and for
 /// writes if `writable`) until [`detach`] is called, and the caller must
 /// keep the view reachable (anchored) until then, so it is not collected.
 pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: bool) -> *mut View {
@@ -379,7 +381,7 @@ pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: b
             len,
             readonly: !writable,
         });
-        luaL_setmetatable(L, MT.as_ptr());
+        set_metatable(L);
         view
     }
 }

@@ -103,18 +103,22 @@ unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
     1
 }
 
-/// Creates the `skb` metatable. Runs when a state opens.
+/// Makes the `skb` metatable on first use (an idle state does without),
+/// and sets it on the value on top of the stack.
 ///
 /// # Safety
 ///
 /// `L` is a valid state, inside a protected call (this raises on memory
-/// errors).
-pub unsafe fn register(L: *mut lua_State) {
+/// errors), with an `skb` on top of the stack.
+unsafe fn set_metatable(L: *mut lua_State) {
     let methods: [(&CStr, lua_CFunction); 3] =
         [(c"data", data), (c"ifindex", ifindex), (c"mark", mark)];
-    // SAFETY: as above.
+    // SAFETY: as above; luaL_newmetatable only looks up an existing one.
     unsafe {
-        luaL_newmetatable(L, MT.as_ptr());
+        if luaL_newmetatable(L, MT.as_ptr()) == 0 {
+            lua_setmetatable(L, -2);
+            return;
+        }
         lua_createtable(L, 0, methods.len() as c_int);
         for (name, f) in methods {
             lua_pushcclosure(L, f, 0);
@@ -125,7 +129,7 @@ pub unsafe fn register(L: *mut lua_State) {
         lua_setfield(L, -2, c"__len".as_ptr());
         lua_pushstring(L, MT.as_ptr());
         lua_setfield(L, -2, c"__metatable".as_ptr());
-        lua_pop(L, 1);
+        lua_setmetatable(L, -2);
     }
 }
 
@@ -135,8 +139,7 @@ pub unsafe fn register(L: *mut lua_State) {
 ///
 /// # Safety
 ///
-/// `L` is in a protected call (this raises on memory errors) of a state
-/// that ran [`register`].
+/// `L` is in a protected call (this raises on memory errors).
 pub unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut Skb {
     // SAFETY: as above.
     unsafe {
@@ -147,7 +150,7 @@ pub unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut
             mark,
             new_mark: None,
         });
-        luaL_setmetatable(L, MT.as_ptr());
+        set_metatable(L);
         skb
     }
 }

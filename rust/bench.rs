@@ -6,6 +6,7 @@
 
 use crate::name::Name;
 use crate::state::{Config, Context, State};
+use crate::vm::{Arg, DataArg, SkbArg};
 use kernel::prelude::*;
 use kernel::time::{Instant, Monotonic};
 
@@ -17,7 +18,7 @@ mod ffi {
 }
 
 /// Calls per measurement.
-const CALLS: i64 = 200_000;
+const CALLS: i64 = 20_000;
 
 /// Nanoseconds per call of `f`, over `CALLS` calls.
 fn per_call(mut f: impl FnMut()) -> i64 {
@@ -55,6 +56,44 @@ mod tests {
             "bench: empty Lua function {lua_ns} ns/call, empty C function {c_ns} ns/call, ratio {}.{}\n",
             tenths / 10,
             tenths % 10
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn call_with_packet_views() -> Result {
+        let name = Name::new(b"bench-views").map_err(|_| EINVAL)?;
+        let state = State::new(Config::new(name, Context::Softirq))?;
+        assert!(state.run(b"function f(x) return 1 end", c"=bench").is_ok());
+        let packet = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let mark = core::cell::Cell::new(None);
+        let skb = || {
+            Arg::Skb(SkbArg {
+                net: DataArg::read_only(&packet),
+                mac: None,
+                len: 64,
+                ifindex: 1,
+                mark: 0,
+                new_mark: &mark,
+            })
+        };
+        let mut failures = 0;
+        for _ in 0..1000 {
+            failures += usize::from(state.call(c"f", &[skb()], |_| ()).is_err());
+        }
+        let plain = per_call(|| failures += usize::from(state.call(c"f", &[], |_| ()).is_err()));
+        let view = per_call(|| {
+            failures += usize::from(
+                state
+                    .call(c"f", &[Arg::Data(DataArg::read_only(&packet))], |_| ())
+                    .is_err(),
+            )
+        });
+        let with_skb =
+            per_call(|| failures += usize::from(state.call(c"f", &[skb()], |_| ()).is_err()));
+        assert_eq!(failures, 0);
+        pr_info!(
+            "bench: softirq state call: no argument {plain} ns, a data view {view} ns, an skb {with_skb} ns\n"
         );
         Ok(())
     }

@@ -328,7 +328,7 @@ impl Machine {
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
-        unsafe { vm::open_libs(L.as_ptr(), seed, print, KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
+        unsafe { vm::open_libs(L.as_ptr(), seed, print, &KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
         // SAFETY: Lua is idle; `data` is ours to update.
         unsafe { (*data.as_ptr()).account.atomic = atomic };
         Ok(machine)
@@ -498,7 +498,7 @@ impl Machine {
 }
 
 /// The libraries only the kernel has, found by `require`.
-const KERNEL_LIBRARIES: &[vm::Library] = &[
+static KERNEL_LIBRARIES: &[vm::Library] = &[
     (c"linux", crate::linuxlib::open_linux),
     (c"lunatik", crate::linuxlib::open_lunatik),
     (c"rcu", crate::rcu::open),

@@ -52,3 +52,23 @@ kmemleak_clean() {
 		not_ok kmemleak_clean "kmemleak reports unreferenced objects"
 	fi
 }
+
+# Files where `expect` leaves a command's output and errors.
+out=/tmp/out err=/tmp/err
+
+# expect CODE COMMAND...: runs COMMAND (standard output in $out, errors in
+# $err) and requires exit code CODE; on a mismatch shows both as
+# diagnostics and fails.
+expect() {
+	local code=$1 rc=0
+	shift
+	"$@" >$out 2>$err || rc=$?
+	[ "$rc" = "$code" ] && return 0
+	diag "'$*' exited $rc, expected $code"
+	sed 's/^/#   out: /' $out | head -20
+	sed 's/^/#   err: /' $err | head -20
+	return 1
+}
+
+# result STATUS NAME: reports test NAME as passed when STATUS is 0.
+result() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2" "see diagnostics"; fi; }

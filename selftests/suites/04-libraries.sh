@@ -6,26 +6,6 @@
 KO=/lib/modules/lunatik.ko
 plan 12
 
-out=/tmp/out err=/tmp/err
-# expect CODE COMMAND...: runs COMMAND (output in $out and $err) and
-# requires exit code CODE, showing both on a mismatch.
-expect() {
-	local code=$1 rc=0
-	shift
-	"$@" >$out 2>$err || rc=$?
-	[ "$rc" = "$code" ] && return 0
-	diag "'$*' exited $rc, expected $code"
-	sed 's/^/#   out: /' $out | head -20
-	sed 's/^/#   err: /' $err | head -20
-	return 1
-}
-# equals TEXT: $out is exactly TEXT.
-equals() {
-	[ "$(cat $out)" = "$1" ] && return 0
-	diag "expected '$1', got '$(cat $out)'"
-	return 1
-}
-result() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2" "${3:-see diagnostics}"; fi; }
 
 echo clear >/sys/kernel/debug/kmemleak
 check insmod insmod "$KO"

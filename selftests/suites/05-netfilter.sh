@@ -6,18 +6,6 @@ IP=/usr/bin/ip
 SERVER=10.200.0.2
 plan 13
 
-out=/tmp/out err=/tmp/err
-expect() {
-	local code=$1 rc=0
-	shift
-	"$@" >$out 2>$err || rc=$?
-	[ "$rc" = "$code" ] && return 0
-	diag "'$*' exited $rc, expected $code"
-	sed 's/^/#   out: /' $out | head -20
-	sed 's/^/#   err: /' $err | head -20
-	return 1
-}
-result() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2" "${3:-see diagnostics}"; fi; }
 # netns ARGS...: `ip netns ARGS`, without the warning this kernel (no
 # CONFIG_FILE_LOCKING) gives for every call.
 netns() {
