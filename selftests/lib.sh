@@ -72,3 +72,10 @@ expect() {
 
 # result STATUS NAME: reports test NAME as passed when STATUS is 0.
 result() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2" "see diagnostics"; fi; }
+
+# equals TEXT: the last `expect`'s output is exactly TEXT.
+equals() {
+	[ "$(cat $out)" = "$1" ] && return 0
+	diag "expected '$1', got '$(cat $out)'"
+	return 1
+}
