@@ -43,11 +43,12 @@ install_bin() {
 install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
 install_bin "$repo/target/release/lunatik-udp"
-install_bin "$(command -v genl)"
+# genl and jq fall back to where Debian puts them when PATH lacks sbin.
+install_bin "$(command -v genl || echo /usr/sbin/genl)"
 # iproute2's ip, for network namespaces (busybox's has no netns); busybox
 # keeps /sbin/ip, this one is /usr/bin/ip.
 install_bin /sbin/ip
-install_bin "$(command -v jq)"
+install_bin "$(command -v jq || echo /usr/bin/jq)"
 # An unprivileged user for the permission tests.
 mkdir -p "$root/etc"
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
