@@ -399,13 +399,15 @@ pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
     }
 }
 
-/// Forgets callback `id` (its function may be collected).
+/// Forgets callback `id` (its function may be collected). Never raises:
+/// it only reads the registry and replaces an existing entry, which does
+/// not allocate, so it needs no protected call.
 ///
 /// # Safety
 ///
-/// `L` is in a protected call.
+/// `L` is a valid, idle state (or a running one, from a C function).
 pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
-    // SAFETY: as above; replacing an existing entry does not allocate.
+    // SAFETY: as above.
     unsafe {
         if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) == LUA_TTABLE
             && id >= 1

@@ -359,29 +359,43 @@ unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
 
 /// `rcu.table([buckets | name])`.
 unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; the table is made by Rust functions that
-    // return before Lua is called again.
+    // SAFETY: called by Lua. Every check and the handle's allocation may
+    // raise, so they come first; the table is then made by Rust code that
+    // leaves no value with a destructor behind before Lua is called again.
     unsafe {
         let (net, flags) = context(L);
-        let slot = push_handle(L);
-        let made = if lua_type(L, 1) == LUA_TSTRING {
+        let name = if lua_type(L, 1) == LUA_TSTRING {
             let mut len = 0usize;
             let p = lua_tolstring(L, 1, &mut len);
             let Ok(name) = Name::new(core::slice::from_raw_parts(p.cast(), len)) else {
                 luaL_argerror(L, 1, c"invalid rcu table name".as_ptr());
             };
-            named(net, name, flags)
+            Some(name)
         } else {
-            let n = luaL_optinteger(L, 1, DEFAULT_BUCKETS as i64);
-            if !(1..=MAX_BUCKETS as i64).contains(&n) {
-                luaL_argerror(L, 1, c"buckets out of range (1 to 65536)".as_ptr());
-            }
-            Table::new(n as usize, None, net, flags)
+            None
         };
-        match made {
-            Ok(t) => slot.write(Arc::into_raw(t)),
-            Err(_) => luaL_error(L, c"not enough memory".as_ptr()),
+        let buckets = match name {
+            Some(_) => DEFAULT_BUCKETS,
+            None => {
+                let n = luaL_optinteger(L, 1, DEFAULT_BUCKETS as i64);
+                if !(1..=MAX_BUCKETS as i64).contains(&n) {
+                    luaL_argerror(L, 1, c"buckets out of range (1 to 65536)".as_ptr());
+                }
+                n as usize
+            }
+        };
+        let slot = push_handle(L);
+        let made = match name {
+            Some(name) => named(net, name, flags),
+            None => Table::new(buckets, None, net, flags),
+        };
+        // The reference becomes a raw pointer (no destructor) before Lua
+        // may raise.
+        let raw = made.map_or(core::ptr::null(), Arc::into_raw);
+        if raw.is_null() {
+            luaL_error(L, c"not enough memory".as_ptr());
         }
+        slot.write(raw);
     }
     1
 }

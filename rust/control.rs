@@ -277,10 +277,6 @@ fn dump(d: &mut Dump) -> Result<c_int> {
 /// Most bytes of values in one run reply; values past it are left out.
 const REPLY_MAX: usize = 1 << 20;
 
-fn nla_total(len: usize) -> usize {
-    protocol::nla_align(protocol::NLA_HDRLEN + len)
-}
-
 fn run(req: &Request) -> Result {
     let name = state_name(req)?;
     let mut ack = req.ack();
@@ -318,7 +314,7 @@ fn run(req: &Request) -> Result {
             let mut size = 0;
             let mut n = 0;
             for v in values.iter() {
-                let s = nla_total(v.len().min(protocol::VALUE_MAX) + 1);
+                let s = protocol::nla_total(v.len().min(protocol::VALUE_MAX) + 1);
                 if size + s > REPLY_MAX {
                     break;
                 }
@@ -333,7 +329,10 @@ fn run(req: &Request) -> Result {
         }
         Err(RunError { kind, message }) => {
             let text = &message[..message.len().min(protocol::VALUE_MAX)];
-            let mut m = req.reply(cmd::RUN, nla_total(text.len() + 1) + nla_total(4))?;
+            let mut m = req.reply(
+                cmd::RUN,
+                protocol::nla_total(text.len() + 1) + protocol::nla_total(4),
+            )?;
             m.put_str(attr::ERROR, text)?;
             m.put_u32(attr::ERROR_KIND, kind.protocol())?;
             req.send(m)

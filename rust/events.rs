@@ -12,11 +12,6 @@ use crate::name::Name;
 use crate::net::NetRef;
 use crate::protocol::{self, attr};
 
-/// Bytes an attribute with `len` bytes of payload takes.
-fn nla_total(len: usize) -> usize {
-    protocol::nla_align(protocol::NLA_HDRLEN + len)
-}
-
 /// Sends `message` from the state `name` to the listeners of `net`, as an
 /// error of kind `kind` (a `protocol::error_kind` value) when given;
 /// `atomic` where sleeping is not allowed.
@@ -25,7 +20,9 @@ pub(crate) fn send(net: NetRef, name: &Name, message: &[u8], kind: Option<u32>, 
         return;
     }
     let message = &message[..message.len().min(protocol::VALUE_MAX)];
-    let size = nla_total(name.as_bytes().len() + 1) + nla_total(message.len() + 1) + nla_total(4);
+    let size = protocol::nla_total(name.as_bytes().len() + 1)
+        + protocol::nla_total(message.len() + 1)
+        + protocol::nla_total(4);
     let Ok(mut msg) = Message::event(size, atomic) else {
         return;
     };
@@ -35,6 +32,6 @@ pub(crate) fn send(net: NetRef, name: &Name, message: &[u8], kind: Option<u32>, 
         .and_then(|()| kind.map_or(Ok(()), |k| msg.put_u32(attr::ERROR_KIND, k)));
     if built.is_ok() {
         // Best effort, as the module documentation says.
-        let _ = msg.multicast(net, atomic);
+        let _ = msg.multicast(net);
     }
 }

@@ -16,6 +16,8 @@ use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Release};
+use kernel::sync::rcu;
 
 // The kernel structs reach, deep inside, types bindgen leaves empty
 // (`its_array`); they are only passed by pointer, never built here.
@@ -89,17 +91,28 @@ impl Registration {
         const _: () = assert!(protocol::FAMILY_NAME.len() < bindings::GENL_NAMSIZ as usize);
         // SAFETY: the family is a valid, static `genl_family`.
         to_result(unsafe { bindings::genl_register_family(family()) })?;
+        REGISTERED.store(true, Release);
         Ok(Self(()))
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        // Events may be sent from any context, even while the family goes
+        // away (a packet hook printing during unload): stop new senders,
+        // wait for those already inside their RCU section, then go.
+        REGISTERED.store(false, Release);
+        // SAFETY: module unload, process context.
+        unsafe { bindings::synchronize_rcu() };
         // SAFETY: the family was registered by `new` and is unregistered
         // once, here.
         unsafe { bindings::genl_unregister_family(family()) };
     }
 }
+
+/// Whether the family is registered, for event senders. Read inside an
+/// RCU read-side section; cleared a grace period before unregistering.
+static REGISTERED: Atomic<bool> = Atomic::new(false);
 
 /// Where a request's error message goes: the `netlink_ext_ack` of a
 /// request or a dump.
@@ -520,15 +533,20 @@ impl Message {
         me.w.skb.as_ptr()
     }
 
-    /// Sends the event to the `events` listeners of `net`, without
-    /// sleeping when `atomic`.
-    pub(crate) fn multicast(self, net: NetRef, atomic: bool) -> Result {
+    /// Sends the event to the `events` listeners of `net` (never
+    /// sleeping: it runs inside an RCU read-side section), or drops it if
+    /// the family is going away.
+    pub(crate) fn multicast(self, net: NetRef) -> Result {
+        let _rcu = rcu::read_lock();
+        if !REGISTERED.load(Acquire) {
+            return Ok(());
+        }
         let skb = self.finish();
         // SAFETY: `skb` is a finished message we own; the multicast takes
-        // it over whatever it returns. `net` is live (NetRef invariant).
-        let r = unsafe {
-            lunatik_genl_multicast(family(), net.as_ptr(), skb, EVENTS_GROUP, gfp(atomic))
-        };
+        // it over whatever it returns. `net` is live (NetRef invariant);
+        // the family stays registered until this RCU section ends.
+        let r =
+            unsafe { lunatik_genl_multicast(family(), net.as_ptr(), skb, EVENTS_GROUP, gfp(true)) };
         // ESRCH only says that nobody listens.
         match to_result(r) {
             Err(e) if e == ESRCH => Ok(()),
@@ -544,9 +562,12 @@ impl Drop for Message {
     }
 }
 
-/// Whether anyone in `net` listens to the `events` group.
+/// Whether the family is registered and anyone in `net` listens to the
+/// `events` group.
 pub(crate) fn has_event_listeners(net: NetRef) -> bool {
-    // SAFETY: the family is registered or not; either way the check only
-    // reads it. `net` is live (NetRef invariant).
-    unsafe { lunatik_genl_has_listeners(family(), net.as_ptr(), EVENTS_GROUP) }
+    let _rcu = rcu::read_lock();
+    // SAFETY: the family stays registered until this RCU section ends
+    // (see `Registration::drop`); `net` is live (NetRef invariant).
+    REGISTERED.load(Acquire)
+        && unsafe { lunatik_genl_has_listeners(family(), net.as_ptr(), EVENTS_GROUP) }
 }

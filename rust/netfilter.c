@@ -76,6 +76,11 @@ int lunatik_skb_prepare(struct sk_buff *skb, struct lunatik_skb_info *info)
 	return 0;
 }
 
+u32 lunatik_skb_mark(const struct sk_buff *skb)
+{
+	return skb->mark;
+}
+
 void lunatik_skb_set_mark(struct sk_buff *skb, u32 mark)
 {
 	skb->mark = mark;

@@ -51,6 +51,7 @@ extern "C" {
     fn lunatik_nf_hook_unregister(net: *mut bindings::net, ops: *mut c_void);
     fn lunatik_nf_hook_free(ops: *mut c_void);
     fn lunatik_skb_prepare(skb: *mut bindings::sk_buff, info: *mut SkbInfo) -> c_int;
+    fn lunatik_skb_mark(skb: *const bindings::sk_buff) -> u32;
     fn lunatik_skb_set_mark(skb: *mut bindings::sk_buff, mark: u32);
 }
 
@@ -94,6 +95,12 @@ impl Packet {
         (unsafe { lunatik_skb_prepare(self.0.as_ptr(), &mut info) } == 0).then_some(info)
     }
 
+    /// The packet's mark, read without touching its data.
+    pub(crate) fn mark(&self) -> u32 {
+        // SAFETY: as in `prepare`.
+        unsafe { lunatik_skb_mark(self.0.as_ptr()) }
+    }
+
     /// Sets the packet's mark.
     pub(crate) fn set_mark(&self, mark: u32) {
         // SAFETY: as in `prepare`.
@@ -128,16 +135,22 @@ struct Target {
     mark: Option<u32>,
 }
 
-/// A registered netfilter hook; dropping it unregisters it, after which
-/// no packet is in its function any more (`nf_unregister_net_hook` waits).
+/// A netfilter hook; dropping it unregisters it and waits until no packet
+/// can be in its function any more before freeing what the function reads.
 ///
-/// Invariant: `ops` is registered in `net` with `target` as its private
-/// data, and `target.state` outlives the hook (a state drops its hooks
-/// before anything else).
+/// `nf_unregister_net_hook` does not wait: a CPU that loaded the hook's
+/// function and private data just before may still be running it. Hooks
+/// run inside an RCU read-side section, so a grace period after
+/// unregistering (`synchronize_rcu`) is what makes freeing safe.
+///
+/// Invariant: while `registered`, `ops` is registered in `net` with
+/// `target` as its private data; `target.state` outlives the hook (a state
+/// drops its hooks before anything else).
 pub(crate) struct Hook {
     ops: NonNull<c_void>,
     net: NetRef,
     target: KBox<Target>,
+    registered: bool,
 }
 
 // SAFETY: the hook is shared with the kernel, which calls it on any CPU;
@@ -175,23 +188,53 @@ impl Hook {
             unsafe { lunatik_nf_hook_free(ops.as_ptr()) };
             return Err(e);
         }
-        Ok(Self { ops, net, target })
+        Ok(Self {
+            ops,
+            net,
+            target,
+            registered: true,
+        })
     }
 
     /// The callback id the hook calls.
     pub(crate) fn id(&self) -> i64 {
         self.target.id
     }
+
+    /// Takes the hook out of netfilter. Packets already inside it may still
+    /// be running until the next grace period.
+    fn unregister(&mut self) {
+        if core::mem::take(&mut self.registered) {
+            // SAFETY: registered in `net` (type invariant), once.
+            unsafe { lunatik_nf_hook_unregister(self.net.as_ptr(), self.ops.as_ptr()) };
+        }
+    }
+
+    /// Drops `hooks` with a single grace period for all of them (a state
+    /// going away may have many).
+    pub(crate) fn drop_all(mut hooks: KVec<Hook>) {
+        if hooks.is_empty() {
+            return;
+        }
+        hooks.iter_mut().for_each(Hook::unregister);
+        // SAFETY: process context (states are destroyed there); waits
+        // for every RCU reader, hence every packet in these hooks.
+        unsafe { bindings::synchronize_rcu() };
+        drop(hooks);
+    }
 }
 
 impl Drop for Hook {
     fn drop(&mut self) {
-        // SAFETY: registered (type invariant); after this no CPU is in the
-        // hook function, so `target` may go right after.
-        unsafe {
-            lunatik_nf_hook_unregister(self.net.as_ptr(), self.ops.as_ptr());
-            lunatik_nf_hook_free(self.ops.as_ptr());
+        if self.registered {
+            self.unregister();
+            // SAFETY: process context; see `drop_all`.
+            unsafe { bindings::synchronize_rcu() };
         }
+        // SAFETY: unregistered, and a grace period has passed since (here
+        // or in `drop_all`), so no CPU is in the hook function; `target`
+        // is freed right after.
+        unsafe { lunatik_nf_hook_free(self.ops.as_ptr()) };
     }
 }
 

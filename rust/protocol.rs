@@ -131,6 +131,11 @@ pub const fn nla_align(len: usize) -> usize {
     (len + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1)
 }
 
+/// Bytes an attribute with `len` bytes of payload takes, padding included.
+pub const fn nla_total(len: usize) -> usize {
+    nla_align(NLA_HDRLEN + len)
+}
+
 /// Reads the attributes in a buffer, in order.
 ///
 /// Yields `(type, payload)` with the type's flag bits cleared, and stops at

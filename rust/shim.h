@@ -60,6 +60,7 @@ int lunatik_nf_hook_register(struct net *net, struct nf_hook_ops *ops);
 void lunatik_nf_hook_unregister(struct net *net, struct nf_hook_ops *ops);
 void lunatik_nf_hook_free(struct nf_hook_ops *ops);
 int lunatik_skb_prepare(struct sk_buff *skb, struct lunatik_skb_info *info);
+u32 lunatik_skb_mark(const struct sk_buff *skb);
 void lunatik_skb_set_mark(struct sk_buff *skb, u32 mark);
 
 /* rust/baseline.c */

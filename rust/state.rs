@@ -303,7 +303,7 @@ impl State {
                     }
                     HookOp::Unregister(id) => {
                         if let Some(i) = hooks.iter().position(|h| h.id() == *id) {
-                            // Unregistered (and waited for) on drop.
+                            // Unregistered, and waited for, on drop.
                             drop(hooks.remove(i));
                             let _ = forget.push(*id, GFP_KERNEL);
                         }
@@ -345,12 +345,13 @@ impl State {
         let Replica::Softirq(lock) = self.current() else {
             return NF_ACCEPT;
         };
+        // Packets the hook does not want are not linearized.
+        if mark.is_some_and(|m| m != skb.mark()) {
+            return NF_ACCEPT;
+        }
         let Some(info) = skb.prepare() else {
             return NF_ACCEPT;
         };
-        if mark.is_some_and(|m| m != info.mark) {
-            return NF_ACCEPT;
-        }
         let Some(mut m) = lock.try_lock() else {
             return NF_ACCEPT;
         };
@@ -468,9 +469,9 @@ impl State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        // Hooks point into the state: unregister them (waiting for the
-        // packets inside them) before the replicas go.
+        // Hooks point into the state: unregister them and wait for the
+        // packets inside them before the replicas go.
         let hooks = core::mem::take(&mut *self.hooks.lock());
-        drop(hooks);
+        Hook::drop_all(hooks);
     }
 }

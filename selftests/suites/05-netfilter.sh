@@ -4,7 +4,7 @@
 KO=/lib/modules/lunatik.ko
 IP=/usr/bin/ip
 SERVER=10.200.0.2
-plan 13
+plan 14
 
 # netns ARGS...: `ip netns ARGS`, without the warning this kernel (no
 # CONFIG_FILE_LOCKING) gives for every call.
@@ -154,6 +154,22 @@ expect 0 sv run /examples/hello.lua softirq --name dropall &&
 	expect 0 sv exec dropall -e 'h:unregister()' && [ "$(get Mozilla/5.0)" = "hello from server" ] &&
 	expect 0 sv stop dropall
 result $? unregister_removes_hook
+
+# Marks: a hook's second result marks the packet, and a hook registered
+# with `mark` sees only packets carrying that mark.
+expect 0 sv run /examples/hello.lua softirq --name marks &&
+	expect 0 sv exec marks -e 'local nf, netfilter = require("linux.nf"), require("netfilter")
+		netfilter.register{pf = nf.proto.IPV4, hooknum = nf.inet.PRE_ROUTING,
+			hook = function(skb) return nf.action.ACCEPT, 7 end}
+		drop8 = netfilter.register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, mark = 8,
+			hook = function(skb) return nf.action.DROP end}' &&
+	[ "$(get Mozilla/5.0)" = "hello from server" ] &&
+	expect 0 sv exec marks -e 'local nf = require("linux.nf") drop8:unregister()
+		require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, mark = 7,
+			hook = function(skb) seen = skb:mark() return nf.action.DROP end}' &&
+	! get Mozilla/5.0 >/dev/null && expect 0 sv exec marks -e 'return seen' && equals 7 &&
+	expect 0 sv stop marks && [ "$(get Mozilla/5.0)" = "hello from server" ]
+result $? marks_set_and_filtered
 
 # Destroying a hooked state while traffic flows: traffic continues.
 (for i in $(seq 25); do get Mozilla/5.0 >/dev/null && echo ok || echo failed; sleep 0.1; done >/tmp/flow2.log) &
