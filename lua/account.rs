@@ -21,7 +21,37 @@ pub const CSTACK_BUDGET: usize = 6 * 1024;
 /// The error a script sees when its entry runs out of instructions.
 pub const BUDGET_EXCEEDED: &core::ffi::CStr = c"instruction budget exceeded";
 
-/// Memory and instruction accounting of one Lua state (all its threads).
+/// The error a script sees when its entry runs past its wall-clock
+/// deadline.
+pub const TIME_EXCEEDED: &core::ffi::CStr = c"time limit exceeded";
+
+/// Why the current entry was stopped, if it was.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Kill {
+    /// Not stopped.
+    #[default]
+    None,
+    /// The instruction budget ran out.
+    Budget,
+    /// The wall-clock deadline passed.
+    Time,
+}
+
+impl Kill {
+    /// The error message of a stopped entry.
+    fn message(self) -> &'static core::ffi::CStr {
+        match self {
+            Kill::Time => TIME_EXCEEDED,
+            _ => BUDGET_EXCEEDED,
+        }
+    }
+}
+
+/// A monotonic clock in nanoseconds.
+pub type Clock = fn() -> u64;
+
+/// Memory, instruction and time accounting of one Lua state (all its
+/// threads).
 ///
 /// Invariants: `used` is the sum of the sizes of the live blocks the
 /// allocator handed to Lua; `used <= limit` whenever `limit != 0` (0 means no
@@ -32,7 +62,8 @@ pub const BUDGET_EXCEEDED: &core::ffi::CStr = c"instruction budget exceeded";
 pub struct Account {
     /// Lowest C stack address Lua may use in the current entry; 0 for none.
     pub stack_floor: usize,
-    /// Whether a "C stack overflow" error is being handled (set by C).
+    /// Where the entry stands with "C stack overflow" errors (`enum
+    /// lunatik_overflow`, written by C; 0 at each entry's start).
     pub stack_overflowed: c_int,
     /// Bytes currently allocated.
     pub used: usize,
@@ -44,12 +75,31 @@ pub struct Account {
     pub alloc_failures: u64,
     /// Whether allocations must not sleep (entered from softirq).
     pub atomic: bool,
-    /// VM instructions allowed per entry; 0 for no limit.
+    /// VM instructions (and units of library work) allowed per entry; 0
+    /// for no limit.
     pub budget: u64,
     /// Instructions left in the current entry.
     pub remaining: i64,
-    /// Entries stopped by the budget.
+    /// Entries stopped by the budget or the deadline.
     pub budget_kills: u64,
+    /// Wall-clock time allowed per entry, in nanoseconds; 0 for none.
+    pub time_limit_ns: u64,
+    /// The clock deadlines and entry times are read from; none on a
+    /// machine without one (no deadline, no timing).
+    pub clock: Option<Clock>,
+    /// Called at every budget check when the entry may sleep (process
+    /// states: `cond_resched`), so a long entry lets other tasks run.
+    pub relax: Option<fn()>,
+    /// When the current entry started, by `clock`.
+    pub started: u64,
+    /// When the current entry must stop, by `clock`; 0 for never.
+    pub deadline: u64,
+    /// Units of library work charged since the clock was last read.
+    pub ticks: i64,
+    /// Why the current entry was stopped, if it was.
+    pub killed: Kill,
+    /// The longest entry so far, in nanoseconds.
+    pub longest_entry_ns: u64,
 }
 
 impl Account {
@@ -138,12 +188,84 @@ pub unsafe fn account_of<'a>(L: *mut lua_State) -> &'a mut Account {
     unsafe { &mut *ud.cast::<Account>() }
 }
 
-/// The count hook: charges one granule to the entry's budget and raises
-/// "instruction budget exceeded" when it is spent.
+impl Account {
+    /// Charges `units` of work to the current entry and reads the clock
+    /// once per [`BUDGET_GRANULE`] units. Returns why the entry must stop,
+    /// if it must; the caller raises the error.
+    fn charge(&mut self, units: i64) -> Kill {
+        if let why @ (Kill::Budget | Kill::Time) = self.spend(units) {
+            return why;
+        }
+        self.ticks = self.ticks.saturating_add(units);
+        if self.ticks >= i64::from(BUDGET_GRANULE) {
+            self.ticks = 0;
+            return self.check_clock();
+        }
+        Kill::None
+    }
+
+    /// Takes `units` from the budget.
+    fn spend(&mut self, units: i64) -> Kill {
+        if self.killed != Kill::None {
+            return self.killed;
+        }
+        if self.budget != 0 {
+            self.remaining = self.remaining.saturating_sub(units);
+            if self.remaining <= 0 {
+                return self.kill(Kill::Budget);
+            }
+        }
+        Kill::None
+    }
+
+    /// Stops the deadline-bound entry whose deadline has passed, and lets
+    /// other tasks run where the entry may sleep.
+    fn check_clock(&mut self) -> Kill {
+        if let (Some(clock), true) = (self.clock, self.deadline != 0) {
+            if clock() >= self.deadline {
+                return self.kill(Kill::Time);
+            }
+        }
+        if let Some(relax) = self.relax {
+            relax();
+        }
+        Kill::None
+    }
+
+    fn kill(&mut self, why: Kill) -> Kill {
+        self.killed = why;
+        self.budget_kills += 1;
+        why
+    }
+}
+
+/// Raises the error of a stopped entry and makes `L` fail at each of its
+/// next instructions, so that a script that catches the error with `pcall`
+/// fails again at once and the error reaches the entry point whatever the
+/// script does.
 ///
-/// Once spent, the hook fires on every instruction, so a script that catches
-/// the error with `pcall` fails again at its next instruction and the error
-/// reaches the entry point whatever the script does.
+/// # Safety
+///
+/// `L` is a thread of an accounted state, in a context that may raise.
+/// Raises a Lua error (a longjmp): no value with a destructor is live here.
+unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
+    // SAFETY: as above. The message is built without `lua_concat` (which
+    // `luaL_error` uses): concatenation charges work, and a charge on a
+    // stopped entry would raise again before this error is thrown.
+    unsafe {
+        lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, 1);
+        luaL_where(L, 1);
+        let place = lua_tolstring(L, -1, core::ptr::null_mut());
+        lua_pushfstring(L, c"%s%s".as_ptr(), place, why.message().as_ptr());
+        lua_error(L);
+    }
+    // lua_error never returns: it throws to the nearest protected call.
+    unreachable!()
+}
+
+/// The count hook: charges one granule to the entry's budget, checks its
+/// deadline, and raises "instruction budget exceeded" or "time limit
+/// exceeded" when either is spent.
 ///
 /// # Safety
 ///
@@ -154,23 +276,60 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
     let account = unsafe { account_of(L) };
     // SAFETY: `L` is valid. Threads created in earlier entries may still
     // count in a different step; what they ran is what they charge.
-    let charge = i64::from(unsafe { lua_gethookcount(L) });
-    if account.remaining > 0 {
-        account.remaining -= charge;
-        if account.remaining > 0 {
-            if charge != i64::from(BUDGET_GRANULE) {
+    let charge = unsafe { lua_gethookcount(L) };
+    // A granule of instructions is charged whole, and the clock read at
+    // every granule.
+    let mut why = account.spend(i64::from(charge));
+    if why == Kill::None {
+        account.ticks = 0;
+        why = account.check_clock();
+    }
+    match why {
+        Kill::None => {
+            if charge != BUDGET_GRANULE {
                 // SAFETY: `L` is valid; back to the normal step.
                 unsafe { lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, BUDGET_GRANULE) };
             }
-            return;
         }
-        account.budget_kills += 1;
+        // SAFETY: raising from a hook is allowed; nothing here has a
+        // destructor.
+        why => unsafe { raise(L, why) },
     }
-    // SAFETY: `L` is valid; from now on this thread fails at every
-    // instruction until the next entry resets the budget.
-    unsafe { lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, 1) };
-    // SAFETY: raising from a hook is allowed; nothing here has a destructor.
-    unsafe { luaL_error(L, BUDGET_EXCEEDED.as_ptr()) };
+}
+
+/// Charges `units` of work done inside a C library function (pattern
+/// matching, copying, sorting, compiling: see `lua/luaconf.h`) to the
+/// running entry, and raises its error if that spends the budget or passes
+/// the deadline.
+///
+/// # Safety
+///
+/// Called by the patched Lua library on a thread of an accounted state,
+/// where raising is allowed. Raises a Lua error (a longjmp): no value with
+/// a destructor is live here.
+#[no_mangle]
+pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_long) {
+    // SAFETY: as above.
+    let account = unsafe { account_of(L) };
+    // The charge before the budget check covers the cost of one check.
+    match account.charge(i64::from(units).max(0)) {
+        Kill::None => {}
+        // SAFETY: as above.
+        why => unsafe { raise(L, why) },
+    }
+}
+
+/// Charges `bytes` of work done by the project's own library functions
+/// (copies and scans over `data` views and tables), as the patched C
+/// library does.
+///
+/// # Safety
+///
+/// As for [`lunatik_work`].
+pub unsafe fn charge_bytes(L: *mut lua_State, bytes: usize) {
+    let units = 1 + bytes / 64;
+    // SAFETY: as above.
+    unsafe { lunatik_work(L, units.try_into().unwrap_or(core::ffi::c_long::MAX)) }
 }
 
 /// Marks the C stack floor for work about to start on the state: Lua may
@@ -189,8 +348,10 @@ pub unsafe fn mark_stack(L: *mut lua_State) {
     account.stack_overflowed = 0;
 }
 
-/// Starts an entry into the state: a fresh instruction budget and C stack
-/// floor.
+/// Starts an entry into the state: a fresh instruction budget, deadline
+/// and C stack floor. Every path into Lua code (loading, calling, opening
+/// the libraries, collecting, closing: finalizers run Lua code) starts
+/// with it, so no Lua code runs without a bound.
 ///
 /// # Safety
 ///
@@ -200,12 +361,31 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
     unsafe { mark_stack(L) };
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
-    if account.budget == 0 {
-        // SAFETY: `L` is valid; clearing the hook.
-        unsafe { lua_sethook(L, None, 0, 0) };
-        return;
-    }
     account.remaining = i64::try_from(account.budget).unwrap_or(i64::MAX);
-    // SAFETY: `L` is valid; the count restarts with the new hook.
+    account.killed = Kill::None;
+    account.ticks = 0;
+    account.started = account.clock.map_or(0, |clock| clock());
+    account.deadline = match (account.clock, account.time_limit_ns) {
+        (Some(_), limit) if limit != 0 => account.started.saturating_add(limit),
+        _ => 0,
+    };
+    // SAFETY: `L` is valid; the count restarts with the new hook. The hook
+    // stays on even without a budget: it reads the clock and relaxes.
     unsafe { lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, BUDGET_GRANULE) };
+}
+
+/// Ends an entry started by [`begin_entry`]: records its duration. Returns
+/// why it was stopped, if it was.
+///
+/// # Safety
+///
+/// `L` is the main thread of a state created with [`alloc`], not running.
+pub unsafe fn end_entry(L: *mut lua_State) -> Kill {
+    // SAFETY: as above.
+    let account = unsafe { account_of(L) };
+    if let Some(clock) = account.clock {
+        let took = clock().saturating_sub(account.started);
+        account.longest_entry_ns = account.longest_entry_ns.max(took);
+    }
+    account.killed
 }

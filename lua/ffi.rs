@@ -103,6 +103,7 @@ extern "C" {
         k: *const c_void,
     ) -> c_int;
     pub fn lua_error(L: *mut lua_State) -> c_int;
+    pub fn luaL_where(L: *mut lua_State, lvl: c_int);
     pub fn lua_gc(L: *mut lua_State, what: c_int, ...) -> c_int;
     pub fn lua_sethook(L: *mut lua_State, f: Option<lua_Hook>, mask: c_int, count: c_int);
     pub fn lua_gethookcount(L: *mut lua_State) -> c_int;
@@ -130,6 +131,7 @@ extern "C" {
     ) -> c_int;
     pub fn luaL_traceback(L: *mut lua_State, L1: *mut lua_State, msg: *const c_char, level: c_int);
     pub fn luaL_tolstring(L: *mut lua_State, idx: c_int, len: *mut usize) -> *const c_char;
+    pub fn luaL_checkstack(L: *mut lua_State, sz: c_int, msg: *const c_char);
     pub fn luaL_requiref(
         L: *mut lua_State,
         modname: *const c_char,

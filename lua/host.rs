@@ -46,25 +46,21 @@ impl RawAlloc for LibcAlloc {
     }
 }
 
-/// Host `print`: collects nothing, writes to standard output.
+/// Host `print`: the kernel's line (`vm::print_line`), on standard output.
 unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; tostring may raise, nothing has a destructor.
-    unsafe {
-        let n = ffi::lua_gettop(L);
-        for i in 1..=n {
-            let mut len = 0;
-            let p = ffi::luaL_tolstring(L, i, &mut len);
-            let s = core::slice::from_raw_parts(p.cast::<u8>(), len);
-            print!(
-                "{}{}",
-                if i > 1 { "\t" } else { "" },
-                String::from_utf8_lossy(s)
-            );
-            ffi::lua_pop(L, 1);
-        }
-        println!();
-    }
+    // SAFETY: called by Lua in protected mode; print_line may raise and
+    // nothing here has a destructor until it has returned.
+    let line = unsafe { vm::print_line(L) };
+    println!("{}", String::from_utf8_lossy(line));
     0
+}
+
+/// Nanoseconds since the first call: the host's monotonic clock for
+/// entry deadlines and timings.
+fn host_clock() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let ns = START.get_or_init(std::time::Instant::now).elapsed().as_nanos();
+    u64::try_from(ns).unwrap_or(u64::MAX)
 }
 
 /// The host has no kernel libraries.
@@ -83,6 +79,7 @@ impl State {
         let mut account = Box::new(Account {
             limit: memory,
             budget,
+            clock: Some(host_clock),
             ..Account::default()
         });
         // SAFETY: the boxed account does not move and outlives the state
@@ -153,6 +150,12 @@ impl State {
         &self.account
     }
 
+    /// Gives every later entry a wall-clock deadline of `ns` nanoseconds
+    /// (0 for none), as the kernel gives softirq states.
+    pub fn set_time_limit(&mut self, ns: u64) {
+        self.account.time_limit_ns = ns;
+    }
+
     /// A full garbage collection.
     pub fn collect(&mut self) {
         // SAFETY: the state is idle.
@@ -172,6 +175,8 @@ impl Drop for State {
 
 #[cfg(test)]
 mod data_tests;
+#[cfg(test)]
+mod hardening_tests;
 #[cfg(test)]
 mod ratelimit_tests;
 #[cfg(test)]

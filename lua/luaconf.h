@@ -106,6 +106,21 @@ void lunatik_cstack_check(struct lua_State *L);
 #undef LUA_IDSIZE
 #define LUA_IDSIZE		60
 
+/*
+ * Work inside C library functions: the instruction budget counts VM
+ * instructions, so the loops of the string, table, utf8 and base
+ * libraries, the lexer, concatenation and luaL_Buffer charge the entry
+ * for the work they do (lua/account.rs, lunatik_work). One unit stands
+ * for about one VM instruction; LUNATIK_WORK_BYTES bytes copied or
+ * scanned (memcpy, memchr), or LUNATIK_WORK_CHARS characters transformed
+ * one at a time (upper, reverse, UTF-8 decoding), cost one unit. Past the
+ * budget, or past the entry's wall-clock deadline, lunatik_work raises the
+ * same error as the count hook.
+ */
+#define LUNATIK_WORK_BYTES	64
+#define LUNATIK_WORK_CHARS	16
+void lunatik_work(struct lua_State *L, long units);
+
 #ifdef LUNATIK_KERNEL
 /*
  * The VM dispatches with a switch, not computed gotos: objtool cannot

@@ -8,10 +8,16 @@
  * callback, a parser level) and the 16 KiB stack may be half used before
  * Lua is entered. So every entry marks a floor below the stack pointer it
  * starts from (lua/account.rs), and going under it raises "C stack
- * overflow" like Lua's own check. The error handler then runs with a
- * reserve below the floor; past the reserve the error becomes "error in
- * error handling" without calling any handler. Either way the stack
- * unwinds by longjmp to the entry's protected call.
+ * overflow" like Lua's own check. The error's message handler then runs
+ * with a reserve below the floor; past the reserve the error becomes
+ * "error in error handling" without calling any handler. Either way the
+ * stack unwinds by longjmp to the nearest protected call.
+ *
+ * The reserve serves one overflow per entry. A script may catch the
+ * error with pcall and recurse again: the reserve is then spent, and the
+ * second dip under the floor fails at once with "error in error handling"
+ * rather than running a handler in the reserve a second time. The entry's
+ * next start (mark_stack in lua/account.rs) restores it.
  */
 #include "lua.h"
 #include "ldebug.h"
@@ -23,7 +29,13 @@
 /* The first fields of struct Account in lua/account.rs (repr(C)). */
 struct lunatik_cstack {
 	unsigned long floor;	/* lowest address Lua may use; 0: unbounded */
-	int overflowed;		/* an overflow error is being handled */
+	int overflowed;		/* enum lunatik_overflow */
+};
+
+enum lunatik_overflow {
+	LUNATIK_CSTACK_OK = 0,		/* no overflow in this entry */
+	LUNATIK_CSTACK_HANDLING = 1,	/* the first one's handler may use the reserve */
+	LUNATIK_CSTACK_SPENT = 2,	/* the reserve is spent until the next entry */
 };
 
 void lunatik_cstack_check(lua_State *L)
@@ -34,15 +46,19 @@ void lunatik_cstack_check(lua_State *L)
 
 	lua_getallocf(L, &ud);
 	cs = ud;
-	if (cs == NULL || sp >= cs->floor) {
-		if (cs != NULL)
-			cs->overflowed = 0;
+	if (cs == NULL || cs->floor == 0)
+		return;
+	if (sp >= cs->floor) {
+		/* Back above the floor: the first overflow has been handled. */
+		if (cs->overflowed == LUNATIK_CSTACK_HANDLING)
+			cs->overflowed = LUNATIK_CSTACK_SPENT;
 		return;
 	}
-	if (!cs->overflowed) {
-		cs->overflowed = 1;
+	if (cs->overflowed == LUNATIK_CSTACK_OK) {
+		cs->overflowed = LUNATIK_CSTACK_HANDLING;
 		luaG_runerror(L, "C stack overflow");
 	}
-	if (sp < cs->floor - LUNATIK_CSTACK_RESERVE)
+	if (cs->overflowed == LUNATIK_CSTACK_SPENT ||
+	    sp < cs->floor - LUNATIK_CSTACK_RESERVE)
 		luaD_errerr(L);
 }

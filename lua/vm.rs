@@ -192,11 +192,13 @@ pub unsafe fn open_libs(
     // SAFETY: pushing a light C function and a light userdata never
     // allocates, so neither can raise; `args` outlives the call.
     let status = unsafe {
-        account::mark_stack(L);
+        account::begin_entry(L);
         lua_settop(L, 0);
         lua_pushcclosure(L, open_protected, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(args).cast::<c_void>());
-        lua_pcall(L, 1, 0, 0)
+        let status = lua_pcall(L, 1, 0, 0);
+        account::end_entry(L);
+        status
     };
     if status == LUA_OK {
         Ok(())
@@ -207,6 +209,13 @@ pub unsafe fn open_libs(
 
 /// Message handler: appends a traceback to the error message.
 unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
+    // A stopped entry's message says where it stopped. Its traceback would
+    // be built with charged work, which a stopped entry may not do (the
+    // charge would raise again, inside this handler).
+    // SAFETY: `L` is a thread of an accounted state.
+    if unsafe { account::account_of(L) }.killed != account::Kill::None {
+        return 1;
+    }
     // SAFETY: called by Lua with the error object as argument 1; may raise
     // memory errors (then Lua reports LUA_ERRERR); nothing has a destructor.
     unsafe {
@@ -220,6 +229,37 @@ unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
         }
     }
     1
+}
+
+/// The line `print` writes: its arguments converted as `tostring` does and
+/// separated by tabs, left on top of the stack (and returned) until the
+/// caller returns.
+///
+/// A C function is only guaranteed `LUA_MINSTACK` free slots, and a script
+/// chooses how many arguments `print` gets (`print(s:byte(1, -1))`), so the
+/// room for the pieces is reserved first; without it, Lua reports "stack
+/// overflow" instead of writing past the stack.
+///
+/// # Safety
+///
+/// `L` is running `print` in protected mode: conversion (`__tostring`) and
+/// memory errors may raise; the caller holds no value with a destructor.
+pub unsafe fn print_line<'a>(L: *mut lua_State) -> &'a [u8] {
+    // SAFETY: as above.
+    unsafe {
+        let n = lua_gettop(L);
+        // Each argument adds its string and a tab; one more slot for the
+        // concatenation.
+        luaL_checkstack(L, n.saturating_mul(2).saturating_add(1), c"too many arguments to print".as_ptr());
+        for i in 1..=n {
+            luaL_tolstring(L, i, core::ptr::null_mut());
+            if i < n {
+                lua_pushstring(L, c"\t".as_ptr());
+            }
+        }
+        lua_concat(L, (2 * n - 1).max(0));
+        string_at(L, -1)
+    }
 }
 
 /// Converts every argument to its string form in place, as `tostring`.
@@ -248,8 +288,21 @@ unsafe extern "C" fn stringify(L: *mut lua_State) -> c_int {
 /// `L` is the main thread of a state made by [`new_state`], not running,
 /// used by one caller at a time.
 pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_int> {
-    // SAFETY: as above. lua_settop(0) and pushing a light C function never
-    // raise; luaL_loadbufferx and lua_pcall catch every error.
+    // SAFETY: as above.
+    let status = unsafe { run_entry(L, chunk, name) };
+    // SAFETY: the entry is over.
+    unsafe { account::end_entry(L) };
+    status
+}
+
+/// The body of [`run`], between the entry's start and end.
+///
+/// # Safety
+///
+/// As for [`run`].
+unsafe fn run_entry(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_int> {
+    // SAFETY: as for `run`. lua_settop(0) and pushing a light C function
+    // never raise; luaL_loadbufferx and lua_pcall catch every error.
     unsafe {
         lua_settop(L, 0);
         account::begin_entry(L);
@@ -268,10 +321,13 @@ pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_
         if status != LUA_OK {
             return Err(status);
         }
+        // The chunk chose how many results it returned; Lua 5.5 limits the
+        // result count a call may ask for (250), so the conversion asks for
+        // all of them (LUA_MULTRET) rather than for `n`.
         let n = lua_gettop(L) - HANDLER;
         lua_pushcclosure(L, stringify, 0);
         lua_rotate(L, HANDLER + 1, 1);
-        match lua_pcall(L, n, n, HANDLER) {
+        match lua_pcall(L, n, LUA_MULTRET, HANDLER) {
             LUA_OK => Ok(()),
             status => Err(status),
         }
@@ -607,7 +663,9 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         lua_pushcclosure(L, traceback, 0);
         lua_pushcclosure(L, call_protected, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
-        lua_pcall(L, 1, LUA_MULTRET, HANDLER)
+        let status = lua_pcall(L, 1, LUA_MULTRET, HANDLER);
+        account::end_entry(L);
+        status
     };
     // Whatever happened, the views end with the call. Each is still alive
     // (anchored in the registry, or reachable from an anchored `skb`);
@@ -690,15 +748,20 @@ fn type_name(t: c_int) -> &'static str {
 ///
 /// `L` is a valid, idle state.
 pub unsafe fn collect(L: *mut lua_State) {
-    // SAFETY: a full collection runs finalizers in protected mode, under
-    // a stack floor of their own.
+    // SAFETY: a full collection runs finalizers in protected mode, as an
+    // entry of their own: under a fresh budget, deadline and stack floor
+    // (finalizers are Lua code, and Lua keeps the count hook on for them:
+    // see lua/lua-5.5.1-kernel.patch, lgc.c).
     unsafe {
-        account::mark_stack(L);
-        lua_gc(L, LUA_GCCOLLECT)
+        account::begin_entry(L);
+        lua_gc(L, LUA_GCCOLLECT);
+        account::end_entry(L);
     };
 }
 
-/// Closes the state, running the finalizers left under a fresh stack floor.
+/// Closes the state, running the finalizers left as one last entry: under
+/// a fresh budget, deadline and stack floor, so a finalizer that loops is
+/// stopped and closing always ends.
 ///
 /// # Safety
 ///
@@ -707,7 +770,7 @@ pub unsafe fn collect(L: *mut lua_State) {
 pub unsafe fn close(L: *mut lua_State) {
     // SAFETY: as above.
     unsafe {
-        account::mark_stack(L);
+        account::begin_entry(L);
         lua_close(L)
     };
 }
