@@ -257,10 +257,8 @@ unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
         luaL_where(L, 1);
         let place = lua_tolstring(L, -1, core::ptr::null_mut());
         lua_pushfstring(L, c"%s%s".as_ptr(), place, why.message().as_ptr());
-        lua_error(L);
+        lua_error(L)
     }
-    // lua_error never returns: it throws to the nearest protected call.
-    unreachable!()
 }
 
 /// The count hook: charges one granule to the entry's budget, checks its
@@ -311,8 +309,10 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
 pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_long) {
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
-    // The charge before the budget check covers the cost of one check.
-    match account.charge(i64::from(units).max(0)) {
+    // `c_long` is `i64` here but not on every target.
+    #[allow(clippy::useless_conversion)]
+    let units = i64::from(units).max(0);
+    match account.charge(units) {
         Kill::None => {}
         // SAFETY: as above.
         why => unsafe { raise(L, why) },

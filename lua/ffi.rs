@@ -102,7 +102,7 @@ extern "C" {
         ctx: isize,
         k: *const c_void,
     ) -> c_int;
-    pub fn lua_error(L: *mut lua_State) -> c_int;
+    pub fn lua_error(L: *mut lua_State) -> !;
     pub fn luaL_where(L: *mut lua_State, lvl: c_int);
     pub fn lua_gc(L: *mut lua_State, what: c_int, ...) -> c_int;
     pub fn lua_sethook(L: *mut lua_State, f: Option<lua_Hook>, mask: c_int, count: c_int);

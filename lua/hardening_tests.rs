@@ -27,9 +27,7 @@ fn print_takes_any_number_of_arguments() {
     // The packet (here a string) chooses the argument count.
     s.run("print(string.rep('x', 3000):byte(1, -1))").unwrap();
     // Past Lua's own stack limit it is an error, not an overflow.
-    let err = s
-        .run("print(table.unpack({}, 1, 900000))")
-        .unwrap_err();
+    let err = s.run("print(table.unpack({}, 1, 900000))").unwrap_err();
     assert!(err.contains("stack overflow"), "{err}");
     assert_eq!(s.eval("return 1 + 1").unwrap(), "2");
 }
@@ -118,10 +116,10 @@ fn library_work_is_charged_to_the_budget() {
 #[test]
 fn every_entry_meets_its_deadline() {
     const LIMIT: Duration = Duration::from_millis(50);
-    let runaways = LIBRARY_RUNAWAYS
-        .iter()
-        .copied()
-        .chain(["while true do end", "while true do pcall(string.rep, 'x', 1 << 20) end"]);
+    let runaways = LIBRARY_RUNAWAYS.iter().copied().chain([
+        "while true do end",
+        "while true do pcall(string.rep, 'x', 1 << 20) end",
+    ]);
     for src in runaways {
         let owned = src.to_string();
         let (err, took, longest) = within(60, move || {

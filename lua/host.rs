@@ -59,7 +59,10 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
 /// entry deadlines and timings.
 fn host_clock() -> u64 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let ns = START.get_or_init(std::time::Instant::now).elapsed().as_nanos();
+    let ns = START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos();
     u64::try_from(ns).unwrap_or(u64::MAX)
 }
 

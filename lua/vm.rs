@@ -250,7 +250,11 @@ pub unsafe fn print_line<'a>(L: *mut lua_State) -> &'a [u8] {
         let n = lua_gettop(L);
         // Each argument adds its string and a tab; one more slot for the
         // concatenation.
-        luaL_checkstack(L, n.saturating_mul(2).saturating_add(1), c"too many arguments to print".as_ptr());
+        luaL_checkstack(
+            L,
+            n.saturating_mul(2).saturating_add(1),
+            c"too many arguments to print".as_ptr(),
+        );
         for i in 1..=n {
             luaL_tolstring(L, i, core::ptr::null_mut());
             if i < n {

@@ -187,6 +187,8 @@ unsafe extern "C" fn getstring(L: *mut lua_State) -> c_int {
             range(L, view, 2, n);
             n
         };
+        // Copies are charged to the entry's budget, as Lua's own are.
+        crate::account::charge_bytes(L, len);
         let s = bytes(view, off, len);
         lua_pushlstring(L, s.as_ptr().cast(), s.len());
     }
@@ -202,6 +204,7 @@ unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
         let s = luaL_checklstring(L, 3, &mut len);
         let off = range(L, view, 2, len);
         writable(L, view);
+        crate::account::charge_bytes(L, len);
         let out = bytes(view, off, len);
         out.copy_from_slice(core::slice::from_raw_parts(s.cast::<u8>(), len));
     }
@@ -242,6 +245,7 @@ unsafe extern "C" fn checksum(L: *mut lua_State) -> c_int {
             };
             (range(L, view, 2, n), n)
         };
+        crate::account::charge_bytes(L, len);
         lua_pushinteger(L, i64::from(internet_checksum(bytes(view, off, len))));
     }
     1
@@ -262,6 +266,7 @@ unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
     // SAFETY: as in `get`.
     unsafe {
         let view = check(L);
+        crate::account::charge_bytes(L, view.len);
         let s = bytes(view, 0, view.len);
         lua_pushlstring(L, s.as_ptr().cast(), s.len());
     }

@@ -12,12 +12,13 @@
 #include <uapi/linux/lunatik.h>
 
 /* LUNATIK_CMD_NEW - do */
-static const struct nla_policy lunatik_new_nl_policy[LUNATIK_A_PERCPU + 1] = {
+static const struct nla_policy lunatik_new_nl_policy[LUNATIK_A_UNLIMITED + 1] = {
 	[LUNATIK_A_NAME] = { .type = NLA_NUL_STRING, .len = LUNATIK_NAME_MAX, },
 	[LUNATIK_A_CONTEXT] = NLA_POLICY_MAX(NLA_U32, 1),
 	[LUNATIK_A_MEMORY] = { .type = NLA_UINT, },
 	[LUNATIK_A_BUDGET] = { .type = NLA_UINT, },
 	[LUNATIK_A_PERCPU] = { .type = NLA_FLAG, },
+	[LUNATIK_A_UNLIMITED] = { .type = NLA_FLAG, },
 };
 
 /* LUNATIK_CMD_DEL - do */
@@ -43,7 +44,7 @@ static const struct genl_split_ops lunatik_nl_ops[] = {
 		.cmd		= LUNATIK_CMD_NEW,
 		.doit		= lunatik_nl_new_doit,
 		.policy		= lunatik_new_nl_policy,
-		.maxattr	= LUNATIK_A_PERCPU,
+		.maxattr	= LUNATIK_A_UNLIMITED,
 		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -5,7 +5,7 @@
 //! kernel log; only the ratios mean anything under QEMU TCG.
 
 use crate::name::Name;
-use crate::state::{Config, Context, State};
+use crate::state::{Config, Context, ResultLimit, State};
 use crate::vm::{Arg, DataArg, SkbArg};
 use kernel::prelude::*;
 use kernel::time::{Instant, Monotonic};
@@ -40,7 +40,7 @@ mod tests {
         let idle = state.stats().memory_used;
         pr_info!("bench: idle state with standard libraries: {idle} bytes\n");
 
-        assert!(state.run(b"function f() end", c"=bench").is_ok());
+        assert!(state.run(b"function f() end", c"=bench", ResultLimit::ALL).is_ok());
         let mut failures = 0;
         // Warm the caches and the allocator before measuring.
         for _ in 0..1000 {
@@ -64,7 +64,7 @@ mod tests {
     fn call_with_packet_views() -> Result {
         let name = Name::new(b"bench-views").map_err(|_| EINVAL)?;
         let state = State::new(Config::new(name, Context::Softirq))?;
-        assert!(state.run(b"function f(x) return 1 end", c"=bench").is_ok());
+        assert!(state.run(b"function f(x) return 1 end", c"=bench", ResultLimit::ALL).is_ok());
         let packet = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
         let mark = core::cell::Cell::new(None);
         let skb = || {

@@ -20,6 +20,29 @@ mod ffi {
         pub(super) fn lunatik_spin_lock_bh(lock: *mut kernel::bindings::spinlock_t);
         pub(super) fn lunatik_spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> i32;
         pub(super) fn lunatik_spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t);
+        pub(super) fn lunatik_local_bh_disable();
+        pub(super) fn lunatik_local_bh_enable();
+    }
+}
+
+/// Bottom halves (and so preemption and migration) are off on this CPU
+/// while this guard lives.
+pub(crate) struct BhGuard(());
+
+impl BhGuard {
+    /// Disables bottom halves on this CPU until the guard is dropped.
+    pub(crate) fn new() -> Self {
+        // SAFETY: callable from process and softirq context; balanced by
+        // `Drop`, on the same CPU since migration is off meanwhile.
+        unsafe { ffi::lunatik_local_bh_disable() };
+        BhGuard(())
+    }
+}
+
+impl Drop for BhGuard {
+    fn drop(&mut self) {
+        // SAFETY: balances the disable of `new`.
+        unsafe { ffi::lunatik_local_bh_enable() };
     }
 }
 

@@ -177,8 +177,17 @@ fn new(req: &Request) -> Result {
         config.budget = b;
     }
     config.percpu = req.attr(attr::PERCPU).is_some();
+    config.unlimited = req.attr(attr::UNLIMITED).is_some();
     if config.validate().is_err() {
-        ack.message(c"softirq states need a budget of 1 to 10000000 instructions");
+        ack.message(match ctx {
+            Context::Softirq if config.memory == 0 => {
+                c"softirq states need a memory cap (0 would mean none)"
+            }
+            Context::Softirq => c"softirq states need a budget of 1 to 10000000 instructions",
+            Context::Process => {
+                c"a memory or budget of 0 removes the limit: ask for it with the unlimited flag"
+            }
+        });
         return Err(EINVAL);
     }
     match registry()?.create(config) {
@@ -232,6 +241,7 @@ fn describe(m: &mut impl Put, s: &State) -> Result {
         n.put_uint(stats::ERRORS, st.errors)?;
         n.put_uint(stats::BUDGET_KILLS, st.budget_kills)?;
         n.put_uint(stats::ALLOC_FAILURES, st.alloc_failures)?;
+        n.put_uint(stats::LONGEST_ENTRY_NS, st.longest_entry_ns)?;
         n.put_str(stats::LAST_ERROR, st.last_error())
     })
 }
@@ -307,7 +317,11 @@ fn run(req: &Request) -> Result {
     for (_, p) in req.attrs().filter(|&(t, _)| t == attr::SOURCE) {
         source.extend_from_slice(p, GFP_KERNEL)?;
     }
-    let outcome = state.run(&source, chunkname);
+    let limit = crate::state::ResultLimit {
+        value: protocol::VALUE_MAX,
+        total: REPLY_MAX,
+    };
+    let outcome = state.run(&source, chunkname, limit);
     drop(source);
     match outcome {
         Ok(values) => {

@@ -4,6 +4,7 @@
  * no symbol, so each one gets an exported-to-Rust wrapper here.
  */
 #include <linux/cpumask.h>
+#include <linux/sched.h>
 
 #include "shim.h"
 
@@ -15,4 +16,9 @@ unsigned int lunatik_num_possible_cpus(void)
 bool lunatik_cpu_possible(unsigned int cpu)
 {
 	return cpu < nr_cpu_ids && cpu_possible(cpu);
+}
+
+void lunatik_cond_resched(void)
+{
+	cond_resched();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CPU topology queries that `kernel::bindings` does not expose.
+//! CPU topology queries and scheduling helpers that `kernel::bindings`
+//! does not expose.
 //!
 //! `num_possible_cpus()` is a C macro over the possible-CPU mask, so it has
 //! no symbol Rust could call; the C shim in `rust/cpu.c` turns it into one.
@@ -10,6 +11,7 @@ mod ffi {
     extern "C" {
         pub(super) fn lunatik_num_possible_cpus() -> core::ffi::c_uint;
         pub(super) fn lunatik_cpu_possible(cpu: core::ffi::c_uint) -> bool;
+        pub(super) fn lunatik_cond_resched();
     }
 }
 
@@ -27,4 +29,16 @@ pub(crate) fn possible() -> impl Iterator<Item = u32> {
     // SAFETY: the shim only reads the possible-CPU mask (fixed after boot)
     // and checks `cpu` against `nr_cpu_ids` first.
     (0..kernel::cpu::nr_cpu_ids()).filter(|&cpu| unsafe { ffi::lunatik_cpu_possible(cpu) })
+}
+
+/// Lets other tasks run if this one has used its share (`cond_resched()`,
+/// a macro in C).
+///
+/// # Safety
+///
+/// The caller may sleep: process context, no spinlock held, not inside an
+/// RCU read-side critical section.
+pub(crate) unsafe fn cond_resched() {
+    // SAFETY: the caller may sleep (see above).
+    unsafe { ffi::lunatik_cond_resched() }
 }

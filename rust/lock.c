@@ -4,6 +4,7 @@
  * and friends are inline functions or macros, so Rust cannot call them
  * through kernel::bindings; these wrappers give them symbols.
  */
+#include <linux/bottom_half.h>
 #include <linux/spinlock.h>
 
 #include "shim.h"
@@ -21,4 +22,14 @@ int lunatik_spin_trylock_bh(spinlock_t *lock)
 void lunatik_spin_unlock_bh(spinlock_t *lock)
 {
 	spin_unlock_bh(lock);
+}
+
+void lunatik_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void lunatik_local_bh_enable(void)
+{
+	local_bh_enable();
 }

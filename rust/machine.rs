@@ -10,14 +10,14 @@
 //! [`crate::vm`], which calls Lua in protected mode; the `lua_CFunction`s
 //! here hold no value with a destructor across a Lua call that may raise.
 
-use crate::account::Account;
+use crate::account::{Account, Kill};
 use crate::events;
 use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
 use crate::name::Name;
 use crate::net::NetRef;
 use crate::netfilter::HookOp;
-use crate::protocol::error_kind;
+use crate::protocol::{error_kind, VALUE_MAX};
 use crate::ratelimit::{RateLimit, Verdict};
 use crate::vm;
 use core::ffi::{c_int, c_void, CStr};
@@ -236,29 +236,32 @@ unsafe impl Send for Machine {}
 /// separated by tabs, go to the kernel log as one line prefixed with the
 /// state's name, and to the `events` group, within the rate limit.
 unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua in protected mode. luaL_tolstring (which may run
-    // __tostring metamethods), lua_pushstring and lua_concat may raise;
-    // nothing in this block has a destructor.
-    let (data, msg) = unsafe {
-        let n = lua_gettop(L);
-        for i in 1..=n {
-            luaL_tolstring(L, i, core::ptr::null_mut());
-            if i < n {
-                lua_pushstring(L, c"\t".as_ptr());
-            }
-        }
-        lua_concat(L, (2 * n - 1).max(0));
-        let mut len = 0usize;
-        let p = lua_tolstring(L, -1, &mut len);
-        let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        (data, core::slice::from_raw_parts(p.cast::<u8>(), len))
-    };
+    // SAFETY: called by Lua in protected mode; print_line may raise (a
+    // __tostring metamethod, memory, too many arguments) and nothing here
+    // has a destructor until it has returned.
+    let msg = unsafe { vm::print_line(L) };
+    // SAFETY: a running machine's extra space holds its data.
+    let data = unsafe { (*lua_getextraspace(L)).cast::<MachineData>() };
     // No Lua call follows, so Rust values may live from here on; the
     // message stays on the Lua stack until this function returns.
     // SAFETY: the extra space holds the running machine's data (type
     // invariant of `Machine`), and nothing borrows its limit.
     unsafe { emit(data, msg, None) };
     0
+}
+
+/// The kernel's monotonic clock for entry deadlines and timings: usable
+/// from any context, NMI included, and cheap.
+fn clock() -> u64 {
+    // SAFETY: reads the fast monotonic clock; no requirement on context.
+    unsafe { kernel::bindings::ktime_get_mono_fast_ns() }
+}
+
+/// Lets other tasks run during a long entry of a process state.
+fn relax() {
+    // SAFETY: only process states relax, and they run Lua under a mutex,
+    // where sleeping is allowed.
+    unsafe { crate::cpu::cond_resched() }
 }
 
 /// Statistics of one machine, copied out under its lock.
@@ -272,6 +275,8 @@ pub(crate) struct MachineStats {
     pub(crate) budget_kills: u64,
     /// Allocations refused.
     pub(crate) alloc_failures: u64,
+    /// The longest entry so far, in nanoseconds.
+    pub(crate) longest_entry_ns: u64,
     /// Entries and errors.
     pub(crate) counters: Counters,
 }
@@ -279,14 +284,17 @@ pub(crate) struct MachineStats {
 impl Machine {
     /// A new VM for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
+    /// (0 for no limit), and `time_limit_ns` of wall-clock time per entry
     /// (0 for no limit). With `atomic`, every allocation after creation is
     /// `GFP_ATOMIC`, as `softirq` states are entered where sleeping is not
-    /// allowed. Its events go to the listeners of `net`.
+    /// allowed; without it, long entries let other tasks run. Its events go
+    /// to the listeners of `net`.
     pub(crate) fn new(
         name: Name,
         net: NetRef,
         memory: usize,
         budget: u64,
+        time_limit_ns: u64,
         atomic: bool,
     ) -> Result<Self> {
         let data = KBox::new(
@@ -294,6 +302,9 @@ impl Machine {
                 account: Account {
                     limit: memory,
                     budget,
+                    time_limit_ns,
+                    clock: Some(clock),
+                    relax: (!atomic).then_some(relax as fn()),
                     ..Account::default()
                 },
                 name,
@@ -447,12 +458,14 @@ impl Machine {
     fn error(&mut self, status: c_int) -> RunError {
         // SAFETY: the failed entry left its message on top of the stack.
         let message = unsafe { vm::error_message(self.L.as_ptr()) };
-        let kind = if status == LUA_ERRSYNTAX {
+        // The account knows whether the budget or the deadline stopped
+        // the entry; the message text may be anything a script raised.
+        let kind = if self.data().account.killed != Kill::None {
+            ErrorKind::Budget
+        } else if status == LUA_ERRSYNTAX {
             ErrorKind::Syntax
         } else if status == LUA_ERRMEM {
             ErrorKind::Memory
-        } else if message.windows(BUDGET.len()).any(|w| w == BUDGET) {
-            ErrorKind::Budget
         } else {
             ErrorKind::Runtime
         };
@@ -462,8 +475,10 @@ impl Machine {
         counters.last_error[..n].copy_from_slice(&message[..n]);
         counters.last_error_len = n;
         let mut copy = KVec::new();
-        // Without memory for the copy the caller still learns the kind.
-        let _ = copy.extend_from_slice(message, flags);
+        // A script chooses its error's size; no reply carries more than
+        // VALUE_MAX bytes of it, so no more is copied. Without memory for
+        // the copy the caller still learns the kind.
+        let _ = copy.extend_from_slice(&message[..message.len().min(VALUE_MAX)], flags);
         RunError {
             kind,
             message: copy,
@@ -492,6 +507,7 @@ impl Machine {
             memory_peak: d.account.peak,
             budget_kills: d.account.budget_kills,
             alloc_failures: d.account.alloc_failures,
+            longest_entry_ns: d.account.longest_entry_ns,
             counters: d.counters,
         }
     }
@@ -505,9 +521,6 @@ static KERNEL_LIBRARIES: &[vm::Library] = &[
     (c"netfilter", crate::netfilter::open_netfilter),
     (c"linux.nf", crate::netfilter::open_nf),
 ];
-
-/// The budget error's text, as bytes.
-const BUDGET: &[u8] = crate::account::BUDGET_EXCEEDED.to_bytes();
 
 /// The results of a successful [`Machine::call`], valid during the
 /// callback that receives them.

@@ -18,9 +18,13 @@
 //! (as in Lunatik, where it defaults to 0; here no `mark` means every
 //! packet). The hook function gets an `skb` object (luadata/skb.rs) and
 //! returns `action.DROP` or `action.ACCEPT`, optionally followed by a new
-//! mark. Anything else (an error, the budget or the memory cap running
-//! out, no verdict, another verdict such as `STOLEN`, which would leak the
-//! packet) accepts the packet and counts as an error of the state.
+//! mark. Anything else (an error, the budget, the deadline or the memory
+//! cap running out, no verdict, another verdict such as `STOLEN`, which
+//! would leak the packet, a packet that cannot be linearized) counts as an
+//! error of the state and gets the hook's failure verdict: `DROP` by
+//! default (fail-closed: a filter that an attacker can make fail must not
+//! let the attack through), `ACCEPT` with `failopen = true` (for hooks
+//! that only observe). docs/netfilter.md states the rule.
 
 use crate::ffi::*;
 use crate::net::NetRef;
@@ -117,6 +121,8 @@ pub(crate) struct HookSpec {
     hooknum: c_uint,
     priority: c_int,
     mark: Option<u32>,
+    /// The verdict of a failed call (`failopen`).
+    fail: c_uint,
 }
 
 /// A change to a state's hooks, waiting for the chunk to finish.
@@ -133,6 +139,7 @@ struct Target {
     state: *const State,
     id: i64,
     mark: Option<u32>,
+    fail: c_uint,
 }
 
 /// A netfilter hook; dropping it unregisters it and waits until no packet
@@ -175,6 +182,7 @@ impl Hook {
                 state,
                 id: spec.id,
                 mark: spec.mark,
+                fail: spec.fail,
             },
             GFP_KERNEL,
         )?;
@@ -258,7 +266,7 @@ pub(crate) unsafe extern "C" fn lunatik_nf_hook_run(
         )
     };
     // SAFETY: as above.
-    unsafe { &*target.state }.packet(target.id, target.mark, &skb)
+    unsafe { &*target.state }.packet(target.id, target.mark, target.fail, &skb)
 }
 
 /// Reads an integer field of the options table at index 1.
@@ -335,6 +343,13 @@ unsafe extern "C" fn register(L: *mut lua_State) -> c_int {
                 Err(_) => luaL_error(L, c"netfilter.register: mark out of range".as_ptr()),
             },
         };
+        let fail = match lua_getfield(L, 1, c"failopen".as_ptr()) {
+            LUA_TNIL => NF_DROP,
+            LUA_TBOOLEAN if lua_toboolean(L, -1) != 0 => NF_ACCEPT,
+            LUA_TBOOLEAN => NF_DROP,
+            _ => luaL_error(L, c"netfilter.register: 'failopen' must be a boolean".as_ptr()),
+        };
+        lua_pop(L, 1);
         if lua_getfield(L, 1, c"hook".as_ptr()) != LUA_TFUNCTION {
             luaL_error(L, c"netfilter.register: 'hook' must be a function".as_ptr());
         }
@@ -345,6 +360,7 @@ unsafe extern "C" fn register(L: *mut lua_State) -> c_int {
             hooknum: hooknum as c_uint,
             priority,
             mark,
+            fail,
         };
         if crate::machine::push_hook_op(L, HookOp::Register(spec)).is_err() {
             luaL_error(L, c"not enough memory".as_ptr());

@@ -71,8 +71,10 @@ pub mod attr {
     pub const STATS: u16 = 11;
     /// A printed line or a callback error (NUL-terminated string).
     pub const MESSAGE: u16 = 12;
+    /// A memory or budget of 0 means no limit (flag, process states).
+    pub const UNLIMITED: u16 = 13;
     /// The highest attribute number.
-    pub const MAX: u16 = 12;
+    pub const MAX: u16 = 13;
 }
 
 /// Attributes of the `stats` set (`LUNATIK_A_STATS_*`).
@@ -87,14 +89,16 @@ pub mod stats {
     pub const CALLS: u16 = 4;
     /// Failed entries (uint).
     pub const ERRORS: u16 = 5;
-    /// Entries stopped by the budget (uint).
+    /// Entries stopped by the budget or the time limit (uint).
     pub const BUDGET_KILLS: u16 = 6;
     /// Allocations refused (uint).
     pub const ALLOC_FAILURES: u16 = 7;
     /// The start of the last error (NUL-terminated string).
     pub const LAST_ERROR: u16 = 8;
+    /// The longest entry, in nanoseconds (uint).
+    pub const LONGEST_ENTRY_NS: u16 = 9;
     /// The highest attribute number.
-    pub const MAX: u16 = 8;
+    pub const MAX: u16 = 9;
 }
 
 /// Values of [`attr::CONTEXT`] (`enum lunatik_context`).

@@ -12,12 +12,15 @@
 /* rust/cpu.c */
 unsigned int lunatik_num_possible_cpus(void);
 bool lunatik_cpu_possible(unsigned int cpu);
+void lunatik_cond_resched(void);
 
 /* rust/lock.c */
 struct spinlock;
 void lunatik_spin_lock_bh(struct spinlock *lock);
 int lunatik_spin_trylock_bh(struct spinlock *lock);
 void lunatik_spin_unlock_bh(struct spinlock *lock);
+void lunatik_local_bh_disable(void);
+void lunatik_local_bh_enable(void);
 
 /* rust/netlink.c */
 struct genl_family;

@@ -10,7 +10,8 @@
 //! as `Arc<State>`, so a packet path can hold one safely while the control
 //! plane destroys it: the VMs close when the last reference goes.
 
-use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::bh_lock::{new_spinlock_bh, BhGuard, SpinLockBh};
+use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::machine::{
     Counters, ErrorKind, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX,
@@ -45,6 +46,12 @@ pub(crate) const DEFAULT_BUDGET: u64 = 100_000_000;
 /// huge budget would let one script stall the CPU (RCU stalls, soft
 /// lockups); ten million instructions take well under a second.
 pub(crate) const SOFTIRQ_BUDGET: u64 = 10_000_000;
+/// Wall-clock time one entry of a `softirq` state may take: a packet
+/// callback, an XDP call, a chunk run from the control plane, a garbage
+/// collection or the finalizers at close. The budget counts work, this
+/// counts time, whatever the work was (docs/states.md gives the bound an
+/// entry may overrun it by).
+pub(crate) const SOFTIRQ_TIME_LIMIT_NS: u64 = 50_000_000;
 
 /// How to create a state.
 #[derive(Clone, Copy)]
@@ -55,10 +62,15 @@ pub(crate) struct Config {
     pub(crate) net: NetRef,
     /// Its context.
     pub(crate) context: Context,
-    /// Memory cap per VM, in bytes (0 for none).
+    /// Memory cap per VM, in bytes (0 for none, `process` states with
+    /// `unlimited` only).
     pub(crate) memory: usize,
-    /// Instructions per entry (0 for none, `process` states only).
+    /// Instructions per entry (0 for none, `process` states with
+    /// `unlimited` only).
     pub(crate) budget: u64,
+    /// Whether a limit of 0 may mean "none": an operator's explicit choice,
+    /// never a default (a forgotten field must not remove every bound).
+    pub(crate) unlimited: bool,
     /// One VM per possible CPU instead of one.
     pub(crate) percpu: bool,
 }
@@ -77,24 +89,70 @@ impl Config {
                 Context::Softirq => SOFTIRQ_BUDGET,
             },
             percpu: false,
+            unlimited: false,
         }
     }
 
-    /// Checks the limits: a `softirq` state needs a budget of at most
-    /// [`SOFTIRQ_BUDGET`] (`EINVAL` otherwise).
+    /// Checks the limits (`EINVAL` otherwise): a `softirq` state needs a
+    /// budget of 1 to [`SOFTIRQ_BUDGET`] and a memory cap; a `process`
+    /// state may go without either only when `unlimited` says so.
     pub(crate) fn validate(&self) -> Result {
         if self.context == Context::Softirq && !(1..=SOFTIRQ_BUDGET).contains(&self.budget) {
             return Err(EINVAL);
         }
+        let unbounded = self.memory == 0 || self.budget == 0;
+        if unbounded && (self.context == Context::Softirq || !self.unlimited) {
+            return Err(EINVAL);
+        }
         Ok(())
     }
+
+    /// Wall-clock time per entry, in nanoseconds (0 for none).
+    fn time_limit_ns(&self) -> u64 {
+        match self.context {
+            Context::Process => 0,
+            Context::Softirq => SOFTIRQ_TIME_LIMIT_NS,
+        }
+    }
+}
+
+/// No CPU: the value of [`Replica::Softirq`]'s `owner` when unlocked.
+const NO_CPU: i32 = -1;
+
+/// How much of a run's results [`State::run`] copies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResultLimit {
+    /// Bytes of one result.
+    pub(crate) value: usize,
+    /// Bytes of all results together.
+    pub(crate) total: usize,
+}
+
+impl ResultLimit {
+    /// Every byte of every result (tests and benchmarks).
+    #[allow(dead_code)]
+    pub(crate) const ALL: Self = Self {
+        value: usize::MAX,
+        total: usize::MAX,
+    };
 }
 
 /// One VM behind the lock of its state's context.
 enum Replica {
     Process(Pin<KBox<Mutex<Machine>>>),
-    Softirq(Pin<KBox<SpinLockBh<Machine>>>),
+    /// `owner` is the CPU holding `lock`, or [`NO_CPU`]: a spinlock held
+    /// on a CPU cannot be taken again on that CPU (it would spin forever),
+    /// so a same-CPU re-entry is refused by reading it first. Bottom halves
+    /// and preemption are off while the lock is held, so the owner's CPU
+    /// cannot change under it.
+    Softirq {
+        lock: Pin<KBox<SpinLockBh<Machine>>>,
+        owner: Atomic<i32>,
+    },
 }
+
+/// A replica's lock is held on this CPU already: entering would deadlock.
+struct Reentry;
 
 impl Replica {
     fn new(config: &Config) -> Result<Self> {
@@ -104,13 +162,17 @@ impl Replica {
             config.net,
             config.memory,
             config.budget,
+            config.time_limit_ns(),
             softirq,
         )?;
         Ok(if softirq {
-            Replica::Softirq(KBox::pin_init(
-                new_spinlock_bh!(machine, c"lunatik_state_softirq"),
-                GFP_KERNEL,
-            )?)
+            Replica::Softirq {
+                lock: KBox::pin_init(
+                    new_spinlock_bh!(machine, c"lunatik_state_softirq"),
+                    GFP_KERNEL,
+                )?,
+                owner: Atomic::new(NO_CPU),
+            }
         } else {
             Replica::Process(KBox::pin_init(
                 new_mutex!(machine, "lunatik_state_process"),
@@ -119,13 +181,56 @@ impl Replica {
         })
     }
 
-    /// Runs `f` on the machine with its lock held.
+    /// Runs `f` on the machine with its lock held, waiting for the lock if
+    /// another CPU holds it (every entry is bounded in time, see
+    /// [`SOFTIRQ_TIME_LIMIT_NS`]). Fails only if this CPU holds it already
+    /// (a packet path re-entered from inside an entry).
+    fn enter<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> Result<R, Reentry> {
+        match self {
+            Replica::Process(m) => Ok(f(&mut m.lock())),
+            Replica::Softirq { lock, owner } => {
+                // With bottom halves off this CPU stays the same, and an
+                // owner equal to it really is a holder this path
+                // interrupted, or this path itself.
+                let _bh = BhGuard::new();
+                if owner.load(Relaxed) == current_cpu() {
+                    return Err(Reentry);
+                }
+                Ok(Self::hold(lock, owner, f))
+            }
+        }
+    }
+
+    /// Runs `f` on the machine with its lock held, from the control plane
+    /// (process context), where the lock cannot be held on this CPU
+    /// already: a holder keeps preemption off until it releases it.
     fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
         match self {
             Replica::Process(m) => f(&mut m.lock()),
-            Replica::Softirq(s) => f(&mut s.lock()),
+            Replica::Softirq { lock, owner } => Self::hold(lock, owner, f),
         }
     }
+
+    /// Takes a softirq replica's lock and records this CPU as its owner
+    /// while `f` runs.
+    fn hold<R>(
+        lock: &SpinLockBh<Machine>,
+        owner: &Atomic<i32>,
+        f: impl FnOnce(&mut Machine) -> R,
+    ) -> R {
+        let mut machine = lock.lock();
+        // INVARIANT: the lock is held, with bottom halves and preemption
+        // off until it is released: this CPU owns it meanwhile.
+        owner.store(current_cpu(), Relaxed);
+        let r = f(&mut machine);
+        owner.store(NO_CPU, Relaxed);
+        r
+    }
+}
+
+/// The CPU this runs on, as the owner field stores it.
+fn current_cpu() -> i32 {
+    kernel::cpu::CpuId::current().as_u32() as i32
 }
 
 /// Statistics of a state, summed over its replicas.
@@ -139,8 +244,10 @@ pub(crate) struct Stats {
     pub(crate) calls: u64,
     /// Entries that failed.
     pub(crate) errors: u64,
-    /// Entries stopped by the instruction budget.
+    /// Entries stopped by the instruction budget or the deadline.
     pub(crate) budget_kills: u64,
+    /// The longest entry of any replica, in nanoseconds.
+    pub(crate) longest_entry_ns: u64,
     /// Allocations refused.
     pub(crate) alloc_failures: u64,
     /// The start of the most recent error of the first replica that has one.
@@ -156,6 +263,7 @@ impl Stats {
         self.calls += m.counters.calls;
         self.errors += m.counters.errors;
         self.budget_kills += m.budget_kills;
+        self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
         self.alloc_failures += m.alloc_failures;
         if self.last_error_len == 0 {
             let Counters {
@@ -184,6 +292,9 @@ pub(crate) struct State {
     config: Config,
     replicas: KVec<Replica>,
     cpus: KVec<u32>,
+    /// Packets given the failure verdict without entering Lua (no memory
+    /// to linearize them, or a same-CPU re-entry): errors of the state.
+    refused: Atomic<u64>,
     hooks: Pin<KBox<Mutex<KVec<Hook>>>>,
 }
 
@@ -206,6 +317,7 @@ impl State {
                 config,
                 replicas,
                 cpus,
+                refused: Atomic::new(0),
                 hooks: KBox::pin_init(new_mutex!(KVec::new(), "lunatik_state_hooks"), GFP_KERNEL)?,
             },
             GFP_KERNEL,
@@ -236,19 +348,30 @@ impl State {
     }
 
     /// Runs `chunk` in every replica, in order, and returns the results of
-    /// the first as strings. Stops at the first replica that fails: the
-    /// replicas before it have run the chunk, the others have not. Then
-    /// applies the hook changes the chunk asked for (process context).
-    pub(crate) fn run(&self, chunk: &[u8], chunkname: &CStr) -> Result<KVec<KVec<u8>>, RunError> {
+    /// the first as strings, each cut to `limit.value` bytes, and no more
+    /// than `limit.total` bytes in all (later results are left out): a
+    /// script chooses what it returns, and nothing larger than the reply is
+    /// copied. Stops at the first replica that fails: the replicas before
+    /// it have run the chunk, the others have not. Then applies the hook
+    /// changes the chunk asked for (process context).
+    pub(crate) fn run(
+        &self,
+        chunk: &[u8],
+        chunkname: &CStr,
+        limit: ResultLimit,
+    ) -> Result<KVec<KVec<u8>>, RunError> {
         let flags = self.flags();
         let mut out = KVec::new();
         let mut outcome = Ok(());
+        let mut left = limit.total;
         for (i, replica) in self.replicas.iter().enumerate() {
             outcome = replica.with(|m| {
                 m.run(chunk, chunkname, |value| {
-                    if i == 0 {
+                    if i == 0 && left > 0 {
+                        let n = value.len().min(limit.value).min(left);
+                        left -= n;
                         let mut v = KVec::new();
-                        v.extend_from_slice(value, flags)?;
+                        v.extend_from_slice(&value[..n], flags)?;
                         out.push(v, flags)?;
                     }
                     Ok(())
@@ -338,22 +461,27 @@ impl State {
 
     /// Runs hook callback `id` on a packet (from netfilter, in softirq or
     /// process context) and returns the verdict: the script's `DROP` or
-    /// `ACCEPT`, and `ACCEPT` for anything else (an error, the budget or
-    /// the memory cap running out, no verdict). A replica busy with
-    /// another entry accepts the packet without waiting.
-    pub(crate) fn packet(&self, id: i64, mark: Option<u32>, skb: &Packet) -> c_uint {
-        let Replica::Softirq(lock) = self.current() else {
-            return NF_ACCEPT;
-        };
+    /// `ACCEPT`, and the hook's failure verdict `fail` for anything else: an
+    /// error, the budget, the deadline or the memory cap running out, no
+    /// verdict, a packet that could not be linearized, or a re-entry on
+    /// the CPU that is running this replica already. Each failure counts as
+    /// an error of the state. A replica busy on another CPU is waited for:
+    /// its entry is bounded in time, and a filter must not be skipped
+    /// because a sender spread its packets over CPUs.
+    pub(crate) fn packet(&self, id: i64, mark: Option<u32>, fail: c_uint, skb: &Packet) -> c_uint {
         // Packets the hook does not want are not linearized.
         if mark.is_some_and(|m| m != skb.mark()) {
             return NF_ACCEPT;
         }
+        let replica = self.current();
+        if !matches!(replica, Replica::Softirq { .. }) {
+            // `register` refuses process states; never reached.
+            self.refused.add(1, Relaxed);
+            return fail;
+        }
         let Some(info) = skb.prepare() else {
-            return NF_ACCEPT;
-        };
-        let Some(mut m) = lock.try_lock() else {
-            return NF_ACCEPT;
+            self.refused.add(1, Relaxed);
+            return fail;
         };
         // SAFETY: `prepare` linearized the packet; the views cover bytes
         // up to its tail and live only for the call below.
@@ -373,33 +501,39 @@ impl State {
             mark: info.mark,
             new_mark: &new_mark,
         });
-        let result = m.call(Callee::Callback(id), &[arg], |r| {
-            let verdict = match r.get(0) {
-                Value::Int(v) if v == i64::from(NF_DROP) || v == i64::from(NF_ACCEPT) => {
-                    Some(v as c_uint)
+        let entered = replica.enter(|m| {
+            let result = m.call(Callee::Callback(id), &[arg], |r| {
+                let verdict = match r.get(0) {
+                    Value::Int(v) if v == i64::from(NF_DROP) || v == i64::from(NF_ACCEPT) => {
+                        Some(v as c_uint)
+                    }
+                    _ => None,
+                };
+                let mark = match r.get(1) {
+                    Value::Int(v) => u32::try_from(v).ok(),
+                    _ => None,
+                };
+                (verdict, mark)
+            });
+            match result {
+                Ok((Some(verdict), mark)) => {
+                    if let Some(mark) = mark.or(new_mark.get()) {
+                        skb.set_mark(mark);
+                    }
+                    verdict
                 }
-                _ => None,
-            };
-            let mark = match r.get(1) {
-                Value::Int(v) => u32::try_from(v).ok(),
-                _ => None,
-            };
-            (verdict, mark)
+                Ok((None, _)) => {
+                    m.fail(b"netfilter hook returned no verdict (action.DROP or action.ACCEPT)");
+                    fail
+                }
+                // Counted and reported by the machine.
+                Err(_) => fail,
+            }
         });
-        match result {
-            Ok((Some(verdict), mark)) => {
-                if let Some(mark) = mark.or(new_mark.get()) {
-                    skb.set_mark(mark);
-                }
-                verdict
-            }
-            Ok((None, _)) => {
-                m.fail(b"netfilter hook returned no verdict (action.DROP or action.ACCEPT)");
-                NF_ACCEPT
-            }
-            // Counted and reported by the machine.
-            Err(_) => NF_ACCEPT,
-        }
+        entered.unwrap_or_else(|Reentry| {
+            self.refused.add(1, Relaxed);
+            fail
+        })
     }
 
     /// Runs `chunk` in replica `n` only (tests and diagnostics).
@@ -455,10 +589,12 @@ impl State {
             calls: 0,
             errors: 0,
             budget_kills: 0,
+            longest_entry_ns: 0,
             alloc_failures: 0,
             last_error: [0; LAST_ERROR_MAX],
             last_error_len: 0,
         };
+        stats.errors = self.refused.load(Relaxed);
         for replica in self.replicas.iter() {
             let m = replica.with(|m| m.stats());
             stats.add(&m);

@@ -61,9 +61,13 @@ enum Command {
         /// Memory cap per VM, in bytes, or with a K, M or G suffix.
         #[arg(long, value_parser = parse_size)]
         memory: Option<u64>,
-        /// Instructions per entry (0 for none, process states only).
+        /// Instructions per entry (0 for none, process states with
+        /// --unlimited only).
         #[arg(long)]
         budget: Option<u64>,
+        /// Let --memory 0 or --budget 0 mean no limit (process states).
+        #[arg(long)]
+        unlimited: bool,
     },
     /// Destroy a state.
     Stop {
@@ -267,9 +271,12 @@ fn report(outcome: Outcome) -> Result<(), Failure> {
             println!("{}", line.join("\t"));
             Ok(())
         }
-        // Budget and memory errors say what they are; the others get it
-        // said.
-        Outcome::Failed { kind, message } if message.contains(kind_name(kind)) => {
+        // Budget, deadline and memory errors say what they are; the
+        // others get it said.
+        Outcome::Failed { kind, message }
+            if message.contains(kind_name(kind))
+                || (kind == error_kind::BUDGET && message.contains("time limit exceeded")) =>
+        {
             Err(Failure::Script(message))
         }
         Outcome::Failed { kind, message } => {
@@ -311,6 +318,7 @@ fn cmd_run(
     name: Option<String>,
     memory: Option<u64>,
     budget: Option<u64>,
+    unlimited: bool,
 ) -> Result<(), Failure> {
     let path = find_script(script)?;
     let name = name.unwrap_or_else(|| {
@@ -334,6 +342,9 @@ fn cmd_run(
     attrs.extend(budget.map(Attr::Budget));
     if percpu {
         attrs.push(Attr::Percpu);
+    }
+    if unlimited {
+        attrs.push(Attr::Unlimited);
     }
     client
         .request(Lunatik::new(cmd::NEW, attrs))
@@ -404,6 +415,7 @@ struct StateInfo {
     errors: u64,
     budget_kills: u64,
     alloc_failures: u64,
+    longest_entry_ns: u64,
     last_error: String,
 }
 
@@ -435,6 +447,7 @@ fn state_info(m: &Lunatik) -> StateInfo {
                         Stat::Errors(v) => s.errors = *v,
                         Stat::BudgetKills(v) => s.budget_kills = *v,
                         Stat::AllocFailures(v) => s.alloc_failures = *v,
+                        Stat::LongestEntryNs(v) => s.longest_entry_ns = *v,
                         Stat::LastError(e) => {
                             s.last_error = String::from_utf8_lossy(e).into_owned()
                         }
@@ -511,6 +524,7 @@ fn cmd_stats(name: Option<String>, json: bool) -> Result<(), Failure> {
         println!("  errors          {}", s.errors);
         println!("  budget kills    {}", s.budget_kills);
         println!("  alloc failures  {}", s.alloc_failures);
+        println!("  longest entry   {} ns", s.longest_entry_ns);
         if !s.last_error.is_empty() {
             println!(
                 "  last error      {}",
@@ -633,7 +647,16 @@ fn main() -> ExitCode {
             name,
             memory,
             budget,
-        } => cmd_run(&script, context, percpu.is_some(), name, memory, budget),
+            unlimited,
+        } => cmd_run(
+            &script,
+            context,
+            percpu.is_some(),
+            name,
+            memory,
+            budget,
+            unlimited,
+        ),
         Command::Stop { name } => cmd_stop(&name),
         Command::List { json } => cmd_list(json),
         Command::Exec { name, file, code } => cmd_exec(&name, file, code),

@@ -37,6 +37,8 @@ pub enum Attr {
     Stats(Vec<Stat>),
     /// A printed line or a callback error.
     Message(Vec<u8>),
+    /// A memory or budget of 0 means no limit.
+    Unlimited,
     /// Anything else, kept as it came.
     Other(DefaultNla),
 }
@@ -60,6 +62,8 @@ pub enum Stat {
     AllocFailures(u64),
     /// The start of the last error.
     LastError(Vec<u8>),
+    /// The longest entry, in nanoseconds.
+    LongestEntryNs(u64),
     /// Anything else.
     Other(DefaultNla),
 }
@@ -92,7 +96,7 @@ impl Nla for Attr {
             Attr::Name(s) | Attr::ChunkName(s) => str_len(s.as_bytes()),
             Attr::Context(_) | Attr::ErrorKind(_) => 4,
             Attr::Memory(_) | Attr::Budget(_) => 8,
-            Attr::Percpu => 0,
+            Attr::Percpu | Attr::Unlimited => 0,
             Attr::Source(b) => b.len(),
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => str_len(b),
             Attr::Stats(s) => s.as_slice().buffer_len(),
@@ -107,6 +111,7 @@ impl Nla for Attr {
             Attr::Memory(_) => attr::MEMORY,
             Attr::Budget(_) => attr::BUDGET,
             Attr::Percpu => attr::PERCPU,
+            Attr::Unlimited => attr::UNLIMITED,
             Attr::ChunkName(_) => attr::CHUNK_NAME,
             Attr::Source(_) => attr::SOURCE,
             Attr::Value(_) => attr::VALUE,
@@ -123,7 +128,7 @@ impl Nla for Attr {
             Attr::Name(s) | Attr::ChunkName(s) => emit_str(buf, s.as_bytes()),
             Attr::Context(v) | Attr::ErrorKind(v) => buf[..4].copy_from_slice(&v.to_ne_bytes()),
             Attr::Memory(v) | Attr::Budget(v) => buf[..8].copy_from_slice(&v.to_ne_bytes()),
-            Attr::Percpu => {}
+            Attr::Percpu | Attr::Unlimited => {}
             Attr::Source(b) => buf[..b.len()].copy_from_slice(b),
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => emit_str(buf, b),
             Attr::Stats(s) => s.as_slice().emit(buf),
@@ -141,6 +146,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Attr {
             attr::MEMORY => Attr::Memory(parse_uint(p)?),
             attr::BUDGET => Attr::Budget(parse_uint(p)?),
             attr::PERCPU => Attr::Percpu,
+            attr::UNLIMITED => Attr::Unlimited,
             attr::CHUNK_NAME => Attr::ChunkName(parse_string(p)),
             attr::SOURCE => Attr::Source(p.to_vec()),
             attr::VALUE => Attr::Value(protocol::get_str(p).to_vec()),
@@ -173,6 +179,7 @@ impl Nla for Stat {
             Stat::BudgetKills(_) => stats::BUDGET_KILLS,
             Stat::AllocFailures(_) => stats::ALLOC_FAILURES,
             Stat::LastError(_) => stats::LAST_ERROR,
+            Stat::LongestEntryNs(_) => stats::LONGEST_ENTRY_NS,
             Stat::Other(n) => n.kind(),
         }
     }
@@ -185,6 +192,7 @@ impl Nla for Stat {
             | Stat::Calls(v)
             | Stat::Errors(v)
             | Stat::BudgetKills(v)
+            | Stat::LongestEntryNs(v)
             | Stat::AllocFailures(v) => buf[..8].copy_from_slice(&v.to_ne_bytes()),
             Stat::LastError(b) => emit_str(buf, b),
             Stat::Other(n) => n.emit_value(buf),
@@ -204,6 +212,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stat {
             stats::BUDGET_KILLS => Stat::BudgetKills(parse_uint(p)?),
             stats::ALLOC_FAILURES => Stat::AllocFailures(parse_uint(p)?),
             stats::LAST_ERROR => Stat::LastError(protocol::get_str(p).to_vec()),
+            stats::LONGEST_ENTRY_NS => Stat::LongestEntryNs(parse_uint(p)?),
             _ => Stat::Other(DefaultNla::parse(nla)?),
         })
     }

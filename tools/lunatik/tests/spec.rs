@@ -107,6 +107,7 @@ fn attributes_match() {
         ("error-kind", attr::ERROR_KIND),
         ("stats", attr::STATS),
         ("message", attr::MESSAGE),
+        ("unlimited", attr::UNLIMITED),
     ]
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(state, expected);
@@ -122,6 +123,7 @@ fn attributes_match() {
         ("budget-kills", stats::BUDGET_KILLS),
         ("alloc-failures", stats::ALLOC_FAILURES),
         ("last-error", stats::LAST_ERROR),
+        ("longest-entry-ns", stats::LONGEST_ENTRY_NS),
     ]
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(st, expected);
