@@ -55,7 +55,7 @@ pub type Clock = fn() -> u64;
 ///
 /// Invariants: `used` is the sum of the sizes of the live blocks the
 /// allocator handed to Lua; `used <= limit` whenever `limit != 0` (0 means no
-/// cap); `peak >= used`. The first two fields are read and written by C
+/// cap); `peak >= used`. The first three fields are read and written by C
 /// (`struct lunatik_cstack` in `lua/lunatik_cstack.c`): keep them first.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -65,6 +65,12 @@ pub struct Account {
     /// Where the entry stands with "C stack overflow" errors (`enum
     /// lunatik_overflow`, written by C; 0 at each entry's start).
     pub stack_overflowed: c_int,
+    /// The lowest stack pointer the C checks saw in the entry (written by
+    /// C); the entry's start at first.
+    pub stack_lowest: usize,
+    /// The most C stack an entry used, in bytes, as the checks saw it:
+    /// what the kernel stack must have room for below an entry point.
+    pub deepest_stack: usize,
     /// Bytes currently allocated.
     pub used: usize,
     /// Highest `used` seen.
@@ -346,6 +352,7 @@ pub unsafe fn mark_stack(L: *mut lua_State) {
     let account = unsafe { account_of(L) };
     account.stack_floor = sp.saturating_sub(CSTACK_BUDGET);
     account.stack_overflowed = 0;
+    account.stack_lowest = sp;
 }
 
 /// Starts an entry into the state: a fresh instruction budget, deadline
@@ -383,6 +390,9 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
 pub unsafe fn end_entry(L: *mut lua_State) -> Kill {
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
+    let start = account.stack_floor.saturating_add(CSTACK_BUDGET);
+    let used = start.saturating_sub(account.stack_lowest);
+    account.deepest_stack = account.deepest_stack.max(used);
     if let Some(clock) = account.clock {
         let took = clock().saturating_sub(account.started);
         account.longest_entry_ns = account.longest_entry_ns.max(took);

@@ -171,4 +171,3 @@ fn c_stack_reserve_serves_one_overflow_per_entry() {
     assert!(err.contains("C stack overflow"), "{err}");
     assert_eq!(s.eval("return 1").unwrap(), "1");
 }
-

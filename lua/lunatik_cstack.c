@@ -30,6 +30,7 @@
 struct lunatik_cstack {
 	unsigned long floor;	/* lowest address Lua may use; 0: unbounded */
 	int overflowed;		/* enum lunatik_overflow */
+	unsigned long lowest;	/* lowest stack pointer seen in the entry */
 };
 
 enum lunatik_overflow {
@@ -48,6 +49,8 @@ void lunatik_cstack_check(lua_State *L)
 	cs = ud;
 	if (cs == NULL || cs->floor == 0)
 		return;
+	if (sp < cs->lowest)
+		cs->lowest = sp;
 	if (sp >= cs->floor) {
 		/* Back above the floor: the first overflow has been handled. */
 		if (cs->overflowed == LUNATIK_CSTACK_HANDLING)

@@ -87,6 +87,23 @@ pub(crate) struct RunError {
     pub(crate) message: KVec<u8>,
 }
 
+/// Wall-clock time an entry may take, by kind of entry; 0 for no limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeLimits {
+    /// A call of a function from the kernel ([`Machine::call`]).
+    pub(crate) call_ns: u64,
+    /// Everything else: running a chunk, collecting, closing.
+    pub(crate) run_ns: u64,
+}
+
+impl TimeLimits {
+    /// No limit.
+    pub(crate) const NONE: Self = Self {
+        call_ns: 0,
+        run_ns: 0,
+    };
+}
+
 /// Counters and the last error of one machine; read under its lock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {
@@ -107,6 +124,7 @@ pub(crate) struct Counters {
 /// the `lua_State`.
 struct MachineData {
     account: Account,
+    time: TimeLimits,
     name: Name,
     net: NetRef,
     limit: RateLimit,
@@ -277,6 +295,8 @@ pub(crate) struct MachineStats {
     pub(crate) alloc_failures: u64,
     /// The longest entry so far, in nanoseconds.
     pub(crate) longest_entry_ns: u64,
+    /// The most C stack an entry used, in bytes.
+    pub(crate) deepest_stack: usize,
     /// Entries and errors.
     pub(crate) counters: Counters,
 }
@@ -284,17 +304,17 @@ pub(crate) struct MachineStats {
 impl Machine {
     /// A new VM for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
-    /// (0 for no limit), and `time_limit_ns` of wall-clock time per entry
-    /// (0 for no limit). With `atomic`, every allocation after creation is
-    /// `GFP_ATOMIC`, as `softirq` states are entered where sleeping is not
-    /// allowed; without it, long entries let other tasks run. Its events go
-    /// to the listeners of `net`.
+    /// (0 for no limit), and wall-clock `time` per entry. With `atomic`,
+    /// every allocation of the state is atomic slab memory (see
+    /// [`KernelAlloc`]), as `softirq` states are entered where sleeping is
+    /// not allowed; without it, long entries let other tasks run. Its
+    /// events go to the listeners of `net`.
     pub(crate) fn new(
         name: Name,
         net: NetRef,
         memory: usize,
         budget: u64,
-        time_limit_ns: u64,
+        time: TimeLimits,
         atomic: bool,
     ) -> Result<Self> {
         let data = KBox::new(
@@ -302,11 +322,16 @@ impl Machine {
                 account: Account {
                     limit: memory,
                     budget,
-                    time_limit_ns,
+                    time_limit_ns: time.run_ns,
                     clock: Some(clock),
                     relax: (!atomic).then_some(relax as fn()),
+                    // From the first block on: every block of a softirq
+                    // state must come from the atomic allocator, which
+                    // resizes and frees it (rust/kalloc.rs).
+                    atomic,
                     ..Account::default()
                 },
+                time,
                 name,
                 net,
                 limit: RateLimit::new(),
@@ -340,8 +365,6 @@ impl Machine {
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
         unsafe { vm::open_libs(L.as_ptr(), seed, print, &KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
-        // SAFETY: Lua is idle; `data` is ours to update.
-        unsafe { (*data.as_ptr()).account.atomic = atomic };
         Ok(machine)
     }
 
@@ -374,6 +397,7 @@ impl Machine {
         mut each: impl FnMut(&[u8]) -> Result,
     ) -> Result<(), RunError> {
         let L = self.L.as_ptr();
+        self.limit_time(false);
         // SAFETY: `&mut self` gives exclusive use of the idle state.
         let status = unsafe { vm::run(L, chunk, chunkname) };
         let outcome = match status {
@@ -424,6 +448,7 @@ impl Machine {
         f: impl FnOnce(&Results<'_>) -> R,
     ) -> Result<R, RunError> {
         let L = self.L.as_ptr();
+        self.limit_time(true);
         // SAFETY: `&mut self` gives exclusive use of the idle state.
         let outcome = match unsafe { vm::call(L, func, args) } {
             Ok(()) => Ok(f(&Results {
@@ -492,8 +517,20 @@ impl Machine {
         }
     }
 
+    /// Sets the time limit of the next entry: a call's, or a run's (which
+    /// also covers collections and the close).
+    fn limit_time(&mut self, call: bool) {
+        let data = self.data_mut();
+        data.account.time_limit_ns = if call {
+            data.time.call_ns
+        } else {
+            data.time.run_ns
+        };
+    }
+
     /// Runs a full garbage collection.
     pub(crate) fn collect(&mut self) {
+        self.limit_time(false);
         // SAFETY: the state is idle; a full collection runs finalizers in
         // protected mode.
         unsafe { vm::collect(self.L.as_ptr()) }
@@ -508,6 +545,7 @@ impl Machine {
             budget_kills: d.account.budget_kills,
             alloc_failures: d.account.alloc_failures,
             longest_entry_ns: d.account.longest_entry_ns,
+            deepest_stack: d.account.deepest_stack,
             counters: d.counters,
         }
     }
@@ -545,6 +583,8 @@ impl Results<'_> {
 
 impl Drop for Machine {
     fn drop(&mut self) {
+        // The last finalizers run as one entry, under a run's limits.
+        self.limit_time(false);
         // SAFETY: the state is idle and never used again; closing it frees
         // every block through the allocator, which still reaches `data`.
         unsafe { vm::close(self.L.as_ptr()) };

@@ -14,7 +14,7 @@ use crate::bh_lock::{new_spinlock_bh, BhGuard, SpinLockBh};
 use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::machine::{
-    Counters, ErrorKind, Machine, MachineStats, Results, RunError, LAST_ERROR_MAX,
+    Counters, ErrorKind, Machine, MachineStats, Results, RunError, TimeLimits, LAST_ERROR_MAX,
 };
 use crate::name::Name;
 use crate::net::NetRef;
@@ -46,12 +46,18 @@ pub(crate) const DEFAULT_BUDGET: u64 = 100_000_000;
 /// huge budget would let one script stall the CPU (RCU stalls, soft
 /// lockups); ten million instructions take well under a second.
 pub(crate) const SOFTIRQ_BUDGET: u64 = 10_000_000;
-/// Wall-clock time one entry of a `softirq` state may take: a packet
-/// callback, an XDP call, a chunk run from the control plane, a garbage
-/// collection or the finalizers at close. The budget counts work, this
-/// counts time, whatever the work was (docs/states.md gives the bound an
-/// entry may overrun it by).
-pub(crate) const SOFTIRQ_TIME_LIMIT_NS: u64 = 50_000_000;
+/// Wall-clock time limits of the entries of a `softirq` state. The budget
+/// counts work, these count time, whatever the work was (docs/states.md
+/// gives the bound an entry may overrun them by).
+pub(crate) const SOFTIRQ_TIME_LIMITS: TimeLimits = TimeLimits {
+    // A callback from the packet path (a hook, a kfunc): it runs for
+    // every packet, on input an attacker may choose.
+    call_ns: 50_000_000,
+    // A chunk the operator runs, a garbage collection, the finalizers at
+    // close: rare, and loading a script may take a while under emulation
+    // or a debug kernel; still short of any stall detector.
+    run_ns: 500_000_000,
+};
 
 /// How to create a state.
 #[derive(Clone, Copy)]
@@ -107,11 +113,11 @@ impl Config {
         Ok(())
     }
 
-    /// Wall-clock time per entry, in nanoseconds (0 for none).
-    fn time_limit_ns(&self) -> u64 {
+    /// Wall-clock time per entry.
+    fn time_limits(&self) -> TimeLimits {
         match self.context {
-            Context::Process => 0,
-            Context::Softirq => SOFTIRQ_TIME_LIMIT_NS,
+            Context::Process => TimeLimits::NONE,
+            Context::Softirq => SOFTIRQ_TIME_LIMITS,
         }
     }
 }
@@ -162,7 +168,7 @@ impl Replica {
             config.net,
             config.memory,
             config.budget,
-            config.time_limit_ns(),
+            config.time_limits(),
             softirq,
         )?;
         Ok(if softirq {
@@ -183,7 +189,7 @@ impl Replica {
 
     /// Runs `f` on the machine with its lock held, waiting for the lock if
     /// another CPU holds it (every entry is bounded in time, see
-    /// [`SOFTIRQ_TIME_LIMIT_NS`]). Fails only if this CPU holds it already
+    /// [`SOFTIRQ_TIME_LIMITS`]). Fails only if this CPU holds it already
     /// (a packet path re-entered from inside an entry).
     fn enter<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> Result<R, Reentry> {
         match self {
@@ -248,6 +254,8 @@ pub(crate) struct Stats {
     pub(crate) budget_kills: u64,
     /// The longest entry of any replica, in nanoseconds.
     pub(crate) longest_entry_ns: u64,
+    /// The most C stack an entry of any replica used, in bytes.
+    pub(crate) deepest_stack: usize,
     /// Allocations refused.
     pub(crate) alloc_failures: u64,
     /// The start of the most recent error of the first replica that has one.
@@ -264,6 +272,7 @@ impl Stats {
         self.errors += m.counters.errors;
         self.budget_kills += m.budget_kills;
         self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
+        self.deepest_stack = self.deepest_stack.max(m.deepest_stack);
         self.alloc_failures += m.alloc_failures;
         if self.last_error_len == 0 {
             let Counters {
@@ -590,6 +599,7 @@ impl State {
             errors: 0,
             budget_kills: 0,
             longest_entry_ns: 0,
+            deepest_stack: 0,
             alloc_failures: 0,
             last_error: [0; LAST_ERROR_MAX],
             last_error_len: 0,

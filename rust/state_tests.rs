@@ -263,7 +263,7 @@ mod tests {
         let longest = s.stats().longest_entry_ns;
         pr_info!("softirq runaway loop stopped after {longest} ns\n");
         assert!(longest > 0);
-        // Kept small: softirq entries have a 50 ms deadline, and this
+        // Kept small: softirq calls have a 50 ms deadline, and this
         // kernel (KASAN, kmemleak, lockdep, under emulation) is slow.
         assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 200 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
         let got = s.call(c"f", &[Arg::Int(6), Arg::Int(7), Arg::Str(b"ab")], |r| {
@@ -347,6 +347,27 @@ mod tests {
             assert!(err.is_some_and(|e| contains(&e.message, "C stack overflow")
                 || contains(&e.message, "error in error handling")));
         }
+        // The reserve serves the first overflow of an entry only: a second
+        // one fails at once, without running a handler in the reserve.
+        let v = eval(
+            &s,
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end})
+             local _, e1 = pcall(function() return t.x end)
+             local _, e2 = pcall(function() return t.x end)
+             return e1, e2",
+        )
+        .map_err(|e| e.kind.errno())?;
+        assert!(contains(&v, "C stack overflow"));
+        assert!(contains(&v, "error in error handling"));
+        // Measured at Lua's checks, no entry went deeper than its budget
+        // plus the handler's reserve, plus one check's worth of frames.
+        let deepest = s.stats().deepest_stack;
+        pr_info!(
+            "nesting test: deepest C stack use {} bytes (budget {}, reserve 3072)\n",
+            deepest,
+            crate::account::CSTACK_BUDGET
+        );
+        assert!(deepest > 0 && deepest <= crate::account::CSTACK_BUDGET + 3072 + 1024);
         // A long concatenation compiles within the limits or fails cleanly.
         let _ = eval(
             &s,

@@ -102,7 +102,7 @@ local how = ...
 function hook(skb)
 	if mode == "error" then error("broken hook")
 	elseif mode == "loop" then while true do end
-	elseif mode == "memory" then local t = {} for i = 1, 1000000 do t[i] = {} end
+	elseif mode == "memory" then local t = {} for i = 1, 1000 do local s = "m" .. i for k = 1, 16 do s = s .. s end t[i] = s end
 	else return "not a verdict" end
 end
 require("netfilter").register{hook = function(skb) return hook(skb) end, pf = nf.proto.IPV4,

@@ -9,13 +9,16 @@
 KO=/lib/modules/lunatik.ko
 IP=/usr/bin/ip
 SERVER=10.201.0.2
-# The documented bound of a softirq entry (docs/states.md) is its 50 ms
-# deadline plus one check interval. Under QEMU's emulation a vCPU also
-# loses the host CPU now and then, and the guest clock counts that time
-# too, so the test allows 1 s: far from the seconds, or the forever, that
-# these runaways took before, and safe from the emulator's hiccups. The
-# figures are printed; docs/states.md gives them for an idle host.
-BOUND_NS=1000000000
+# The documented bound of a softirq entry (docs/states.md) is its
+# deadline, 500 ms for a chunk run from the control plane and 50 ms for a
+# packet callback, plus one check interval. Under QEMU's emulation a vCPU
+# also loses the host CPU now and then, and the guest clock counts that
+# time too, so the test allows 2 s and 1 s: far from the forever (or the
+# 76 s of one pattern) that these runaways took before, and safe from the
+# emulator's hiccups. The figures are printed; docs/states.md gives them
+# for an idle host.
+RUN_BOUND_NS=2000000000
+CALL_BOUND_NS=1000000000
 plan 9
 
 netns() {
@@ -73,11 +76,11 @@ while IFS='|' read -r class src; do
 	t=$(longest rw-$class </dev/null)
 	diag "$class: longest entry $t ns"
 	[ "$t" -gt "$worst" ] && worst=$t
-	[ "$t" -le $BOUND_NS ] || { diag "$class: took $t ns, past the bound"; r=1; }
+	[ "$t" -le $RUN_BOUND_NS ] || { diag "$class: took $t ns, past the bound"; r=1; }
 	expect 0 lunatik exec rw-$class -e 'return 6 * 7' </dev/null && equals 42 || r=1
 	lunatik stop rw-$class </dev/null || r=1
 done </tmp/runaways
-diag "worst runaway entry: $worst ns (bound $BOUND_NS ns)"
+diag "worst runaway entry: $worst ns (bound $RUN_BOUND_NS ns)"
 result $r runaways_end_within_the_bound
 
 # A state whose finalizers loop stops, and its namespace and the module go,
@@ -200,7 +203,7 @@ for policy in closed open; do
 		errors=$(jq '.[0].errors' $out)
 		t=$(jq '.[0].longest_entry_ns' $out)
 		diag "fail-$policy $mode: $passed of 40 passed, $errors errors, longest entry $t ns"
-		[ "$t" -le $BOUND_NS ] || r=1
+		[ "$t" -le $CALL_BOUND_NS ] || r=1
 		# Every call fails: the print hook returns no verdict after printing
 		# the whole packet (92 arguments, past the 20 stack slots a C
 		# function is given).

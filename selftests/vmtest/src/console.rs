@@ -1,9 +1,14 @@
 //! Scans the kernel console log for reports that fail a run whatever the
-//! tests said: warnings, BUGs, oopses, sanitizer, lockdep and RCU reports.
+//! tests said: warnings, BUGs, oopses, sanitizer, lockdep, RCU-stall,
+//! lockup and hung-task reports.
 
 /// Console substrings that mean the kernel found something wrong, each with
-/// what it is called in the summary.
+/// what it is called in the summary. The first pattern a line contains
+/// names it, so the specific ones come first ("watchdog: BUG: soft
+/// lockup" is a lockup, not any BUG).
 const PATTERNS: &[(&str, &str)] = &[
+    ("soft lockup", "soft lockup"),
+    ("hard LOCKUP", "hard lockup"),
     ("WARNING:", "kernel warning"),
     ("BUG:", "kernel BUG"),
     ("Oops", "kernel oops"),
@@ -63,6 +68,17 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].kind, "kernel warning");
         assert_eq!(f[0].line_no, 2);
+    }
+
+    #[test]
+    fn finds_lockups_and_preemption_bugs() {
+        let log = "watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [sh:90]\n\
+                   BUG: using smp_processor_id() in preemptible [00000000] code: sh/91\n\
+                   INFO: task lunatik:92 blocked for more than 30 seconds.\n";
+        let kinds: Vec<&str> = scan(log).iter().map(|f| f.kind).collect();
+        assert!(kinds.contains(&"soft lockup"), "{kinds:?}");
+        assert!(kinds.contains(&"kernel BUG"), "{kinds:?}");
+        assert!(kinds.contains(&"hung task"), "{kinds:?}");
     }
 
     #[test]
