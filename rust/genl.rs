@@ -45,6 +45,7 @@ extern "C" {
         net: *mut bindings::net,
         group: c_uint,
     ) -> bool;
+    fn lunatik_genl_mcast_cap_net_admin() -> u8;
     fn lunatik_nla_nest_start(skb: *mut bindings::sk_buff, ty: c_int) -> *mut bindings::nlattr;
     fn lunatik_nla_nest_end(skb: *mut bindings::sk_buff, start: *mut bindings::nlattr);
     fn lunatik_nla_nest_cancel(skb: *mut bindings::sk_buff, start: *mut bindings::nlattr);
@@ -52,6 +53,26 @@ extern "C" {
 
 /// The index of the `events` group in the family (`LUNATIK_NLGRP_EVENTS`).
 const EVENTS_GROUP: c_uint = 0;
+
+/// How many multicast groups the spec declares (only `events`).
+const GROUPS: usize = 1;
+
+/// The family's multicast groups as registered: the generated ones with
+/// `GENL_MCAST_CAP_NET_ADMIN` added.
+///
+/// The spec marks `events` `admin-perm`, but YNL's generator does not
+/// emit multicast group flags, and the array it generates is `const`
+/// (read-only once the module is loaded), so [`Registration::new`] copies
+/// it here, sets the flag and points the family at the copy. Written only
+/// by module init before the family is registered; read by genetlink for
+/// as long as it is.
+static mut MCGRPS: [bindings::genl_multicast_group; GROUPS] = [NO_GROUP; GROUPS];
+
+/// An empty group, until [`restrict_groups`] fills `MCGRPS`.
+const NO_GROUP: bindings::genl_multicast_group = bindings::genl_multicast_group {
+    name: [0; bindings::GENL_NAMSIZ as usize],
+    flags: 0,
+};
 
 fn family() -> *mut bindings::genl_family {
     // Only the address is taken; the generated family is a static.
@@ -89,11 +110,44 @@ impl Registration {
             }
         }
         const _: () = assert!(protocol::FAMILY_NAME.len() < bindings::GENL_NAMSIZ as usize);
+        restrict_groups()?;
         // SAFETY: the family is a valid, static `genl_family`.
         to_result(unsafe { bindings::genl_register_family(family()) })?;
         REGISTERED.store(true, Release);
         Ok(Self(()))
     }
+}
+
+/// Makes joining any of the family's multicast groups need
+/// `CAP_NET_ADMIN` (in the user namespace owning the listener's network
+/// namespace), as the spec's `admin-perm` on `events` says: what scripts
+/// print and their tracebacks are for the operator, not for every local
+/// user. Without this, genetlink lets any socket join.
+fn restrict_groups() -> Result {
+    // SAFETY: as for the name in `Registration::new`: module init, before
+    // registration, so nothing else reads the family or `MCGRPS` yet. The
+    // generated `mcgrps` points to `n_mcgrps` initialized groups, which
+    // are only read here; `MCGRPS` has room for exactly that many, as
+    // checked first.
+    unsafe {
+        let f = &mut *family();
+        if f.n_mcgrps as usize != GROUPS {
+            pr_err!(
+                "the generated family has {} multicast groups, not {}\n",
+                f.n_mcgrps,
+                GROUPS
+            );
+            return Err(EINVAL);
+        }
+        let groups = &mut *(&raw mut MCGRPS);
+        let cap = lunatik_genl_mcast_cap_net_admin();
+        for (i, g) in groups.iter_mut().enumerate() {
+            *g = f.mcgrps.add(i).read();
+            g.flags |= cap;
+        }
+        f.mcgrps = groups.as_ptr();
+    }
+    Ok(())
 }
 
 impl Drop for Registration {

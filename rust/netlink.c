@@ -38,6 +38,15 @@ bool lunatik_genl_has_listeners(struct genl_family *family, struct net *net,
 	return genl_has_listeners(family, net, group);
 }
 
+/*
+ * GENL_MCAST_CAP_NET_ADMIN is built with BIT(), which bindgen cannot
+ * evaluate; the Rust side gets its value from here rather than repeating it.
+ */
+u8 lunatik_genl_mcast_cap_net_admin(void)
+{
+	return GENL_MCAST_CAP_NET_ADMIN;
+}
+
 struct nlattr *lunatik_nla_nest_start(struct sk_buff *skb, int type)
 {
 	return nla_nest_start(skb, type);

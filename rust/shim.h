@@ -36,6 +36,7 @@ int lunatik_genl_multicast(struct genl_family *family, struct net *net,
 			   struct sk_buff *skb, unsigned int group, gfp_t flags);
 bool lunatik_genl_has_listeners(struct genl_family *family, struct net *net,
 				unsigned int group);
+u8 lunatik_genl_mcast_cap_net_admin(void);
 struct nlattr *lunatik_nla_nest_start(struct sk_buff *skb, int type);
 void lunatik_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 void lunatik_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);

@@ -53,6 +53,36 @@ kmemleak_clean() {
 	fi
 }
 
+# wait_until COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails,
+# with a diagnostic, if it has not after 600 tries (a minute or more). Tests
+# wait for what COMMAND checks (a line in a log, a counter reaching a
+# value), never for a fixed time: the bound only decides how long a broken
+# test takes to fail, so it is generous for a slow emulated machine.
+wait_until() {
+	local i=0
+	while [ $i -lt 600 ]; do
+		"$@" 2>/dev/null && return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	diag "gave up waiting for: $*"
+	return 1
+}
+
+# running PID: process PID is alive (an exited one awaiting `wait` is a
+# zombie, which `kill -0` would still find).
+running() { [ -r /proc/$1/stat ] && ! grep -q ') Z ' /proc/$1/stat 2>/dev/null; }
+
+# stopped PID: process PID has exited.
+stopped() { ! running "$1"; }
+
+# ends PID: waits for background job PID to exit by itself (see
+# wait_until), kills it if it does not, and returns its exit status.
+ends() {
+	wait_until stopped "$1" || kill "$1" 2>/dev/null
+	wait "$1"
+}
+
 # Files where `expect` leaves a command's output and errors.
 out=/tmp/out err=/tmp/err
 

@@ -300,13 +300,23 @@ impl Client {
         self.seq
     }
 
-    /// Joins the `events` group.
+    /// Joins the `events` group. Joining needs `CAP_NET_ADMIN`; without
+    /// it the kernel refuses with `EPERM`, reported as a
+    /// [`RequestError::Kernel`] like a refused request.
     pub fn subscribe(&mut self) -> Result<(), RequestError> {
         let group = self
             .events
             .ok_or_else(|| RequestError::Decode("no events group".into()))?;
-        self.sock.add_membership(group)?;
-        Ok(())
+        self.sock
+            .add_membership(group)
+            .map_err(|e| match e.raw_os_error() {
+                Some(errno @ (libc::EPERM | libc::EACCES)) => RequestError::Kernel(KernelError {
+                    errno,
+                    message: None,
+                    missing: None,
+                }),
+                _ => RequestError::Io(e),
+            })
     }
 
     /// Waits for the next event.

@@ -8,4 +8,5 @@ pub mod name;
 pub mod protocol;
 
 pub mod client;
+pub mod log;
 pub mod message;

@@ -48,6 +48,21 @@ fn family_name_matches_the_spec_up_to_case() {
     assert_eq!(groups, vec![(protocol::EVENTS_GROUP.to_string(), 0)]);
 }
 
+/// YNL's generator leaves multicast group flags out of the C it makes, so
+/// the module sets `GENL_MCAST_CAP_NET_ADMIN` on every group itself
+/// (rust/genl.rs); the spec must say the same, for its other readers.
+#[test]
+fn every_group_needs_cap_net_admin() {
+    let s = spec();
+    for group in s["mcast-groups"]["list"].as_sequence().unwrap() {
+        let flags: Vec<&str> = group["flags"]
+            .as_sequence()
+            .map(|f| f.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(flags, ["admin-perm"], "group {:?}", group["name"]);
+    }
+}
+
 #[test]
 fn constants_match() {
     let s = spec();

@@ -4,9 +4,12 @@
 //! - `lunatik-udp flood ADDR:PORT COUNT [SIZE]`: sends COUNT datagrams of
 //!   SIZE bytes (64 by default) as fast as it can and prints
 //!   `sent COUNT in NS ns: PPS pps`.
-//! - `lunatik-udp listen PORT SECONDS`: prints each datagram received on
-//!   PORT for SECONDS seconds, one line each, printable ASCII kept and
-//!   other bytes shown as `.`, then `received N` on standard error.
+//! - `lunatik-udp listen PORT [SECONDS]`: prints `listening on PORT` on
+//!   standard error once the socket is bound (a test waits for that line
+//!   rather than sleeping), then each datagram received on PORT, one line
+//!   each, printable ASCII kept and other bytes shown as `.`. With
+//!   SECONDS it stops after that long and prints `received N` on standard
+//!   error; without, it runs until it is killed.
 
 use std::net::UdpSocket;
 use std::process::ExitCode;
@@ -34,13 +37,22 @@ fn flood(addr: &str, count: u64, size: usize) -> std::io::Result<()> {
     Ok(())
 }
 
-fn listen(port: u16, seconds: u64) -> std::io::Result<()> {
+fn listen(port: u16, seconds: Option<u64>) -> std::io::Result<()> {
     let sock = UdpSocket::bind(("0.0.0.0", port))?;
-    let end = Instant::now() + Duration::from_secs(seconds);
+    eprintln!("listening on {port}");
+    let end = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let mut buf = vec![0u8; 65536];
     let mut received = 0u64;
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+    loop {
+        // Without an end, no read timeout: block until the next datagram.
+        let timeout = match end {
+            None => None,
+            Some(end) => match end.checked_duration_since(Instant::now()) {
+                Some(left) => Some(left.max(Duration::from_millis(1))),
+                None => break,
+            },
+        };
+        sock.set_read_timeout(timeout)?;
         match sock.recv(&mut buf) {
             Ok(n) => {
                 received += 1;
@@ -77,12 +89,14 @@ fn main() -> ExitCode {
                 _ => Err(std::io::Error::other("bad COUNT or SIZE")),
             }
         }
-        ["listen", port, seconds] => match (port.parse(), seconds.parse()) {
-            (Ok(port), Ok(seconds)) => listen(port, seconds),
-            _ => Err(std::io::Error::other("bad PORT or SECONDS")),
-        },
+        ["listen", port, ref rest @ ..] if rest.len() <= 1 => {
+            match (port.parse(), rest.first().map(|s| s.parse()).transpose()) {
+                (Ok(port), Ok(seconds)) => listen(port, seconds),
+                _ => Err(std::io::Error::other("bad PORT or SECONDS")),
+            }
+        }
         _ => {
-            eprintln!("usage: lunatik-udp flood ADDR:PORT COUNT [SIZE] | listen PORT SECONDS");
+            eprintln!("usage: lunatik-udp flood ADDR:PORT COUNT [SIZE] | listen PORT [SECONDS]");
             return ExitCode::from(2);
         }
     };
