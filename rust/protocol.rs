@@ -43,6 +43,8 @@ pub mod cmd {
     pub const RUN: u8 = 4;
     /// An event of the `events` group.
     pub const EVENT: u8 = 5;
+    /// Describe the requester's namespace (its rcu tables' quota).
+    pub const NS_GET: u8 = 6;
 }
 
 /// Attributes of the `state` set (`LUNATIK_A_*`).
@@ -71,8 +73,10 @@ pub mod attr {
     pub const STATS: u16 = 11;
     /// A printed line or a callback error (NUL-terminated string).
     pub const MESSAGE: u16 = 12;
+    /// The namespace's rcu tables (nest of [`super::rcu`]).
+    pub const RCU: u16 = 13;
     /// The highest attribute number.
-    pub const MAX: u16 = 12;
+    pub const MAX: u16 = 13;
 }
 
 /// Attributes of the `stats` set (`LUNATIK_A_STATS_*`).
@@ -95,6 +99,24 @@ pub mod stats {
     pub const LAST_ERROR: u16 = 8;
     /// The highest attribute number.
     pub const MAX: u16 = 8;
+}
+
+/// Attributes of the `rcu` set (`LUNATIK_A_RCU_*`), all uint.
+pub mod rcu {
+    /// Bytes the namespace's tables hold.
+    pub const BYTES: u16 = 1;
+    /// Tables of the namespace.
+    pub const TABLES: u16 = 2;
+    /// The namespace's quota of bytes.
+    pub const BYTES_MAX: u16 = 3;
+    /// The namespace's quota of tables.
+    pub const TABLES_MAX: u16 = 4;
+    /// Bytes held by the tables of every namespace.
+    pub const BYTES_ALL: u16 = 5;
+    /// Tables of every namespace.
+    pub const TABLES_ALL: u16 = 6;
+    /// The highest attribute number.
+    pub const MAX: u16 = 6;
 }
 
 /// Values of [`attr::CONTEXT`] (`enum lunatik_context`).
@@ -151,6 +173,12 @@ impl<'a> Attrs<'a> {
     /// The attributes in `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         Self { rest: buf }
+    }
+
+    /// Whether no byte is left to read: true for a message without
+    /// attributes, false even when what is left is too short to be one.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
     }
 }
 
