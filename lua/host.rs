@@ -15,8 +15,12 @@ pub mod data;
 pub mod ffi;
 #[path = "mathlib.rs"]
 pub mod mathlib;
+#[path = "../luarcu/quota.rs"]
+pub mod quota;
 #[path = "../rust/ratelimit.rs"]
 pub mod ratelimit;
+#[path = "../luarcu/siphash.rs"]
+pub mod siphash;
 #[path = "../luadata/skb.rs"]
 pub mod skb;
 #[path = "vm.rs"]
@@ -182,5 +186,8 @@ mod data_tests;
 mod hardening_tests;
 #[cfg(test)]
 mod ratelimit_tests;
+#[cfg(test)]
+#[path = "../luarcu/tests.rs"]
+mod rcu_tests;
 #[cfg(test)]
 mod tests;

@@ -19,20 +19,23 @@
 //!   steps: its length under RCU, a Lua buffer allocated outside, then the
 //!   copy under RCU again (retried if the value changed meanwhile).
 //! - A table lives as long as an `Arc` holds it: each Lua handle holds
-//!   one, and the namespace's list of named tables holds one for each name
-//!   until the namespace goes away (or the module is unloaded).
+//!   one, and the namespace's index of named tables holds one for each
+//!   name until the namespace goes away (or the module is unloaded).
 //!
-//! Memory: each table counts the bytes of its entries and refuses a write
-//! that would take it past [`crate::rcu_table::TABLE_CAP`] ("rcu table full"). This memory
-//! belongs to the table, not to a state's memory cap, as tables outlive
-//! and are shared by states.
+//! Memory: every table counts against the quota of its network namespace
+//! (luarcu/quota.rs, luarcu/space.rs): bytes (entries, headers, bucket
+//! arrays, the index of names) and tables. Past it a write or a new table
+//! raises "rcu quota exceeded", and nothing changes. This memory belongs
+//! to the namespace, not to a state's memory cap, as tables outlive and
+//! are shared by states.
 
-use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::ffi::*;
 use crate::name::Name;
 use crate::net::NetRef;
+use crate::rcu_quota::{Exceeded, LIMITS};
+use crate::rcu_space::{Space, NAMED_BUCKETS};
 use crate::rcu_table::{
-    Entry, Snapshot, Table, Value, WriteError, KEY_MAX, MAX_BUCKETS, VALUE_MAX,
+    Entry, MakeError, Snapshot, Table, Value, WriteError, KEY_MAX, MAX_BUCKETS, VALUE_MAX,
 };
 use core::ffi::{c_int, CStr};
 use kernel::alloc::{
@@ -40,109 +43,58 @@ use kernel::alloc::{
     Flags,
 };
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Release};
-use kernel::sync::{rcu, Arc};
+use kernel::sync::Arc;
 
-/// Buckets of a table made without a count.
-const DEFAULT_BUCKETS: usize = 256;
+// The control plane owns the namespaces' spaces (and with them the named
+// tables) under this name, and calls the pernet hooks through this file.
+pub(crate) use crate::rcu_space::{net_exit, net_init, SpacesOwner as NamesOwner};
+
+/// Buckets of an anonymous table made without a count.
+const DEFAULT_BUCKETS: usize = NAMED_BUCKETS;
 
 /// The handles' metatable.
 const MT: &CStr = c"rcu.table";
 
-/// The named tables of every namespace.
+/// Makes the table `rcu.table` asked for and returns a reference to it as
+/// a raw pointer (from `Arc::into_raw`). Every value with a destructor
+/// (the space, the table) is dropped before this returns, so the caller
+/// may raise right after.
+fn make(
+    net: NetRef,
+    name: Option<Name>,
+    buckets: usize,
+    flags: Flags,
+) -> Result<*const Table, MakeError> {
+    let space = Space::of(net).ok_or(MakeError::Gone)?;
+    let table = match name {
+        Some(name) => space.named(name, flags)?,
+        None => Table::new(buckets, None, &space, flags)?,
+    };
+    Ok(Arc::into_raw(table))
+}
+
+/// Raises the error of a quota crossed.
 ///
-/// Invariant: while the module's control plane lives, `NAMES` points to
-/// the `Names` it owns.
-pub(crate) struct Names {
-    tables: Pin<KBox<SpinLockBh<KVec<Arc<Table>>>>>,
-}
-
-static NAMES: Atomic<*mut Names> = Atomic::new(core::ptr::null_mut());
-
-/// Owns the list of named tables and publishes it in [`NAMES`]; dropping
-/// it drops every named table (module unload) and waits for the entries
-/// retired by `call_rcu` to be freed.
-pub(crate) struct NamesOwner(());
-
-impl NamesOwner {
-    /// Creates the list and publishes it.
-    pub(crate) fn new() -> Result<Self> {
-        let names = KBox::new(
-            Names {
-                tables: KBox::pin_init(
-                    new_spinlock_bh!(KVec::new(), c"lunatik_rcu_names"),
-                    GFP_KERNEL,
-                )?,
-            },
-            GFP_KERNEL,
-        )?;
-        NAMES.store(KBox::into_raw(names), Release);
-        Ok(Self(()))
-    }
-}
-
-impl Drop for NamesOwner {
-    fn drop(&mut self) {
-        let p = NAMES.xchg(core::ptr::null_mut(), Acquire);
-        if !p.is_null() {
-            // SAFETY: `p` came from KBox::into_raw in `new`; the states,
-            // its only other users, are gone (the control plane drops them
-            // first).
-            drop(unsafe { KBox::from_raw(p) });
+/// # Safety
+///
+/// `L` is the calling thread, in a protected call, with no value with a
+/// destructor live in the caller.
+unsafe fn quota_error(L: *mut lua_State, e: Exceeded) -> ! {
+    // SAFETY: as above; `%I` takes a `lua_Integer`, and the limits fit.
+    unsafe {
+        match e {
+            Exceeded::Bytes => luaL_error(
+                L,
+                c"rcu quota exceeded: %I bytes per namespace".as_ptr(),
+                LIMITS.bytes as lua_Integer,
+            ),
+            Exceeded::Tables => luaL_error(
+                L,
+                c"rcu quota exceeded: %I tables per namespace".as_ptr(),
+                LIMITS.tables as lua_Integer,
+            ),
         }
-        // Entries retired by `call_rcu` point to this module's callback.
-        rcu::rcu_barrier();
     }
-}
-
-fn names() -> Option<&'static Names> {
-    // SAFETY: non-null only while the owner lives (type invariant), and
-    // every state, the only caller, dies before it.
-    unsafe { NAMES.load(Acquire).as_ref() }
-}
-
-/// Drops the named tables of a namespace that goes away.
-pub(crate) fn net_exit(net: NetRef) {
-    let Some(names) = names() else { return };
-    let gone = {
-        let mut tables = names.tables.lock();
-        let mut gone = KVec::new();
-        let mut i = 0;
-        while i < tables.len() {
-            if tables[i].net == net {
-                if let Ok(t) = tables.remove(i) {
-                    // Without memory for the list, the table drops here,
-                    // under the lock, which is still correct.
-                    let _ = gone.push(t, GFP_ATOMIC);
-                }
-            } else {
-                i += 1;
-            }
-        }
-        gone
-    };
-    drop(gone);
-}
-
-/// The named table `name` of `net`, made if missing.
-fn named(net: NetRef, name: Name, flags: Flags) -> Result<Arc<Table>> {
-    let names = names().ok_or(ENODEV)?;
-    let find = |tables: &KVec<Arc<Table>>| {
-        tables
-            .iter()
-            .find(|t| t.net == net && t.name == Some(name))
-            .cloned()
-    };
-    if let Some(t) = find(&names.tables.lock()) {
-        return Ok(t);
-    }
-    let fresh = Table::new(DEFAULT_BUCKETS, Some(name), net, flags)?;
-    let mut tables = names.tables.lock();
-    if let Some(t) = find(&tables) {
-        return Ok(t);
-    }
-    tables.push(fresh.clone(), GFP_ATOMIC)?;
-    Ok(fresh)
 }
 
 /// What the machine running `L` gives the library: its namespace and
@@ -318,7 +270,7 @@ unsafe extern "C" fn newindex(L: *mut lua_State) -> c_int {
         match t.write(key, value, flags) {
             Ok(()) => {}
             Err(WriteError::NoMemory) => luaL_error(L, c"not enough memory".as_ptr()),
-            Err(WriteError::Full) => luaL_error(L, c"rcu table full (4 MiB of entries)".as_ptr()),
+            Err(WriteError::Quota(e)) => quota_error(L, e),
         }
     }
     0
@@ -375,7 +327,7 @@ unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
             None
         };
         let buckets = match name {
-            Some(_) => DEFAULT_BUCKETS,
+            Some(_) => NAMED_BUCKETS,
             None => {
                 let n = luaL_optinteger(L, 1, DEFAULT_BUCKETS as i64);
                 if !(1..=MAX_BUCKETS as i64).contains(&n) {
@@ -385,17 +337,16 @@ unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
             }
         };
         let slot = push_handle(L);
-        let made = match name {
-            Some(name) => named(net, name, flags),
-            None => Table::new(buckets, None, net, flags),
-        };
-        // The reference becomes a raw pointer (no destructor) before Lua
-        // may raise.
-        let raw = made.map_or(core::ptr::null(), Arc::into_raw);
-        if raw.is_null() {
-            luaL_error(L, c"not enough memory".as_ptr());
+        // `make` leaves only plain data behind: a raw pointer or an error.
+        match make(net, name, buckets, flags) {
+            Ok(raw) => slot.write(raw),
+            Err(MakeError::NoMemory) => luaL_error(L, c"not enough memory".as_ptr()),
+            Err(MakeError::Quota(e)) => quota_error(L, e),
+            Err(MakeError::Gone) => luaL_error(
+                L,
+                c"rcu tables unavailable: the namespace is going away".as_ptr(),
+            ),
         }
-        slot.write(raw);
     }
     1
 }

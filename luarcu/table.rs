@@ -15,12 +15,23 @@
 //! plain data, so the library can call Lua before or after, never inside
 //! an RCU section or under the lock (DESIGN.md section 4).
 //!
-//! Each table counts the bytes of its entries and refuses a write that
-//! would take it past [`TABLE_CAP`].
+//! Memory: every table belongs to the [`Space`] of its network namespace
+//! and charges it, before allocating, for its header and bucket array and
+//! for each entry, in the bytes the allocator really hands out
+//! ([`alloc_size`]); past the namespace's quota the table or the write is
+//! refused (luarcu/quota.rs). A replaced or deleted entry stays charged
+//! until its `call_rcu` callback frees it, so the quota bounds the memory
+//! really in use, including what waits for a grace period.
+//!
+//! Buckets are chosen by SipHash-2-4 (luarcu/siphash.rs) under a key each
+//! table draws from the kernel's RNG, so keys taken from packets cannot be
+//! chosen to collide.
 
 use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::name::Name;
-use crate::net::NetRef;
+use crate::rcu_quota::{Exceeded, Usage};
+use crate::rcu_siphash::{siphash24, Key};
+use crate::rcu_space::{Space, INDEX_NODE};
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use kernel::alloc::{allocator::Kmalloc, flags::__GFP_NOWARN, Allocator, Flags, NumaNode};
@@ -33,10 +44,17 @@ use kernel::sync::{rcu, Arc};
 pub(crate) const KEY_MAX: usize = 255;
 /// Longest string value, in bytes.
 pub(crate) const VALUE_MAX: usize = 64 << 10;
-/// Most bytes of entries one table holds.
-pub(crate) const TABLE_CAP: usize = 4 << 20;
 /// Most buckets of one table.
 pub(crate) const MAX_BUCKETS: usize = 1 << 16;
+
+/// The bytes an allocation of `size` bytes really takes: the size of its
+/// slab object, or of its pages for large ones (a 64 KiB string value
+/// takes 128 KiB). The quota counts these, not the sizes asked for.
+pub(crate) fn alloc_size(size: usize) -> usize {
+    // SAFETY: `kmalloc_size_roundup` only computes a size; it reads no
+    // memory and may be called from any context.
+    unsafe { bindings::kmalloc_size_roundup(size) }
+}
 
 /// What an entry holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,13 +70,17 @@ pub(crate) enum Kind {
 ///
 /// Invariant: once published in a bucket, nothing but `next` changes, and
 /// `next` changes only under the table's lock. `size` is the size of the
-/// allocation, made by `Kmalloc` with [`Entry::layout`].
+/// allocation, made by `Kmalloc` with [`Entry::layout`], and the entry is
+/// charged `alloc_size(size)` bytes in its table's space until it is
+/// freed. `space` is null until [`retire`] sets it to a reference (from
+/// `Arc::into_raw`) on that space, which the `call_rcu` callback releases.
 #[repr(C)]
 pub(crate) struct Entry {
     next: Atomic<*mut Entry>,
     rcu: bindings::callback_head,
+    space: *const Space,
     size: usize,
-    hash: u32,
+    hash: u64,
     key_len: u8,
     kind: Kind,
     int: i64,
@@ -75,25 +97,33 @@ pub(crate) enum Value<'a> {
 
 const HEADER: usize = core::mem::size_of::<Entry>();
 
-fn hash(key: &[u8]) -> u32 {
-    // FNV-1a: fast, and good enough for keys a script chooses.
-    key.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
 impl Entry {
     fn layout(size: usize) -> Option<Layout> {
         Layout::from_size_align(size, core::mem::align_of::<Entry>()).ok()
     }
 
-    /// A new, unpublished entry.
-    fn new(key: &[u8], value: Value<'_>, flags: Flags) -> Option<NonNull<Entry>> {
+    /// The size of the entry holding `key` and `value`.
+    fn size_for(key: &[u8], value: Value<'_>) -> usize {
         let str_len = match value {
             Value::Str(s) => s.len(),
             _ => 0,
         };
-        let size = HEADER + key.len() + str_len;
+        // At most 72 + 255 + 65536 bytes: no overflow.
+        HEADER + key.len() + str_len
+    }
+
+    /// A new, unpublished entry of `size` bytes (from [`Entry::size_for`]).
+    fn new(
+        key: &[u8],
+        value: Value<'_>,
+        size: usize,
+        hash: u64,
+        flags: Flags,
+    ) -> Option<NonNull<Entry>> {
+        let str_len = match value {
+            Value::Str(s) => s.len(),
+            _ => 0,
+        };
         let block =
             Kmalloc::alloc(Self::layout(size)?, flags | __GFP_NOWARN, NumaNode::NO_NODE).ok()?;
         let e = block.cast::<Entry>();
@@ -109,8 +139,9 @@ impl Entry {
             e.as_ptr().write(Entry {
                 next: Atomic::new(core::ptr::null_mut()),
                 rcu: bindings::callback_head::default(),
+                space: core::ptr::null(),
                 size,
-                hash: hash(key),
+                hash,
                 key_len: key.len() as u8,
                 kind,
                 int,
@@ -152,87 +183,167 @@ impl Entry {
         }
     }
 
-    /// Frees an entry nobody can reach any more.
+    /// Frees an entry nobody can reach any more; returns the bytes it
+    /// was charged, for the caller to release.
     ///
     /// # Safety
     ///
     /// `e` came from [`Entry::new`], is unlinked, and no reader can hold
     /// it (a grace period has passed, or the table is unreachable).
-    unsafe fn free(e: *mut Entry) {
+    unsafe fn free(e: *mut Entry) -> usize {
         // SAFETY: by the contract; the layout is the one it was made with.
         unsafe {
             let size = (*e).size;
             if let (Some(p), Some(layout)) = (NonNull::new(e.cast::<u8>()), Self::layout(size)) {
                 Kmalloc::free(p, layout);
             }
+            alloc_size(size)
         }
     }
 }
 
-/// Frees an entry after a grace period (the `call_rcu` callback).
-unsafe extern "C" fn free_after_grace(head: *mut bindings::callback_head) {
-    let offset = core::mem::offset_of!(Entry, rcu);
-    // SAFETY: `head` is the `rcu` field of an entry handed to call_rcu by
-    // `retire`; a grace period has passed, so no reader holds it.
-    unsafe { Entry::free(head.cast::<u8>().sub(offset).cast::<Entry>()) }
-}
-
-/// Frees `e` once every current reader is done.
+/// Frees an entry after a grace period and gives its bytes back to its
+/// space (the `call_rcu` callback).
 ///
 /// # Safety
 ///
-/// `e` is unlinked from its table and never published again.
-unsafe fn retire(e: *mut Entry) {
-    // SAFETY: the entry stays allocated until the callback runs; the
-    // module waits for pending callbacks before it is unloaded.
-    unsafe { bindings::call_rcu(&raw mut (*e).rcu, Some(free_after_grace)) };
+/// Called by RCU only, with the head [`retire`] queued.
+unsafe extern "C" fn free_after_grace(head: *mut bindings::callback_head) {
+    let offset = core::mem::offset_of!(Entry, rcu);
+    // SAFETY: `head` is the `rcu` field of an entry handed to call_rcu by
+    // `retire`, which stored in `space` a reference from Arc::into_raw,
+    // taken back here exactly once; a grace period has passed, so no
+    // reader holds the entry.
+    unsafe {
+        let e = head.cast::<u8>().sub(offset).cast::<Entry>();
+        let space = Arc::from_raw((*e).space);
+        let bytes = Entry::free(e);
+        space.release(Usage::bytes(bytes));
+    }
+}
+
+/// Frees `e` once every current reader is done, and only then releases
+/// its charge in `space`.
+///
+/// # Safety
+///
+/// `e` is unlinked from its table, whose space is `space`, and never
+/// published again.
+unsafe fn retire(e: *mut Entry, space: &Arc<Space>) {
+    // The callback may run after the table is gone, so the entry holds a
+    // reference on the space until then.
+    let space = Arc::into_raw(space.clone());
+    // SAFETY: the entry is unpublished and ours; it stays allocated until
+    // the callback runs, and the module waits for pending callbacks
+    // (`rcu_barrier`) before it is unloaded.
+    unsafe {
+        (*e).space = space;
+        bindings::call_rcu(&raw mut (*e).rcu, Some(free_after_grace));
+    }
 }
 
 /// A shared table.
+///
+/// Invariant: `charge` bytes and one table are charged in `space` for the
+/// table's own memory from before it is made until it is dropped, and
+/// every entry linked from `buckets` is charged there as [`Entry`] says.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Table {
     buckets: KVec<Atomic<*mut Entry>>,
     #[pin]
     writer: SpinLockBh<()>,
-    used: Atomic<usize>,
+    /// The bucket hash's key, from the kernel's RNG.
+    seed: Key,
+    /// Bytes charged for the table itself.
+    charge: usize,
+    /// The namespace's space, charged for everything the table holds.
+    space: Arc<Space>,
     /// The table's name, for a named table.
     pub(crate) name: Option<Name>,
-    /// The namespace it belongs to.
-    pub(crate) net: NetRef,
 }
 
 /// Why a write was refused.
 #[derive(Clone, Copy)]
 pub(crate) enum WriteError {
     NoMemory,
-    Full,
+    Quota(Exceeded),
+}
+
+/// Why a table was not made.
+#[derive(Clone, Copy)]
+pub(crate) enum MakeError {
+    NoMemory,
+    Quota(Exceeded),
+    /// The namespace is going away (or the module is unloading).
+    Gone,
 }
 
 impl Table {
+    /// The bytes a table of `n` buckets is charged for itself: its header
+    /// (with the reference count `Arc` puts before it), its bucket array
+    /// and, for a named table, its node in the index of names.
+    fn cost(n: usize, named: bool) -> usize {
+        let header = Layout::new::<bindings::refcount_t>()
+            .extend(Layout::new::<Self>())
+            .map_or(core::mem::size_of::<Self>() + 8, |(l, _)| {
+                l.pad_to_align().size()
+            });
+        let buckets = n * core::mem::size_of::<Atomic<*mut Entry>>();
+        alloc_size(header) + alloc_size(buckets) + if named { alloc_size(INDEX_NODE) } else { 0 }
+    }
+
+    /// Makes a table of about `buckets` buckets (rounded up to a power of
+    /// two, at most [`MAX_BUCKETS`]) in `space`, charging it first.
     pub(crate) fn new(
         buckets: usize,
         name: Option<Name>,
-        net: NetRef,
+        space: &Arc<Space>,
+        flags: Flags,
+    ) -> Result<Arc<Self>, MakeError> {
+        let n = buckets.clamp(1, MAX_BUCKETS).next_power_of_two();
+        let charge = Self::cost(n, name.is_some());
+        space
+            .charge(Usage::table(charge))
+            .map_err(MakeError::Quota)?;
+        let made = Self::alloc(n, charge, name, space, flags);
+        if made.is_err() {
+            space.release(Usage::table(charge));
+        }
+        made.map_err(|_| MakeError::NoMemory)
+    }
+
+    /// The allocations of [`Table::new`], once charged.
+    fn alloc(
+        n: usize,
+        charge: usize,
+        name: Option<Name>,
+        space: &Arc<Space>,
         flags: Flags,
     ) -> Result<Arc<Self>> {
-        let n = buckets.clamp(1, MAX_BUCKETS).next_power_of_two();
-        let mut v = KVec::with_capacity(n, flags)?;
+        let mut v = KVec::with_capacity(n, flags | __GFP_NOWARN)?;
         for _ in 0..n {
             v.push(Atomic::new(core::ptr::null_mut()), flags)?;
         }
+        // SAFETY: `get_random_u64` may be called from any context.
+        let seed = unsafe { Key([bindings::get_random_u64(), bindings::get_random_u64()]) };
         Arc::pin_init(
             pin_init!(Self {
                 buckets: v,
                 writer <- new_spinlock_bh!((), c"lunatik_rcu_table"),
-                used: Atomic::new(0),
+                seed,
+                charge,
+                space: space.clone(),
                 name,
-                net,
             }),
             flags,
         )
     }
 
-    fn bucket(&self, h: u32) -> &Atomic<*mut Entry> {
+    fn hash(&self, key: &[u8]) -> u64 {
+        siphash24(&self.seed, key)
+    }
+
+    fn bucket(&self, h: u64) -> &Atomic<*mut Entry> {
         // The bucket count is a power of two (see `new`).
         &self.buckets[(h as usize) & (self.buckets.len() - 1)]
     }
@@ -240,7 +351,7 @@ impl Table {
     /// Finds `key` and lets `f` read its entry, inside an RCU read-side
     /// section. `f` must not call Lua.
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Option<&Entry>) -> R) -> R {
-        let h = hash(key);
+        let h = self.hash(key);
         let _guard = rcu::read_lock();
         let mut p = self.bucket(h).load(Acquire);
         // SAFETY: inside the read-side section every entry reachable from
@@ -255,18 +366,32 @@ impl Table {
         f(None)
     }
 
-    /// Sets `key` to `value`, or deletes it with `None`.
+    /// Sets `key` to `value`, or deletes it with `None`. A new entry is
+    /// charged before it is allocated; the entry it replaces or deletes
+    /// stays charged until it is freed after a grace period. A refused
+    /// write leaves the table as it was.
     pub(crate) fn write(
         &self,
         key: &[u8],
         value: Option<Value<'_>>,
         flags: Flags,
     ) -> Result<(), WriteError> {
+        let h = self.hash(key);
         let fresh = match value {
-            Some(v) => Some(Entry::new(key, v, flags).ok_or(WriteError::NoMemory)?),
+            Some(v) => {
+                let size = Entry::size_for(key, v);
+                let cost = Usage::bytes(alloc_size(size));
+                self.space.charge(cost).map_err(WriteError::Quota)?;
+                match Entry::new(key, v, size, h, flags) {
+                    Some(e) => Some(e),
+                    None => {
+                        self.space.release(cost);
+                        return Err(WriteError::NoMemory);
+                    }
+                }
+            }
             None => None,
         };
-        let h = hash(key);
         let old = {
             let _writer = self.writer.lock();
             // Find the link that points at the key's entry (or the end).
@@ -281,19 +406,6 @@ impl Table {
                 link = &e.next;
                 cur = e.next.load(Relaxed);
             }
-            // SAFETY: as above.
-            let old_size = unsafe { cur.as_ref() }.map_or(0, |e| e.size);
-            // SAFETY: `fresh` is ours until published.
-            let new_size = fresh.map_or(0, |e| unsafe { e.as_ref() }.size);
-            let used = self.used.load(Relaxed);
-            if new_size > 0 && used - old_size + new_size > TABLE_CAP {
-                drop(_writer);
-                if let Some(e) = fresh {
-                    // SAFETY: never published.
-                    unsafe { Entry::free(e.as_ptr()) };
-                }
-                return Err(WriteError::Full);
-            }
             // SAFETY: as above: `cur` is valid under the lock.
             let next =
                 unsafe { cur.as_ref() }.map_or(core::ptr::null_mut(), |e| e.next.load(Relaxed));
@@ -307,12 +419,12 @@ impl Table {
                 None if !cur.is_null() => link.store(next, Release),
                 None => {}
             }
-            self.used.store(used - old_size + new_size, Relaxed);
             cur
         };
         if !old.is_null() {
-            // SAFETY: `old` was unlinked above and is never published again.
-            unsafe { retire(old) };
+            // SAFETY: `old` was unlinked above and is never published
+            // again; `self.space` is its table's space.
+            unsafe { retire(old, &self.space) };
         }
         Ok(())
     }
@@ -340,18 +452,22 @@ impl Table {
 impl PinnedDrop for Table {
     fn drop(self: Pin<&mut Self>) {
         // The last reference is gone, so no reader or writer can reach the
-        // entries: free them now.
+        // entries: free them now, then give back what they and the table
+        // were charged (entries retired earlier give theirs back in their
+        // own callbacks).
+        let mut freed = Usage::table(self.charge);
         for b in self.buckets.iter() {
             let mut p = b.load(Relaxed);
             while !p.is_null() {
                 // SAFETY: unreachable (see above); `next` is read first.
                 unsafe {
                     let next = (*p).next.load(Relaxed);
-                    Entry::free(p);
+                    freed.bytes += Entry::free(p);
                     p = next;
                 }
             }
         }
+        self.space.release(freed);
     }
 }
 

@@ -73,6 +73,11 @@ static const struct genl_split_ops lunatik_nl_ops[] = {
 		.maxattr	= LUNATIK_A_SOURCE,
 		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
+	{
+		.cmd	= LUNATIK_CMD_NS_GET,
+		.doit	= lunatik_nl_ns_get_doit,
+		.flags	= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
 };
 
 static const struct genl_multicast_group lunatik_nl_mcgrps[] = {

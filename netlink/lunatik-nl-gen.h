@@ -17,6 +17,7 @@ int lunatik_nl_del_doit(struct sk_buff *skb, struct genl_info *info);
 int lunatik_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
 int lunatik_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int lunatik_nl_run_doit(struct sk_buff *skb, struct genl_info *info);
+int lunatik_nl_ns_get_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	LUNATIK_NLGRP_EVENTS,

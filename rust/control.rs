@@ -15,7 +15,7 @@ use crate::genl::{Dump, Put, Request};
 use crate::machine::RunError;
 use crate::name::{Name, NameError};
 use crate::net::{NetRef, Pernet};
-use crate::protocol::{self, attr, cmd, context, stats};
+use crate::protocol::{self, attr, cmd, context, rcu, stats};
 use crate::registry::Registry;
 use crate::state::{Config, Context, State};
 use core::ffi::{c_int, CStr};
@@ -254,6 +254,32 @@ fn get(req: &Request) -> Result {
     req.send(m)
 }
 
+/// `NS_GET`: what the rcu tables of the request's namespace hold against
+/// its quota, and every namespace's tables for comparison.
+fn ns_get(req: &Request) -> Result {
+    // The op takes no attribute. Genetlink's strict parse already refuses
+    // any (the op has no policy, so every type is unknown); this checks
+    // again rather than rely on how a missing policy is treated.
+    if !req.attrs().is_empty() {
+        req.ack().message(c"ns-get takes no attributes");
+        return Err(EINVAL);
+    }
+    let st = crate::rcu_space::stats(req.net());
+    let mut m = req.reply(
+        cmd::NS_GET,
+        6 * protocol::nla_total(8) + protocol::nla_total(0),
+    )?;
+    m.put_nest(attr::RCU, |n| {
+        n.put_uint(rcu::BYTES, st.usage.bytes as u64)?;
+        n.put_uint(rcu::TABLES, st.usage.tables as u64)?;
+        n.put_uint(rcu::BYTES_MAX, st.limits.bytes as u64)?;
+        n.put_uint(rcu::TABLES_MAX, st.limits.tables as u64)?;
+        n.put_uint(rcu::BYTES_ALL, st.all.bytes as u64)?;
+        n.put_uint(rcu::TABLES_ALL, st.all.tables as u64)
+    })?;
+    req.send(m)
+}
+
 /// Fills one buffer of a dump of the namespace's states; returns the
 /// bytes written (0 when the dump is complete).
 fn dump(d: &mut Dump) -> Result<c_int> {
@@ -421,6 +447,20 @@ pub(crate) unsafe extern "C" fn lunatik_nl_run_doit(
 ) -> c_int {
     // SAFETY: genetlink passes the live request.
     unsafe { doit(info, run) }
+}
+
+/// `LUNATIK_CMD_NS_GET`.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the live request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lunatik_nl_ns_get_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> c_int {
+    // SAFETY: genetlink passes the live request.
+    unsafe { doit(info, ns_get) }
 }
 
 /// `LUNATIK_CMD_GET` as a dump of the namespace's states.

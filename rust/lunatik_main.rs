@@ -7,9 +7,9 @@
 //! what Rust cannot reach from `kernel::bindings`; Kbuild links them into
 //! one object.
 //!
-//! The `lua/` files and `rust/name.rs` are `core`-only and shared with
-//! host crates, where their items are public; here they are private
-//! modules, hence the `unreachable_pub` allowances.
+//! The `lua/` files, `rust/name.rs` and `luarcu/{quota,siphash}.rs` are
+//! `core`-only and shared with host crates, where their items are public;
+//! here they are private modules, hence the `unreachable_pub` allowances.
 
 #![allow(non_snake_case)] // `L` is Lua's name for a state, kept as-is.
 
@@ -48,6 +48,14 @@ mod protocol;
 mod ratelimit;
 #[path = "../luarcu/rcu.rs"]
 mod rcu;
+#[path = "../luarcu/quota.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod rcu_quota;
+#[path = "../luarcu/siphash.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod rcu_siphash;
+#[path = "../luarcu/space.rs"]
+mod rcu_space;
 #[path = "../luarcu/table.rs"]
 mod rcu_table;
 mod registry;

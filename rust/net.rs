@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Network namespaces: the handle a state keeps of its namespace, and the
-//! pernet registration that destroys a namespace's states when it goes
-//! away.
+//! pernet registration that gives each namespace its rcu tables' space
+//! when it is made and destroys its states and tables when it goes away.
 
 use core::ptr::NonNull;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -55,14 +55,30 @@ impl NetRef {
     }
 }
 
-/// The module's pernet subsystem: [`crate::control::net_exit`] runs for
-/// each namespace as it goes away, and for every namespace left when the
-/// registration is dropped.
+/// The module's pernet subsystem: [`crate::rcu::net_init`] runs for each
+/// namespace as it is made (and for every existing one when the subsystem
+/// registers), [`crate::control::net_exit`] for each as it goes away, and
+/// for every namespace left when the registration is dropped.
 ///
 /// Invariant: `ops` is registered with `register_pernet_subsys` for the
 /// life of the value and is at a stable address (the kernel links it).
 pub(crate) struct Pernet {
     ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+}
+
+/// Gives a new namespace what the module keeps for it.
+///
+/// # Safety
+///
+/// Called by the kernel only, with a namespace being made.
+unsafe extern "C" fn init_net(net: *mut bindings::net) -> core::ffi::c_int {
+    // SAFETY: the namespace is live while its init callback runs, and
+    // until its exit callbacks return.
+    let net = unsafe { NetRef::from_raw(net) };
+    match crate::rcu::net_init(net) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 unsafe extern "C" fn exit_net(net: *mut bindings::net) {
@@ -81,6 +97,7 @@ impl Pernet {
     pub(crate) fn register() -> Result<Self> {
         let ops = KBox::pin(
             Opaque::new(bindings::pernet_operations {
+                init: Some(init_net),
                 exit: Some(exit_net),
                 ..Default::default()
             }),

@@ -43,6 +43,8 @@ pub mod cmd {
     pub const RUN: u8 = 4;
     /// An event of the `events` group.
     pub const EVENT: u8 = 5;
+    /// Describe the requester's namespace (its rcu tables' quota).
+    pub const NS_GET: u8 = 6;
 }
 
 /// Attributes of the `state` set (`LUNATIK_A_*`).
@@ -73,8 +75,10 @@ pub mod attr {
     pub const MESSAGE: u16 = 12;
     /// A memory or budget of 0 means no limit (flag, process states).
     pub const UNLIMITED: u16 = 13;
+    /// The namespace's rcu tables (nest of [`super::rcu`]).
+    pub const RCU: u16 = 14;
     /// The highest attribute number.
-    pub const MAX: u16 = 13;
+    pub const MAX: u16 = 14;
 }
 
 /// Attributes of the `stats` set (`LUNATIK_A_STATS_*`).
@@ -99,6 +103,24 @@ pub mod stats {
     pub const LONGEST_ENTRY_NS: u16 = 9;
     /// The highest attribute number.
     pub const MAX: u16 = 9;
+}
+
+/// Attributes of the `rcu` set (`LUNATIK_A_RCU_*`), all uint.
+pub mod rcu {
+    /// Bytes the namespace's tables hold.
+    pub const BYTES: u16 = 1;
+    /// Tables of the namespace.
+    pub const TABLES: u16 = 2;
+    /// The namespace's quota of bytes.
+    pub const BYTES_MAX: u16 = 3;
+    /// The namespace's quota of tables.
+    pub const TABLES_MAX: u16 = 4;
+    /// Bytes held by the tables of every namespace.
+    pub const BYTES_ALL: u16 = 5;
+    /// Tables of every namespace.
+    pub const TABLES_ALL: u16 = 6;
+    /// The highest attribute number.
+    pub const MAX: u16 = 6;
 }
 
 /// Values of [`attr::CONTEXT`] (`enum lunatik_context`).
@@ -155,6 +177,12 @@ impl<'a> Attrs<'a> {
     /// The attributes in `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         Self { rest: buf }
+    }
+
+    /// Whether no byte is left to read: true for a message without
+    /// attributes, false even when what is left is too short to be one.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
     }
 }
 

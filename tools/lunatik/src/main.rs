@@ -7,7 +7,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use lunatik::client::{Client, KernelError, RequestError};
 use lunatik::log::format_event;
-use lunatik::message::{source_attrs, Attr, Lunatik, Stat};
+use lunatik::message::{source_attrs, Attr, Lunatik, RcuStat, Stat};
 use lunatik::name::{Name, NameError};
 use lunatik::protocol::{self, cmd, context, error_kind};
 use serde::Serialize;
@@ -91,13 +91,17 @@ enum Command {
         #[arg(short = 'e', long = "execute", conflicts_with = "file")]
         code: Option<String>,
     },
-    /// Show the statistics of one state, or of all.
+    /// Show the statistics of one state, or of all and of the namespace.
     Stats {
         /// The state's name.
         name: Option<String>,
-        /// Print JSON.
+        /// Print JSON (an array of states; an object with --namespace).
         #[arg(long)]
         json: bool,
+        /// Only the namespace's figures: what its rcu tables hold against
+        /// its quota.
+        #[arg(long, conflicts_with = "name")]
+        namespace: bool,
     },
     /// An interactive Lua prompt in a state (a new one if none is named,
     /// removed on exit).
@@ -493,8 +497,67 @@ fn cmd_list(json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn cmd_stats(name: Option<String>, json: bool) -> Result<(), Failure> {
+/// The namespace's figures as `stats --namespace --json` prints them.
+#[derive(Serialize, Default)]
+struct NamespaceInfo {
+    rcu_bytes: u64,
+    rcu_tables: u64,
+    rcu_bytes_max: u64,
+    rcu_tables_max: u64,
+    rcu_bytes_all: u64,
+    rcu_tables_all: u64,
+}
+
+fn namespace_info(client: &mut Client) -> Result<NamespaceInfo, Failure> {
+    let replies = client
+        .request(Lunatik::new(cmd::NS_GET, vec![]))
+        .map_err(|e| failure(e, ""))?;
+    let mut ns = NamespaceInfo::default();
+    for a in replies.iter().flat_map(|m| &m.attrs) {
+        if let Attr::Rcu(stats) = a {
+            for st in stats {
+                match *st {
+                    RcuStat::Bytes(v) => ns.rcu_bytes = v,
+                    RcuStat::Tables(v) => ns.rcu_tables = v,
+                    RcuStat::BytesMax(v) => ns.rcu_bytes_max = v,
+                    RcuStat::TablesMax(v) => ns.rcu_tables_max = v,
+                    RcuStat::BytesAll(v) => ns.rcu_bytes_all = v,
+                    RcuStat::TablesAll(v) => ns.rcu_tables_all = v,
+                    RcuStat::Other(_) => {}
+                }
+            }
+        }
+    }
+    Ok(ns)
+}
+
+fn print_namespace(ns: &NamespaceInfo) {
+    println!("namespace:");
+    println!(
+        "  rcu tables      {} of {}",
+        ns.rcu_tables, ns.rcu_tables_max
+    );
+    println!(
+        "  rcu memory      {} bytes of {}",
+        ns.rcu_bytes, ns.rcu_bytes_max
+    );
+    println!(
+        "  all namespaces  {} rcu tables, {} bytes",
+        ns.rcu_tables_all, ns.rcu_bytes_all
+    );
+}
+
+fn cmd_stats(name: Option<String>, json: bool, namespace: bool) -> Result<(), Failure> {
     let mut client = connect()?;
+    if namespace {
+        let ns = namespace_info(&mut client)?;
+        if json {
+            return print_json(&ns);
+        }
+        print_namespace(&ns);
+        return Ok(());
+    }
+    let all = name.is_none();
     let list = match name {
         Some(n) => {
             check_name(&n)?;
@@ -532,6 +595,9 @@ fn cmd_stats(name: Option<String>, json: bool) -> Result<(), Failure> {
                 s.last_error.lines().next().unwrap_or("")
             );
         }
+    }
+    if all {
+        print_namespace(&namespace_info(&mut client)?);
     }
     Ok(())
 }
@@ -666,7 +732,11 @@ fn main() -> ExitCode {
         Command::Stop { name } => cmd_stop(&name),
         Command::List { json } => cmd_list(json),
         Command::Exec { name, file, code } => cmd_exec(&name, file, code),
-        Command::Stats { name, json } => cmd_stats(name, json),
+        Command::Stats {
+            name,
+            json,
+            namespace,
+        } => cmd_stats(name, json, namespace),
         Command::Shell { name } => cmd_shell(name),
         Command::Log { count } => cmd_log(count),
     };

@@ -3,7 +3,7 @@
 //!
 //! Numbers come from `rust/protocol.rs`, the file the module uses too.
 
-use crate::protocol::{self, attr, stats};
+use crate::protocol::{self, attr, rcu, stats};
 use netlink_packet_core::{
     DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable,
     ParseableParametrized,
@@ -39,7 +39,28 @@ pub enum Attr {
     Message(Vec<u8>),
     /// A memory or budget of 0 means no limit.
     Unlimited,
+    /// The namespace's rcu tables.
+    Rcu(Vec<RcuStat>),
     /// Anything else, kept as it came.
+    Other(DefaultNla),
+}
+
+/// An attribute of the `rcu` set: what a namespace's rcu tables hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcuStat {
+    /// Bytes the namespace's tables hold.
+    Bytes(u64),
+    /// Tables of the namespace.
+    Tables(u64),
+    /// The namespace's quota of bytes.
+    BytesMax(u64),
+    /// The namespace's quota of tables.
+    TablesMax(u64),
+    /// Bytes of every namespace's tables.
+    BytesAll(u64),
+    /// Tables of every namespace.
+    TablesAll(u64),
+    /// Anything else.
     Other(DefaultNla),
 }
 
@@ -100,6 +121,7 @@ impl Nla for Attr {
             Attr::Source(b) => b.len(),
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => str_len(b),
             Attr::Stats(s) => s.as_slice().buffer_len(),
+            Attr::Rcu(s) => s.as_slice().buffer_len(),
             Attr::Other(n) => n.value_len(),
         }
     }
@@ -119,6 +141,7 @@ impl Nla for Attr {
             Attr::ErrorKind(_) => attr::ERROR_KIND,
             Attr::Stats(_) => attr::STATS | protocol::NLA_F_NESTED,
             Attr::Message(_) => attr::MESSAGE,
+            Attr::Rcu(_) => attr::RCU | protocol::NLA_F_NESTED,
             Attr::Other(n) => n.kind(),
         }
     }
@@ -132,6 +155,7 @@ impl Nla for Attr {
             Attr::Source(b) => buf[..b.len()].copy_from_slice(b),
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => emit_str(buf, b),
             Attr::Stats(s) => s.as_slice().emit(buf),
+            Attr::Rcu(s) => s.as_slice().emit(buf),
             Attr::Other(n) => n.emit_value(buf),
         }
     }
@@ -154,6 +178,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Attr {
             attr::ERROR_KIND => Attr::ErrorKind(parse_u32(p)?),
             attr::STATS => Attr::Stats(parse_all(p)?),
             attr::MESSAGE => Attr::Message(protocol::get_str(p).to_vec()),
+            attr::RCU => Attr::Rcu(parse_all(p)?),
             _ => Attr::Other(DefaultNla::parse(nla)?),
         })
     }
@@ -214,6 +239,54 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Stat {
             stats::LAST_ERROR => Stat::LastError(protocol::get_str(p).to_vec()),
             stats::LONGEST_ENTRY_NS => Stat::LongestEntryNs(parse_uint(p)?),
             _ => Stat::Other(DefaultNla::parse(nla)?),
+        })
+    }
+}
+
+impl Nla for RcuStat {
+    fn value_len(&self) -> usize {
+        match self {
+            RcuStat::Other(n) => n.value_len(),
+            _ => 8,
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            RcuStat::Bytes(_) => rcu::BYTES,
+            RcuStat::Tables(_) => rcu::TABLES,
+            RcuStat::BytesMax(_) => rcu::BYTES_MAX,
+            RcuStat::TablesMax(_) => rcu::TABLES_MAX,
+            RcuStat::BytesAll(_) => rcu::BYTES_ALL,
+            RcuStat::TablesAll(_) => rcu::TABLES_ALL,
+            RcuStat::Other(n) => n.kind(),
+        }
+    }
+
+    fn emit_value(&self, buf: &mut [u8]) {
+        match self {
+            RcuStat::Bytes(v)
+            | RcuStat::Tables(v)
+            | RcuStat::BytesMax(v)
+            | RcuStat::TablesMax(v)
+            | RcuStat::BytesAll(v)
+            | RcuStat::TablesAll(v) => buf[..8].copy_from_slice(&v.to_ne_bytes()),
+            RcuStat::Other(n) => n.emit_value(buf),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for RcuStat {
+    fn parse(nla: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let p = nla.value();
+        Ok(match nla.kind() {
+            rcu::BYTES => RcuStat::Bytes(parse_uint(p)?),
+            rcu::TABLES => RcuStat::Tables(parse_uint(p)?),
+            rcu::BYTES_MAX => RcuStat::BytesMax(parse_uint(p)?),
+            rcu::TABLES_MAX => RcuStat::TablesMax(parse_uint(p)?),
+            rcu::BYTES_ALL => RcuStat::BytesAll(parse_uint(p)?),
+            rcu::TABLES_ALL => RcuStat::TablesAll(parse_uint(p)?),
+            _ => RcuStat::Other(DefaultNla::parse(nla)?),
         })
     }
 }
@@ -383,6 +456,34 @@ mod tests {
         // Anything but 4 or 8 bytes is an error, not a guess.
         let bad = [7, 0, attr::MEMORY as u8, 0, 1, 2, 3, 0];
         assert!(parse_all::<Attr>(&bad).is_err());
+    }
+
+    #[test]
+    fn namespace_reply_round_trip() {
+        // The kernel sends small uints as 4 bytes; the CLI emits 8. Both
+        // parse to the same values.
+        let mut nest = Vec::new();
+        for (ty, v) in [(rcu::BYTES, 4096u32), (rcu::TABLES, 2)] {
+            nest.extend_from_slice(&[8, 0, ty as u8, 0]);
+            nest.extend_from_slice(&v.to_ne_bytes());
+        }
+        let mut buf = vec![(4 + nest.len()) as u8, 0, attr::RCU as u8, 0x80];
+        buf.extend_from_slice(&nest);
+        let attrs: Vec<Attr> = parse_all(&buf).unwrap();
+        assert_eq!(
+            attrs,
+            vec![Attr::Rcu(vec![RcuStat::Bytes(4096), RcuStat::Tables(2)])]
+        );
+        let full = vec![Attr::Rcu(vec![
+            RcuStat::Bytes(1 << 33),
+            RcuStat::Tables(3),
+            RcuStat::BytesMax(16 << 20),
+            RcuStat::TablesMax(1024),
+            RcuStat::BytesAll(1 << 34),
+            RcuStat::TablesAll(9),
+        ])];
+        let back: Vec<Attr> = parse_all(&emit(&full)).unwrap();
+        assert_eq!(back, full);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! attributes and commands from 1 in the order they are listed (unless
 //! a `value` says otherwise) and enums from `value-start` (default 0).
 
-use lunatik::protocol::{self, attr, cmd, context, error_kind, stats};
+use lunatik::protocol::{self, attr, cmd, context, error_kind, rcu, stats};
 use serde_yaml::Value;
 
 fn spec() -> Value {
@@ -123,6 +123,7 @@ fn attributes_match() {
         ("stats", attr::STATS),
         ("message", attr::MESSAGE),
         ("unlimited", attr::UNLIMITED),
+        ("rcu", attr::RCU),
     ]
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(state, expected);
@@ -143,6 +144,19 @@ fn attributes_match() {
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(st, expected);
     assert_eq!(u64::from(stats::MAX), st.last().unwrap().1);
+
+    let r = numbered(&find(sets, "rcu")["attributes"], 1);
+    let expected = [
+        ("bytes", rcu::BYTES),
+        ("tables", rcu::TABLES),
+        ("bytes-max", rcu::BYTES_MAX),
+        ("tables-max", rcu::TABLES_MAX),
+        ("bytes-all", rcu::BYTES_ALL),
+        ("tables-all", rcu::TABLES_ALL),
+    ]
+    .map(|(n, v)| (n.to_string(), u64::from(v)));
+    assert_eq!(r, expected);
+    assert_eq!(u64::from(rcu::MAX), r.last().unwrap().1);
 }
 
 #[test]
@@ -155,6 +169,7 @@ fn commands_match() {
         ("get", cmd::GET),
         ("run", cmd::RUN),
         ("event", cmd::EVENT),
+        ("ns-get", cmd::NS_GET),
     ]
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(ops, expected);

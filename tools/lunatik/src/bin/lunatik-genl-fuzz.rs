@@ -317,6 +317,21 @@ fn cases() -> Vec<Case> {
         libc::EOPNOTSUPP,
         "",
     );
+    // ns-get takes no attribute: genetlink's strict parse refuses any.
+    c(
+        "ns-get with an attribute",
+        cmd::NS_GET,
+        &|b| put(b, attr::NAME, &cstr(b"fuzz")),
+        libc::EINVAL,
+        "Unknown attribute type",
+    );
+    c(
+        "ns-get with trailing bytes",
+        cmd::NS_GET,
+        &|b| b.extend_from_slice(&[1, 2]),
+        libc::EINVAL,
+        "bytes leftover after parsing attributes",
+    );
     c("command 0", 0, &|_| {}, libc::EOPNOTSUPP, "");
     c("command 200", 200, &|_| {}, libc::EOPNOTSUPP, "");
     v
@@ -334,7 +349,7 @@ fn maxattr(command: u8) -> u16 {
 /// A random request with at least one defect.
 fn random_request(rng: &mut Rng) -> (u8, Vec<u8>) {
     let command = match rng.below(10) {
-        0 => [0u8, cmd::EVENT, 6, 7, 99, 255][rng.below(6) as usize],
+        0 => [0u8, cmd::EVENT, 7, 8, 99, 255][rng.below(6) as usize],
         _ => [cmd::NEW, cmd::DEL, cmd::GET, cmd::RUN][rng.below(4) as usize],
     };
     let mut b = Vec::new();
