@@ -11,22 +11,36 @@
 //!   SECONDS it stops after that long and prints `received N` on standard
 //!   error; without, it runs until it is killed.
 
-use std::net::UdpSocket;
+use std::net::{ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 fn flood(addr: &str, count: u64, size: usize) -> std::io::Result<()> {
+    let to = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    // Not connected: a connected UDP socket reports the ICMP "port
+    // unreachable" of an earlier datagram as the error of a later send,
+    // which then sends nothing; the tests count datagrams sent to closed
+    // ports.
     let sock = UdpSocket::bind("0.0.0.0:0")?;
-    sock.connect(addr)?;
     let payload = vec![b'x'; size];
     let start = Instant::now();
-    let mut sent = 0u64;
+    let (mut sent, mut failed) = (0u64, 0u64);
     while sent < count {
-        match sock.send(&payload) {
+        match sock.send_to(&payload, to) {
             Ok(_) => sent += 1,
-            // A full queue or a dropped packet's error: try the next one.
+            // A full queue: try again.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => sent += 1,
+            // Anything else (no buffer space for now): try again, but
+            // never forever.
+            Err(e) => {
+                failed += 1;
+                if failed > count.saturating_mul(100) {
+                    return Err(e);
+                }
+            }
         }
     }
     let ns = start.elapsed().as_nanos().max(1);
