@@ -173,6 +173,8 @@ impl Drop for State {
 #[cfg(test)]
 mod data_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod ratelimit_tests;
 #[cfg(test)]
 mod tests;
