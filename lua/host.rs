@@ -176,5 +176,7 @@ mod data_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod ratelimit_tests;
+#[cfg(all(test, lunatik_sanitize))]
+mod sanitizer_tests;
 #[cfg(test)]
 mod tests;
