@@ -21,7 +21,7 @@ endif
 
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
-.PHONY: all module deps kernel lua-source check host-test module-werror \
+.PHONY: all module deps kernel lua-source check host-test asan module-werror \
 	no-fpu ynl-check cli selftests bench demo vm clean
 
 all: module
@@ -41,6 +41,13 @@ lua-source:
 
 host-test: lua-source
 	cargo test --workspace --locked
+
+# The host tests of lua/ again, Lua's C under ASan and UBSan and the Rust
+# under ASan, with the Lua API fuzzer at 1,000,000 calls, then negative
+# controls proving an overflow is caught (scripts/asan.sh; its own target
+# directory, target/asan, so the normal build is not rebuilt).
+asan: lua-source
+	scripts/asan.sh
 
 # The YNL spec is valid and the generated family code matches it.
 ynl-check:
@@ -69,6 +76,7 @@ bench: module cli
 
 check: deps
 	$(MAKE) host-test
+	$(MAKE) asan
 	$(MAKE) ynl-check
 	$(MAKE) no-fpu
 	$(MAKE) selftests

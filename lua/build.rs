@@ -1,6 +1,10 @@
 //! Compiles build/lua/src (prepared by scripts/lua-source.sh) with
 //! lua/luaconf.h for the host, so `cargo test` exercises the same Lua
 //! configuration as the kernel module.
+//!
+//! With `LUNATIK_SANITIZE=1` (set by `make asan`) the C is built with
+//! AddressSanitizer and UndefinedBehaviorSanitizer, and the crate gets the
+//! `lunatik_sanitize` cfg, which enables the sanitizer-only tests.
 
 use std::path::PathBuf;
 
@@ -34,6 +38,20 @@ fn main() {
         // bound, behave alike only at the same optimisation.
         .opt_level(2)
         .flag_if_supported("-fno-strict-aliasing");
+    println!("cargo::rustc-check-cfg=cfg(lunatik_sanitize)");
+    println!("cargo:rerun-if-env-changed=LUNATIK_SANITIZE");
+    if std::env::var("LUNATIK_SANITIZE").is_ok_and(|v| v == "1") {
+        // The runtime comes from the Rust side (`-Zsanitizer=address`, see
+        // the Makefile's asan target), whose ASan runtime also carries the
+        // UBSan handlers, so nothing here links one. Undefined behaviour
+        // aborts like a memory error does, instead of printing and going on,
+        // so a test cannot pass over it.
+        build
+            .flag("-fsanitize=address,undefined")
+            .flag("-fno-sanitize-recover=undefined")
+            .flag("-fno-omit-frame-pointer");
+        println!("cargo:rustc-cfg=lunatik_sanitize");
+    }
     for unit in lua_units(&manifest) {
         build.file(src.join(format!("{unit}.c")));
     }

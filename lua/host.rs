@@ -183,9 +183,13 @@ impl Drop for State {
 #[cfg(test)]
 mod data_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
 mod ratelimit_tests;
+#[cfg(all(test, lunatik_sanitize))]
+mod sanitizer_tests;
 #[cfg(test)]
 #[path = "../luarcu/tests.rs"]
 mod rcu_tests;

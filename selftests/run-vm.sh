@@ -11,6 +11,8 @@
 # Logs of the last run stay in build/vm/. LUNATIK_VM_TIMEOUT (seconds)
 # bounds a check or demo run. LUNATIK_SUITES (a space-separated list of
 # suite name prefixes, such as "03") runs only those suites.
+# LUNATIK_FUZZ_SEED sets the first seed of the Lua API fuzzer's suite
+# (06-fuzz), to replay a run; by default it derives one from the time.
 set -euo pipefail
 mode=${1:?usage: run-vm.sh check|demo|bench|shell KDIR}
 kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
@@ -27,7 +29,7 @@ cli=$repo/target/release/lunatik
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,examples,usr/bin}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,selftests/fuzz,examples,usr/bin}
 cp "$(command -v busybox)" "$root/bin/busybox"
 
 # A dynamically linked host binary and the libraries it needs, at the
@@ -58,6 +60,7 @@ cp "$repo/selftests/init" "$root/init"
 cp "$repo/lunatik.ko" "$root/lib/modules/"
 cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$root/selftests/"
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
+cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
 chmod +x "$root/init"
@@ -75,6 +78,7 @@ qemu=(
 cmdline="console=ttyS0 panic=-1 oops=panic kunit.filter_glob=none watchdog_thresh=10 lunatik.mode=$mode"
 suites=${LUNATIK_SUITES:-}
 [ -n "$suites" ] && cmdline="$cmdline lunatik.suites=$(echo "$suites" | tr ' ' ,)"
+[ -n "${LUNATIK_FUZZ_SEED:-}" ] && cmdline="$cmdline lunatik.fuzzseed=$LUNATIK_FUZZ_SEED"
 
 case "$mode" in
 check)
