@@ -39,7 +39,7 @@ pub enum Kill {
 
 impl Kill {
     /// The error message of a stopped entry.
-    fn message(self) -> &'static core::ffi::CStr {
+    pub fn message(self) -> &'static core::ffi::CStr {
         match self {
             Kill::Time => TIME_EXCEEDED,
             _ => BUDGET_EXCEEDED,

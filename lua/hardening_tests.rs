@@ -171,3 +171,25 @@ fn c_stack_reserve_serves_one_overflow_per_entry() {
     assert!(err.contains("C stack overflow"), "{err}");
     assert_eq!(s.eval("return 1").unwrap(), "1");
 }
+
+#[test]
+fn readers_and_long_tokens_are_charged() {
+    within(60, || {
+        let mut s = State::new(0, 1_000_000).unwrap();
+        // A C function as load's reader returns "0" forever: one numeral
+        // that never ends, read by no VM instruction.
+        let err = s.run("return load(collectgarbage)").unwrap_err();
+        assert!(err.contains("instruction budget exceeded"), "{err}");
+        // Caught, and returned through a tail call that runs no further
+        // instruction: the stopped entry fails all the same.
+        let err = s.run("return pcall(string.rep, 'x', 1 << 22)").unwrap_err();
+        assert!(err.contains("instruction budget exceeded"), "{err}");
+        let err = s.run("return load(collectgarbage)").unwrap_err();
+        assert!(err.contains("exceeded"), "{err}");
+        // Found by the fuzzer under UBSan: a level near INT_MAX overflowed.
+        let v = s
+            .run("return debug.traceback('x', math.maxinteger)")
+            .unwrap();
+        assert_eq!(v[0], "x\nstack traceback:");
+    });
+}

@@ -188,10 +188,10 @@ mod fuzz_tests;
 mod hardening_tests;
 #[cfg(test)]
 mod ratelimit_tests;
-#[cfg(all(test, lunatik_sanitize))]
-mod sanitizer_tests;
 #[cfg(test)]
 #[path = "../luarcu/tests.rs"]
 mod rcu_tests;
+#[cfg(all(test, lunatik_sanitize))]
+mod sanitizer_tests;
 #[cfg(test)]
 mod tests;

@@ -114,7 +114,10 @@ unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
             return 1;
         }
         let msg = lua_tolstring(L, 1, core::ptr::null_mut());
-        let level = luaL_optinteger(L, 2, 1).clamp(0, i64::from(c_int::MAX)) as c_int;
+        // luaL_traceback counts levels up from `level` with a C int: past
+        // the deepest possible stack there is nothing to show, and a level
+        // near INT_MAX would overflow (the fuzzer found it under UBSan).
+        let level = luaL_optinteger(L, 2, 1).clamp(0, 1 << 20) as c_int;
         luaL_traceback(L, L, msg, level);
     }
     1
@@ -295,8 +298,33 @@ pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_
     // SAFETY: as above.
     let status = unsafe { run_entry(L, chunk, name) };
     // SAFETY: the entry is over.
-    unsafe { account::end_entry(L) };
-    status
+    unsafe { stopped(L, status) }
+}
+
+/// Ends an entry: a stopped entry fails even if its code returned (a
+/// script can catch the budget's error and return through a tail call,
+/// which runs no instruction the count hook could stop). Its error message
+/// is then the account's (see [`error_message`]).
+///
+/// # Safety
+///
+/// `L` is the main thread of an accounted state whose entry just ended.
+unsafe fn stopped(L: *mut lua_State, status: Result<(), c_int>) -> Result<(), c_int> {
+    // SAFETY: as above.
+    let killed = unsafe { account::end_entry(L) };
+    match status {
+        Ok(()) if killed != account::Kill::None => {
+            // Clearing the stack and pushing nil never allocate, so
+            // neither can raise outside a protected call.
+            // SAFETY: as above.
+            unsafe {
+                lua_settop(L, 0);
+                lua_pushnil(L);
+            }
+            Err(LUA_ERRRUN)
+        }
+        status => status,
+    }
 }
 
 /// The body of [`run`], between the entry's start and end.
@@ -362,6 +390,8 @@ pub unsafe fn error_message<'a>(L: *mut lua_State) -> &'a [u8] {
     unsafe {
         if lua_type(L, -1) == LUA_TSTRING {
             string_at(L, -1)
+        } else if account::account_of(L).killed != account::Kill::None {
+            account::account_of(L).killed.message().to_bytes()
         } else {
             b"(error object is not a string)"
         }
@@ -668,8 +698,14 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         lua_pushcclosure(L, call_protected, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
         let status = lua_pcall(L, 1, LUA_MULTRET, HANDLER);
-        account::end_entry(L);
-        status
+        stopped(
+            L,
+            if status == LUA_OK {
+                Ok(())
+            } else {
+                Err(status)
+            },
+        )
     };
     // Whatever happened, the views end with the call. Each is still alive
     // (anchored in the registry, or reachable from an anchored `skb`);
@@ -690,10 +726,7 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
             lua_rawsetp(L, LUA_REGISTRYINDEX, (anchor as *const u8).cast());
         }
     }
-    match status {
-        LUA_OK => Ok(()),
-        status => Err(status),
-    }
+    status
 }
 
 /// Number of results the last successful [`call`] or [`run`] left.

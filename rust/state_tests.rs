@@ -263,14 +263,15 @@ mod tests {
         let longest = s.stats().longest_entry_ns;
         pr_info!("softirq runaway loop stopped after {longest} ns\n");
         assert!(longest > 0);
-        // Kept small: softirq calls have a 50 ms deadline, and this
-        // kernel (KASAN, kmemleak, lockdep, under emulation) is slow.
-        assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 200 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
+        // Kept small: softirq calls have a 50 ms deadline, and on this
+        // kernel (KASAN, kmemleak, lockdep, under emulation) an
+        // allocation can take a millisecond.
+        assert!(eval(&s, "function f(a, b, c) t = {} for i = 1, 20 do t[i] = c:rep(i % 50) end return a * b, #t end").is_ok());
         let got = s.call(c"f", &[Arg::Int(6), Arg::Int(7), Arg::Str(b"ab")], |r| {
             (
                 r.len(),
                 r.get(0) == Value::Int(42),
-                r.get(1) == Value::Int(200),
+                r.get(1) == Value::Int(20),
             )
         });
         assert_eq!(got.map_err(|e| e.kind.errno())?, (2, true, true));

@@ -47,7 +47,7 @@ coroutines|while true do coroutine.wrap(function() for i = 1, 50000 do end end)(
 backtracking|return string.find(string.rep('a', 60), string.rep('.-', 7) .. 'b')
 plain_find|local s = string.rep('a', 1 << 20) local p = string.rep('a', 4000) .. 'b' for i = 1, 100 do string.find(s, p, 1, true) end
 gsub|local s = string.rep('a', 1 << 20) for i = 1, 1000 do s:gsub('a', 'b') end
-rep|local s = string.rep('a', 1 << 16) for i = 1, 100000 do local _ = s:rep(64) end
+rep|local s = string.rep('a', 1 << 16) for i = 1, 100000 do local _ = s:rep(16) end
 sort|local t = {} for i = 1, 100000 do t[i] = 100000 - i end for i = 1, 100 do table.sort(t) end
 concat|local t = {} for i = 1, 50000 do t[i] = 'x' end for i = 1, 1000 do table.concat(t) end
 insert|local t = {} for i = 1, 50000 do t[i] = i end for i = 1, 100000 do table.insert(t, 1, i) end
