@@ -102,8 +102,9 @@ unsafe extern "C" fn load_text(L: *mut lua_State) -> c_int {
 }
 
 /// `debug.traceback([msg [, level]])`: the only `debug` function scripts
-/// get (DESIGN.md section 4). Like Lua's, a non-string message is returned
-/// as it is, and the traceback starts at `level` (1 by default).
+/// get (docs/architecture.md, "Lua in the kernel"). Like Lua's, a
+/// non-string message is returned as it is, and the traceback starts at
+/// `level` (1 by default).
 unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; luaL_optinteger and
     // luaL_traceback may raise; nothing here has a destructor.
@@ -176,11 +177,11 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
     unsafe { lua_newstate(account::alloc::<A>, account.cast(), seed) }
 }
 
-/// Opens the standard libraries of DESIGN.md section 4: base (without
-/// `dofile`/`loadfile`, `load` for text only), coroutine, table, string,
-/// utf8, the integer math and `debug.traceback`, with `print` as given,
-/// and `require` for the built-in libraries (`data`, `byteorder`) and
-/// `extra`.
+/// Opens the standard libraries of docs/architecture.md, "Lua in the
+/// kernel": base (without `dofile`/`loadfile`, `load` for text only),
+/// coroutine, table, string, utf8, the integer math and
+/// `debug.traceback`, with `print` as given, and `require` for the
+/// built-in libraries (`data`, `byteorder`) and `extra`.
 ///
 /// # Safety
 ///

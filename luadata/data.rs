@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The `data` library: bounds-checked views of memory, for scripts that
-//! read and write packet bytes (Lunatik's `data`, DESIGN.md section 5).
+//! read and write packet bytes (Lunatik's `data`; docs/architecture.md,
+//! "Libraries for scripts").
 //!
 //! A view is a full userdata holding a [`View`]: a pointer, a length and a
 //! read-only flag. `data.new(size)` makes one over zeroed bytes inside the
@@ -19,7 +20,7 @@
 //!
 //! `core`-only, tested on the host. Every function is a `lua_CFunction`
 //! that may raise through `luaL_*` checks: none holds a value with a
-//! destructor (DESIGN.md section 4).
+//! destructor (docs/architecture.md, "The longjmp rule").
 
 use crate::ffi::*;
 use core::ffi::{c_int, CStr};

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `skb` object a packet hook receives (DESIGN.md section 5): `#skb`
-//! (the packet's length), `skb:data("net")` and `skb:data("mac")` (read-only
-//! `data` views from the network or link-layer header to the end; `nil`
-//! for a header the packet does not have), `skb:ifindex()` (the device's
-//! index) and `skb:mark([v])` (the packet's mark, or set a new one, applied
-//! when the hook returns).
+//! The `skb` object a packet hook receives (docs/architecture.md,
+//! "Libraries for scripts"): `#skb` (the packet's length),
+//! `skb:data("net")` and `skb:data("mac")` (read-only `data` views from
+//! the network or link-layer header to the end; `nil` for a header the
+//! packet does not have), `skb:ifindex()` (the device's index) and
+//! `skb:mark([v])` (the packet's mark, or set a new one, applied when the
+//! hook returns).
 //!
 //! The object holds copies of the packet's fields, never a pointer to it:
 //! its views are the only way to the packet's bytes, and they are detached

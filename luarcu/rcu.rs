@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The `rcu` library: hash tables shared between states, read without
-//! locks under RCU from any context (Lunatik's `rcu`, DESIGN.md section 5).
+//! locks under RCU from any context (Lunatik's `rcu`; docs/architecture.md,
+//! "Libraries for scripts").
 //!
 //! `rcu.table([buckets])` makes a table, `rcu.table(name)` opens the table
 //! of that name shared by every state of the namespace, `t[k]` reads,

@@ -13,7 +13,8 @@
 //!
 //! Nothing here calls Lua: every operation takes plain data and returns
 //! plain data, so the library can call Lua before or after, never inside
-//! an RCU section or under the lock (DESIGN.md section 4).
+//! an RCU section or under the lock (docs/architecture.md, "The longjmp
+//! rule").
 //!
 //! Memory: every table belongs to the [`Space`] of its network namespace
 //! and charges it, before allocating, for its header and bucket array and

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The control plane: the handlers of the `LUNATIK` generic netlink family
-//! (DESIGN.md section 7) and the module's set of states behind them.
+//! (docs/architecture.md, "Control plane") and the module's set of
+//! states behind them.
 //!
 //! The generated ops table (`netlink/lunatik-nl-gen.c`) calls the
 //! `lunatik_nl_*` functions below after genetlink has checked

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `linux` and `lunatik` libraries (DESIGN.md section 5), which need
-//! the kernel: `linux.random([m [, n]])` from the kernel's RNG,
-//! `linux.time()` (nanoseconds since the epoch), `linux.errname(e)` (the
-//! name of an errno, such as "ENOENT", for `e` or `-e`),
-//! `linux.ifindex(name)` (the interface's index in the state's namespace,
-//! or nil), `linux.numcpus()` (CPUs online); `lunatik.version` and
-//! `lunatik.name` (the current state's name).
+//! The `linux` and `lunatik` libraries (docs/architecture.md, "Libraries
+//! for scripts"), which need the kernel: `linux.random([m [, n]])` from
+//! the kernel's RNG, `linux.time()` (nanoseconds since the epoch),
+//! `linux.errname(e)` (the name of an errno, such as "ENOENT", for `e` or
+//! `-e`), `linux.ifindex(name)` (the interface's index in the state's
+//! namespace, or nil), `linux.numcpus()` (CPUs online); `lunatik.version`
+//! and `lunatik.name` (the current state's name).
 //!
 //! Each function is a `lua_CFunction` that may raise through its argument
 //! checks and holds no value with a destructor.

@@ -6,9 +6,10 @@
 //! A [`Machine`] is not synchronised: [`crate::state`] keeps each one behind
 //! the lock of its context and only calls it with that lock held.
 //!
-//! The longjmp rule (DESIGN.md section 4): every entry goes through
-//! [`crate::vm`], which calls Lua in protected mode; the `lua_CFunction`s
-//! here hold no value with a destructor across a Lua call that may raise.
+//! The longjmp rule (docs/architecture.md, "The longjmp rule"): every
+//! entry goes through [`crate::vm`], which calls Lua in protected mode;
+//! the `lua_CFunction`s here hold no value with a destructor across a Lua
+//! call that may raise.
 
 use crate::account::{Account, Kill};
 use crate::events;
@@ -55,8 +56,9 @@ pub(crate) enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kernel error code that stands for this failure (DESIGN.md
-    /// section 6 gives the same codes to the XDP kfuncs).
+    /// The kernel error code that stands for this failure (the XDP kfuncs
+    /// planned in docs/architecture.md, "Not built yet", are to return the
+    /// same codes).
     pub(crate) fn errno(self) -> Error {
         match self {
             ErrorKind::Syntax => EINVAL,

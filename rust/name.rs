@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! State names: up to 63 bytes of `[A-Za-z0-9_./:-]` (DESIGN.md section 4).
+//! State names: up to 63 bytes of `[A-Za-z0-9_./:-]` (docs/architecture.md,
+//! "States").
 //!
 //! `core`-only, so the control plane and its userspace tool validate names
 //! with the same rule as the module.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netfilter hooks in Lua (DESIGN.md sections 4 and 5): the `netfilter`
-//! and `linux.nf` libraries, and the kernel hooks behind them.
+//! Netfilter hooks in Lua (docs/architecture.md, "Packet paths" and
+//! "Libraries for scripts"): the `netfilter` and `linux.nf` libraries,
+//! and the kernel hooks behind them.
 //!
 //! `netfilter.register{hook = f, pf = ..., hooknum = ..., priority = ...,
 //! mark = ...}` works in softirq states only (hooks run in softirq

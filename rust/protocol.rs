@@ -10,9 +10,10 @@
 
 /// The family's registered name.
 ///
-/// DESIGN.md section 7 names the family `LUNATIK`, while the kernel's YNL
-/// schema allows only lower-case names in a spec (`lunatik` there). The
-/// module registers the upper-case name; see `netlink/lunatik.yaml`.
+/// The family is named `LUNATIK` (docs/architecture.md, "Control plane"),
+/// while the kernel's YNL schema allows only lower-case names in a spec
+/// (`lunatik` there). The module registers the upper-case name; see
+/// `netlink/lunatik.yaml`.
 pub const FAMILY_NAME: &str = "LUNATIK";
 /// The family's version.
 pub const FAMILY_VERSION: u8 = 1;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # check-no-fpu.sh MODULE.ko: fails if the module's code holds any x87, MMX,
 # SSE or AVX instruction. The kernel does not save FPU state for kernel
-# code, so Lua's integer-only build must compile to none (DESIGN.md
-# section 4); a float creeping in through a macro would corrupt user
-# processes' FPU registers.
+# code, so Lua's integer-only build must compile to none
+# (docs/architecture.md, "Lua in the kernel"); a float creeping in
+# through a macro would corrupt user processes' FPU registers.
 # check-no-fpu.sh --self-test: proves the check catches an SSE instruction.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
