@@ -18,6 +18,10 @@ pub const BUDGET_GRANULE: c_int = 1000;
 /// `lua/lunatik_cstack.c` enforces it.
 pub const CSTACK_BUDGET: usize = 6 * 1024;
 
+/// Bytes of C stack below the floor that the message handler of an
+/// entry's first "C stack overflow" may use (the traceback).
+pub const CSTACK_RESERVE: usize = 3 * 1024;
+
 /// The error a script sees when its entry runs out of instructions.
 pub const BUDGET_EXCEEDED: &core::ffi::CStr = c"instruction budget exceeded";
 
@@ -55,7 +59,7 @@ pub type Clock = fn() -> u64;
 ///
 /// Invariants: `used` is the sum of the sizes of the live blocks the
 /// allocator handed to Lua; `used <= limit` whenever `limit != 0` (0 means no
-/// cap); `peak >= used`. The first three fields are read and written by C
+/// cap); `peak >= used`. The first four fields are read and written by C
 /// (`struct lunatik_cstack` in `lua/lunatik_cstack.c`): keep them first.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -68,6 +72,13 @@ pub struct Account {
     /// The lowest stack pointer the C checks saw in the entry (written by
     /// C); the entry's start at first.
     pub stack_lowest: usize,
+    /// Room below the floor for the first overflow's handler (read by C).
+    pub stack_reserve: usize,
+    /// C stack an entry may use, in bytes; 0 for [`CSTACK_BUDGET`]. Only
+    /// builds whose frames are much larger (sanitizers) change it.
+    pub cstack_budget: usize,
+    /// Room for the handler; 0 for [`CSTACK_RESERVE`].
+    pub cstack_reserve: usize,
     /// The most C stack an entry used, in bytes, as the checks saw it:
     /// what the kernel stack must have room for below an entry point.
     pub deepest_stack: usize,
@@ -210,6 +221,14 @@ impl Account {
         Kill::None
     }
 
+    /// C stack an entry may use, in bytes.
+    pub fn cstack_budget(&self) -> usize {
+        match self.cstack_budget {
+            0 => CSTACK_BUDGET,
+            n => n,
+        }
+    }
+
     /// Takes `units` from the budget.
     fn spend(&mut self, units: i64) -> Kill {
         if self.killed != Kill::None {
@@ -344,13 +363,20 @@ pub unsafe fn charge_bytes(L: *mut lua_State, bytes: usize) {
 /// # Safety
 ///
 /// `L` is a thread of a state created with [`alloc`], not running.
-#[inline(never)]
 pub unsafe fn mark_stack(L: *mut lua_State) {
-    let here = 0u8;
-    let sp = core::ptr::addr_of!(here) as usize;
+    extern "C" {
+        // lua/lunatik_cstack.c: the C stack pointer (no Lua, no locks).
+        fn lunatik_stack_pointer() -> usize;
+    }
+    // SAFETY: the helper only reads its own frame address.
+    let sp = unsafe { lunatik_stack_pointer() };
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
-    account.stack_floor = sp.saturating_sub(CSTACK_BUDGET);
+    account.stack_floor = sp.saturating_sub(account.cstack_budget());
+    account.stack_reserve = match account.cstack_reserve {
+        0 => CSTACK_RESERVE,
+        n => n,
+    };
     account.stack_overflowed = 0;
     account.stack_lowest = sp;
 }
@@ -390,7 +416,7 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
 pub unsafe fn end_entry(L: *mut lua_State) -> Kill {
     // SAFETY: as above.
     let account = unsafe { account_of(L) };
-    let start = account.stack_floor.saturating_add(CSTACK_BUDGET);
+    let start = account.stack_floor.saturating_add(account.cstack_budget());
     let used = start.saturating_sub(account.stack_lowest);
     account.deepest_stack = account.deepest_stack.max(used);
     if let Some(clock) = account.clock {

@@ -165,7 +165,12 @@ fn c_stack_reserve_serves_one_overflow_per_entry() {
         ))
         .unwrap();
     assert!(v[0].contains("C stack overflow"), "{v:?}");
-    assert!(v[1].contains("error in error handling"), "{v:?}");
+    // Under sanitizers the stack budget is larger than Lua's own limit of
+    // nested C calls (LUAI_MAXCCALLS), which then stops the recursion
+    // first, reserve or not.
+    if !cfg!(lunatik_sanitize) {
+        assert!(v[1].contains("error in error handling"), "{v:?}");
+    }
     // The next entry has its reserve back.
     let err = s.run(&format!("{deep} return t.x")).unwrap_err();
     assert!(err.contains("C stack overflow"), "{err}");

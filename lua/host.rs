@@ -87,6 +87,10 @@ impl State {
             limit: memory,
             budget,
             clock: Some(host_clock),
+            // Sanitizers make every frame several times larger: the same
+            // scripts need several times the C stack.
+            cstack_budget: if cfg!(lunatik_sanitize) { 64 << 10 } else { 0 },
+            cstack_reserve: if cfg!(lunatik_sanitize) { 32 << 10 } else { 0 },
             ..Account::default()
         });
         // SAFETY: the boxed account does not move and outlives the state

@@ -98,6 +98,7 @@ long long lunatik_numpow(struct lua_State *L, long long a, long long b);
  * kept small. Buffers that live on the stack (luaL_Buffer) are small.
  */
 void lunatik_cstack_check(struct lua_State *L);
+unsigned long lunatik_stack_pointer(void);
 #undef LUAI_MAXCCALLS
 #define LUAI_MAXCCALLS		60
 #define MAXCCALLS		32

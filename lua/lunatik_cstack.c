@@ -23,14 +23,12 @@
 #include "ldebug.h"
 #include "ldo.h"
 
-/* Room the message handler (the traceback) gets below the floor. */
-#define LUNATIK_CSTACK_RESERVE	3072
-
 /* The first fields of struct Account in lua/account.rs (repr(C)). */
 struct lunatik_cstack {
 	unsigned long floor;	/* lowest address Lua may use; 0: unbounded */
 	int overflowed;		/* enum lunatik_overflow */
 	unsigned long lowest;	/* lowest stack pointer seen in the entry */
+	unsigned long reserve;	/* room the first overflow's handler gets */
 };
 
 enum lunatik_overflow {
@@ -38,6 +36,16 @@ enum lunatik_overflow {
 	LUNATIK_CSTACK_HANDLING = 1,	/* the first one's handler may use the reserve */
 	LUNATIK_CSTACK_SPENT = 2,	/* the reserve is spent until the next entry */
 };
+
+/*
+ * The caller's stack pointer, near enough: the frame of this function.
+ * Rust marks an entry's floor from it rather than from the address of a
+ * local, which a sanitizer may move to a heap-allocated "fake stack".
+ */
+unsigned long lunatik_stack_pointer(void)
+{
+	return (unsigned long)__builtin_frame_address(0);
+}
 
 void lunatik_cstack_check(lua_State *L)
 {
@@ -62,6 +70,6 @@ void lunatik_cstack_check(lua_State *L)
 		luaG_runerror(L, "C stack overflow");
 	}
 	if (cs->overflowed == LUNATIK_CSTACK_SPENT ||
-	    sp < cs->floor - LUNATIK_CSTACK_RESERVE)
+	    sp < cs->floor - cs->reserve)
 		luaD_errerr(L);
 }

@@ -377,6 +377,8 @@ unsafe extern "C" fn map(L: *mut lua_State) -> c_int {
         let Some(len) = len else {
             luaL_error(L, c"rcu table changing too fast to map".as_ptr());
         };
+        // The copy is work the entry's budget pays for, as Lua's own are.
+        crate::account::charge_bytes(L, len);
         // Slot 3 holds the snapshot; it stays there while `f` runs.
         let mut at = 0;
         while at < len {

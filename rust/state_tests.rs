@@ -368,7 +368,11 @@ mod tests {
             deepest,
             crate::account::CSTACK_BUDGET
         );
-        assert!(deepest > 0 && deepest <= crate::account::CSTACK_BUDGET + 3072 + 1024);
+        assert!(
+            deepest > 0
+                && deepest
+                    <= crate::account::CSTACK_BUDGET + crate::account::CSTACK_RESERVE + 1024
+        );
         // A long concatenation compiles within the limits or fails cleanly.
         let _ = eval(
             &s,
