@@ -62,7 +62,7 @@ diag "slab ${slab0}k -> ${slab1}k, vmalloc ${vmalloc0}k -> ${vmalloc1}k after 20
 # grows without a leak: there kmemleak (the next test) is the judge of
 # slab memory, and only vmalloc is bounded here.
 slab_bound=256
-dmesg | grep -q "KernelAddressSanitizer initialized" && slab_bound=$((1 << 30))
+grep -q " kasan_report$" /proc/kallsyms && slab_bound=$((1 << 30))
 if [ "$failed" = 0 ] && [ $((slab1 - slab0)) -lt $slab_bound ] && [ $((vmalloc1 - vmalloc0)) -lt 256 ]; then
 	ok load_unload_20_cycles_no_growth
 else

@@ -244,6 +244,16 @@ fn cases() -> Vec<Case> {
             put(b, attr::VALUE, &cstr(b"x"));
         },
         libc::EINVAL,
+        "Unsupported attribute",
+    );
+    c(
+        "new with an attribute past its policy",
+        cmd::NEW,
+        &|b| {
+            put(b, attr::NAME, &cstr(b"fuzz"));
+            put(b, attr::RCU, &[]);
+        },
+        libc::EINVAL,
         "Unknown attribute type",
     );
     c(
