@@ -62,6 +62,7 @@ mod registry;
 #[path = "../luadata/skb.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod skb;
+mod softirq_vm;
 mod state;
 #[path = "../lua/vm.rs"]
 #[allow(unreachable_pub, dead_code)]

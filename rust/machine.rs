@@ -127,6 +127,9 @@ pub(crate) struct Counters {
 struct MachineData {
     account: Account,
     time: TimeLimits,
+    /// Whether entries may sleep: a process state, or a softirq state
+    /// not yet reachable from the packet path (rust/softirq_vm.rs).
+    preemptible: bool,
     name: Name,
     net: NetRef,
     limit: RateLimit,
@@ -279,8 +282,9 @@ fn clock() -> u64 {
 
 /// Lets other tasks run during a long entry of a process state.
 fn relax() {
-    // SAFETY: only process states relax, and they run Lua under a mutex,
-    // where sleeping is allowed.
+    // SAFETY: only preemptible entries relax: those of process states and
+    // of softirq states not yet exposed to the packet path, which run Lua
+    // under a mutex, where sleeping is allowed (rust/softirq_vm.rs).
     unsafe { crate::cpu::cond_resched() }
 }
 
@@ -334,6 +338,7 @@ impl Machine {
                     ..Account::default()
                 },
                 time,
+                preemptible: !atomic,
                 name,
                 net,
                 limit: RateLimit::new(),
@@ -519,15 +524,23 @@ impl Machine {
         }
     }
 
+    /// Says whether the next entries may sleep. Those that may have no
+    /// deadline (they hold no CPU: other tasks run at each budget check)
+    /// and call `cond_resched`; the others meet the context's deadlines.
+    pub(crate) fn set_preemptible(&mut self, preemptible: bool) {
+        self.data_mut().preemptible = preemptible;
+    }
+
     /// Sets the time limit of the next entry: a call's, or a run's (which
-    /// also covers collections and the close).
+    /// also covers collections and the close), unless it may sleep.
     fn limit_time(&mut self, call: bool) {
         let data = self.data_mut();
-        data.account.time_limit_ns = if call {
-            data.time.call_ns
-        } else {
-            data.time.run_ns
+        data.account.time_limit_ns = match (data.preemptible, call) {
+            (true, _) => 0,
+            (false, true) => data.time.call_ns,
+            (false, false) => data.time.run_ns,
         };
+        data.account.relax = data.preemptible.then_some(relax as fn());
     }
 
     /// Runs a full garbage collection.

@@ -10,7 +10,7 @@
 //! as `Arc<State>`, so a packet path can hold one safely while the control
 //! plane destroys it: the VMs close when the last reference goes.
 
-use crate::bh_lock::{new_spinlock_bh, BhGuard, SpinLockBh};
+use crate::softirq_vm::{Refused, SoftirqVm};
 use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::machine::{
@@ -122,9 +122,6 @@ impl Config {
     }
 }
 
-/// No CPU: the value of [`Replica::Softirq`]'s `owner` when unlocked.
-const NO_CPU: i32 = -1;
-
 /// How much of a run's results [`State::run`] copies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResultLimit {
@@ -146,19 +143,8 @@ impl ResultLimit {
 /// One VM behind the lock of its state's context.
 enum Replica {
     Process(Pin<KBox<Mutex<Machine>>>),
-    /// `owner` is the CPU holding `lock`, or [`NO_CPU`]: a spinlock held
-    /// on a CPU cannot be taken again on that CPU (it would spin forever),
-    /// so a same-CPU re-entry is refused by reading it first. Bottom halves
-    /// and preemption are off while the lock is held, so the owner's CPU
-    /// cannot change under it.
-    Softirq {
-        lock: Pin<KBox<SpinLockBh<Machine>>>,
-        owner: Atomic<i32>,
-    },
+    Softirq(Pin<KBox<SoftirqVm>>),
 }
-
-/// A replica's lock is held on this CPU already: entering would deadlock.
-struct Reentry;
 
 impl Replica {
     fn new(config: &Config) -> Result<Self> {
@@ -172,13 +158,7 @@ impl Replica {
             softirq,
         )?;
         Ok(if softirq {
-            Replica::Softirq {
-                lock: KBox::pin_init(
-                    new_spinlock_bh!(machine, c"lunatik_state_softirq"),
-                    GFP_KERNEL,
-                )?,
-                owner: Atomic::new(NO_CPU),
-            }
+            Replica::Softirq(KBox::pin_init(SoftirqVm::new(machine), GFP_KERNEL)?)
         } else {
             Replica::Process(KBox::pin_init(
                 new_mutex!(machine, "lunatik_state_process"),
@@ -187,56 +167,22 @@ impl Replica {
         })
     }
 
-    /// Runs `f` on the machine with its lock held, waiting for the lock if
-    /// another CPU holds it (every entry is bounded in time, see
-    /// [`SOFTIRQ_TIME_LIMITS`]). Fails only if this CPU holds it already
-    /// (a packet path re-entered from inside an entry).
-    fn enter<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> Result<R, Reentry> {
+    /// Runs `f` on the machine for the packet path (see
+    /// [`SoftirqVm::enter`]).
+    fn enter<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> Result<R, Refused> {
         match self {
             Replica::Process(m) => Ok(f(&mut m.lock())),
-            Replica::Softirq { lock, owner } => {
-                // With bottom halves off this CPU stays the same, and an
-                // owner equal to it really is a holder this path
-                // interrupted, or this path itself.
-                let _bh = BhGuard::new();
-                if owner.load(Relaxed) == current_cpu() {
-                    return Err(Reentry);
-                }
-                Ok(Self::hold(lock, owner, f))
-            }
+            Replica::Softirq(vm) => vm.enter(f),
         }
     }
 
-    /// Runs `f` on the machine with its lock held, from the control plane
-    /// (process context), where the lock cannot be held on this CPU
-    /// already: a holder keeps preemption off until it releases it.
+    /// Runs `f` on the machine for the control plane (process context).
     fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
         match self {
             Replica::Process(m) => f(&mut m.lock()),
-            Replica::Softirq { lock, owner } => Self::hold(lock, owner, f),
+            Replica::Softirq(vm) => vm.with(f),
         }
     }
-
-    /// Takes a softirq replica's lock and records this CPU as its owner
-    /// while `f` runs.
-    fn hold<R>(
-        lock: &SpinLockBh<Machine>,
-        owner: &Atomic<i32>,
-        f: impl FnOnce(&mut Machine) -> R,
-    ) -> R {
-        let mut machine = lock.lock();
-        // INVARIANT: the lock is held, with bottom halves and preemption
-        // off until it is released: this CPU owns it meanwhile.
-        owner.store(current_cpu(), Relaxed);
-        let r = f(&mut machine);
-        owner.store(NO_CPU, Relaxed);
-        r
-    }
-}
-
-/// The CPU this runs on, as the owner field stores it.
-fn current_cpu() -> i32 {
-    kernel::cpu::CpuId::current().as_u32() as i32
 }
 
 /// Statistics of a state, summed over its replicas.
@@ -333,6 +279,16 @@ impl State {
         )?)
     }
 
+    /// Makes every replica reachable from the packet path (see
+    /// [`SoftirqVm::expose`]); process states need nothing.
+    pub(crate) fn expose(&self) {
+        for replica in self.replicas.iter() {
+            if let Replica::Softirq(vm) = replica {
+                vm.expose();
+            }
+        }
+    }
+
     /// The state's name.
     pub(crate) fn name(&self) -> &Name {
         &self.config.name
@@ -412,6 +368,11 @@ impl State {
         if ops.is_empty() {
             return Ok(());
         }
+        // From now on packets may enter the replicas: their entries hold
+        // the bh spinlock and meet the softirq deadlines.
+        if ops.iter().any(|op| matches!(op, HookOp::Register(_))) {
+            self.expose();
+        }
         let mut failed = None;
         let mut forget = KVec::new();
         {
@@ -483,7 +444,7 @@ impl State {
             return NF_ACCEPT;
         }
         let replica = self.current();
-        if !matches!(replica, Replica::Softirq { .. }) {
+        if !matches!(replica, Replica::Softirq(_)) {
             // `register` refuses process states; never reached.
             self.refused.add(1, Relaxed);
             return fail;
@@ -539,7 +500,7 @@ impl State {
                 Err(_) => fail,
             }
         });
-        entered.unwrap_or_else(|Reentry| {
+        entered.unwrap_or_else(|Refused| {
             self.refused.add(1, Relaxed);
             fail
         })
