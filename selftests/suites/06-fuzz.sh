@@ -33,7 +33,14 @@ diag "first seed $base (LUNATIK_FUZZ_SEED=$base replays this run)"
 
 expect 0 lunatik run "$FUZZ" --name fuzzp
 result $? load_in_process_state
-expect 0 lunatik run "$FUZZ" softirq --name fuzzs
+# Loaded before any hook, the script's entry is preemptible (it takes
+# about a second on this kernel); an inert hook (no packet carries its
+# mark) then exposes the state to the packet path, so the fuzzing entries
+# hold the bh spinlock, allocate atomically and meet the softirq deadline.
+expect 0 lunatik run "$FUZZ" softirq --name fuzzs &&
+	expect 0 lunatik exec fuzzs -e 'local nf = require("linux.nf") require("netfilter").register{
+		pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, mark = 0x7fffffff,
+		hook = function() return nf.action.ACCEPT end}'
 result $? load_in_softirq_state
 
 # fuzz_state STATE FIRST LOG N CALLS: N entries of CALLS calls in STATE, seeds FIRST,
