@@ -83,6 +83,26 @@ ends() {
 	wait "$1"
 }
 
+# iproute2's ip (busybox's has no netns), for the suites that make
+# network namespaces.
+IP=/usr/bin/ip
+
+# netns ARGS...: `ip netns ARGS`, without the warning this kernel (no
+# CONFIG_FILE_LOCKING) gives for every call.
+netns() {
+	local rc=0
+	$IP netns "$@" 2>/tmp/netns.err || rc=$?
+	grep -v "could not flock" /tmp/netns.err >&2
+	return $rc
+}
+
+# nsx NS COMMAND...: runs COMMAND in namespace NS ("" for this one).
+nsx() {
+	local ns=$1
+	shift
+	if [ -n "$ns" ]; then $IP netns exec "$ns" "$@"; else "$@"; fi
+}
+
 # Files where `expect` leaves a command's output and errors.
 out=/tmp/out err=/tmp/err
 

@@ -24,8 +24,9 @@
 -- bound, every generated chunk is free of loops, gotos and function
 -- definitions, and the arguments that would make one library call run for
 -- minutes are not generated (see BOUNDS below). A state's instruction
--- budget does not count work done inside C functions, so these bounds, not
--- the budget, keep a call short.
+-- budget now counts work done inside C functions too (docs/states.md),
+-- so these bounds only keep the fuzzer's calls short enough to make many
+-- of them; they are no longer what stops a runaway call.
 
 local maxint, minint = math.maxinteger, math.mininteger
 local pcall, select, type, tostring = pcall, select, type, tostring

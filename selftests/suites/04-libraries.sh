@@ -6,23 +6,8 @@
 # a TLS ClientHello parsed for its server name.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
-IP=/usr/bin/ip
 plan 18
 
-# netns ARGS...: `ip netns ARGS`, without the warning this kernel (no
-# CONFIG_FILE_LOCKING) gives for every call.
-netns() {
-	local rc=0
-	$IP netns "$@" 2>/tmp/netns.err || rc=$?
-	grep -v "could not flock" /tmp/netns.err >&2
-	return $rc
-}
-# nsx NS COMMAND...: runs COMMAND in namespace NS ("" for this one).
-nsx() {
-	local ns=$1
-	shift
-	if [ -n "$ns" ]; then $IP netns exec "$ns" "$@"; else "$@"; fi
-}
 # rcu NS FIELD: one figure of the namespace's rcu tables (`lunatik stats
 # --namespace --json`): rcu_bytes, rcu_tables, rcu_bytes_max, ...
 rcu() { nsx "$1" lunatik stats --namespace --json | jq -r ".$2"; }

@@ -8,20 +8,9 @@
 # concluded from how long anything takes.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
-IP=/usr/bin/ip
 SERVER=10.200.0.2
 plan 14
 
-# netns ARGS...: `ip netns ARGS`, without the warning this kernel (no
-# CONFIG_FILE_LOCKING) gives for every call.
-netns() {
-	local rc=0
-	$IP netns "$@" 2>/tmp/netns.err || rc=$?
-	grep -v "could not flock" /tmp/netns.err >&2
-	return $rc
-}
-# nsx NS COMMAND...: runs COMMAND in namespace NS.
-nsx() { local ns=$1; shift; $IP netns exec "$ns" "$@"; }
 # get AGENT: one HTTP request from the client with that User-Agent, which
 # should be served; the page on standard output. The timeout only stops a
 # hung test, so it is long.

@@ -7,7 +7,6 @@
 # every step.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
-IP=/usr/bin/ip
 SERVER=10.201.0.2
 # The documented bound of a softirq entry (docs/states.md) is its
 # deadline, 500 ms for a chunk run from the control plane and 50 ms for a
@@ -21,13 +20,6 @@ RUN_BOUND_NS=2000000000
 CALL_BOUND_NS=1000000000
 plan 9
 
-netns() {
-	local rc=0
-	$IP netns "$@" 2>/tmp/netns.err || rc=$?
-	grep -v "could not flock" /tmp/netns.err >&2
-	return $rc
-}
-nsx() { local ns=$1; shift; $IP netns exec "$ns" "$@"; }
 sv() { nsx server lunatik "$@"; }
 
 # longest NAME: the state's longest entry, in nanoseconds.
