@@ -299,16 +299,3 @@ fn idle_state_memory() {
     println!("idle state with standard libraries: {used} bytes");
     assert!(used > 4096 && used < 64 * 1024, "{used}");
 }
-#[test]
-fn dbg_deep() {
-    let mut s = state();
-    for src in [
-            "local function f() return pcall(f) end return f()",
-            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
-            "local function f(s) return (s:gsub('.', f)) end return f('ab')",
-            "local t = {3, 1, 2} local function c(a, b) table.sort(t, c) return a < b end table.sort(t, c)",
-            "local function f() return coroutine.wrap(f)() end return f()",
-            "local function f() return tostring(setmetatable({}, {__tostring = f})) end return f()",
-            "local s = 'return ' .. ('{'):rep(300) .. ('}'):rep(300) return load(s)()",
-    ] { println!("{src}: {:?}", s.run(src)); }
-}

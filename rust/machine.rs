@@ -263,6 +263,12 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // __tostring metamethod, memory, too many arguments) and nothing here
     // has a destructor until it has returned.
     let msg = unsafe { vm::print_line(L) };
+    // A line costs far more than an instruction (the kernel log, the
+    // console, a netlink message), so each is charged as a few hundred,
+    // and a print flood meets its deadline check as often as other work.
+    // SAFETY: as above; the charge may raise, and nothing has a
+    // destructor yet.
+    unsafe { crate::account::lunatik_work(L, PRINT_UNITS + (msg.len() / 64) as core::ffi::c_long) };
     // SAFETY: a running machine's extra space holds its data.
     let data = unsafe { (*lua_getextraspace(L)).cast::<MachineData>() };
     // No Lua call follows, so Rust values may live from here on; the
@@ -272,6 +278,9 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     unsafe { emit(data, msg, None) };
     0
 }
+
+/// Budget units one `print` costs besides its bytes.
+const PRINT_UNITS: core::ffi::c_long = 256;
 
 /// The kernel's monotonic clock for entry deadlines and timings: usable
 /// from any context, NMI included, and cheap.
