@@ -256,10 +256,9 @@ lunatik run /examples/hello.lua --name anon >/dev/null &&
 		return #keep' && equals 100 &&
 	[ "$(rcu "" rcu_tables)" = $((t0 + 100)) ] && [ "$(rcu "" rcu_bytes)" -gt "$b0" ] &&
 	lunatik stop anon
-for _ in $(seq 50); do
-	[ "$(rcu "" rcu_bytes)" = "$b0" ] && break
-	sleep 0.2
-done
+# rcu_back_to B: the namespace's rcu tables hold B bytes again.
+rcu_back_to() { [ "$(rcu "" rcu_bytes)" = "$1" ]; }
+wait_until rcu_back_to "$b0"
 diag "anonymous tables: back to $(rcu "" rcu_bytes) bytes in $(rcu "" rcu_tables) tables (baseline $b0 in $t0)"
 [ "$(rcu "" rcu_bytes)" = "$b0" ] && [ "$(rcu "" rcu_tables)" = "$t0" ]
 result $? rcu_anonymous_tables_given_back
@@ -267,10 +266,9 @@ result $? rcu_anonymous_tables_given_back
 # Deleting the namespaces gives their bytes back: once they are gone,
 # every namespace's tables are this one's.
 netns del rq1 && netns del rq2
-for _ in $(seq 100); do
-	[ "$(rcu "" rcu_bytes_all)" = "$(rcu "" rcu_bytes)" ] && break
-	sleep 0.2
-done
+# only_this_namespace: every namespace's rcu bytes are this one's.
+only_this_namespace() { [ "$(rcu "" rcu_bytes_all)" = "$(rcu "" rcu_bytes)" ]; }
+wait_until only_this_namespace
 diag "after deleting rq1 and rq2: $(rcu "" rcu_bytes_all) bytes in all namespaces" \
 	"($all_bytes0 before them), $(rcu "" rcu_bytes) in this one"
 [ "$(rcu "" rcu_bytes_all)" = "$(rcu "" rcu_bytes)" ] &&

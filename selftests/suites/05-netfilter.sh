@@ -38,7 +38,6 @@ flow_start() {
 		else
 			echo failed
 		fi
-		sleep 0.1
 	done >"$1") &
 	flow=$!
 }
@@ -251,7 +250,7 @@ netns add doomed && nsx doomed ip link set lo up &&
 r=$?
 $IP netns exec doomed httpd -f -p 80 -h /tmp/www 2>/dev/null &
 doomed_httpd=$!
-$IP netns exec doomed sh -c 'while :; do timeout 2 wget -q -O - http://127.0.0.1/ >/dev/null 2>&1; sleep 0.1; done' 2>/dev/null &
+$IP netns exec doomed sh -c 'while :; do timeout 2 wget -q -O - http://127.0.0.1/ >/dev/null 2>&1; done' 2>/dev/null &
 doomed_flow=$!
 flow_start /tmp/flow3.log Mozilla/5.0 30
 # doomed_hooked: the doomed namespace's hook has seen two requests.
