@@ -91,7 +91,7 @@ vm: module cli
 clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -f rust/*.o rust/.*.cmd rust/*.d lua/*.o lua/.*.cmd lua/klibc/*.o lua/klibc/.*.cmd
-	rm -f netlink/*.o netlink/.*.cmd
+	rm -f netlink/*.o netlink/.*.cmd lua*/*.o lua*/.*.cmd
 	rm -rf target build
 
 endif

@@ -33,6 +33,7 @@ mod events;
 mod ffi;
 mod genl;
 mod kalloc;
+#[path = "../lualinux/linux.rs"]
 mod linuxlib;
 mod machine;
 #[path = "../lua/mathlib.rs"]
@@ -41,6 +42,7 @@ mod mathlib;
 #[allow(unreachable_pub, dead_code)]
 mod name;
 mod net;
+#[path = "../luanetfilter/netfilter.rs"]
 mod netfilter;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;

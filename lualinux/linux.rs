@@ -15,7 +15,7 @@ use crate::ffi::*;
 use core::ffi::{c_char, c_int, c_uint, CStr};
 use kernel::bindings;
 
-// The shims of rust/linux.c, declared in rust/shim.h.
+// The shims of lualinux/linux.c, declared in lualinux/linux.h.
 #[allow(improper_ctypes)]
 extern "C" {
     fn lunatik_time_ns() -> u64;

@@ -43,7 +43,7 @@ pub(crate) const NF_DROP: c_uint = 0;
 /// `NF_ACCEPT`.
 pub(crate) const NF_ACCEPT: c_uint = 1;
 
-// The shims of rust/netfilter.c, declared in rust/shim.h.
+// The shims of luanetfilter/netfilter.c, declared in luanetfilter/netfilter.h.
 #[allow(improper_ctypes)]
 extern "C" {
     fn lunatik_nf_hook_new(
@@ -61,7 +61,7 @@ extern "C" {
 }
 
 /// What `lunatik_skb_prepare` reports of a packet (`struct
-/// lunatik_skb_info` in rust/shim.h).
+/// lunatik_skb_info` in luanetfilter/netfilter.h).
 #[repr(C)]
 pub(crate) struct SkbInfo {
     /// Network header.
