@@ -19,15 +19,32 @@ const HANDLER: c_int = 1;
 const UPVALUE1: c_int = LUA_REGISTRYINDEX - 1;
 
 /// What [`open_libs`] needs inside its protected call.
-struct OpenArgs {
+struct OpenArgs<M: 'static> {
     seed: u64,
     print: lua_CFunction,
-    extra: &'static &'static [Library],
+    extra: &'static M,
 }
 
 /// A library `require` finds by name: its name and its opener, which
 /// returns the library's value.
 pub type Library = (&'static CStr, lua_CFunction);
+
+/// Where `require` looks for the libraries this file does not have: the
+/// kernel's registry of libraries (rust/library.rs), or a plain list.
+/// The VM receives it; it never names a library of its own beyond
+/// [`BUILTIN`].
+pub trait Modules: Sync + 'static {
+    /// The opener of the library called `name`, if there is one.
+    fn find(&self, name: &[u8]) -> Option<lua_CFunction>;
+}
+
+impl Modules for &'static [Library] {
+    fn find(&self, name: &[u8]) -> Option<lua_CFunction> {
+        self.iter()
+            .find(|(n, _)| n.to_bytes() == name)
+            .map(|(_, open)| *open)
+    }
+}
 
 /// The libraries of this file's own, `core`-only, world; the kernel adds
 /// the ones that need it (`linux`, `lunatik`, `rcu`).
@@ -38,7 +55,7 @@ static LOADED: u8 = 0;
 
 /// `require(name)`: the library `name`, opened on first use. Only the
 /// built-in libraries exist (loading script files is not supported yet).
-unsafe extern "C" fn require(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; the checks, the table
     // accesses and the opener may raise; nothing here has a destructor.
     unsafe {
@@ -57,17 +74,13 @@ unsafe extern "C" fn require(L: *mut lua_State) -> c_int {
         }
         lua_pop(L, 1);
         // The libraries are Rust statics: `open_libs` passes the extra
-        // ones as a light userdata pointing to a `&'static [Library]`.
-        let extra = &*lua_touserdata(L, lua_upvalueindex(1)).cast::<&'static [Library]>();
+        // ones as a light userdata pointing to a `&'static M`.
+        let extra = &*lua_touserdata(L, lua_upvalueindex(1)).cast::<M>();
         let wanted = core::slice::from_raw_parts(name.cast::<u8>(), len);
-        let Some((_, open)) = BUILTIN
-            .iter()
-            .chain(extra.iter())
-            .find(|(n, _)| n.to_bytes() == wanted)
-        else {
+        let Some(open) = BUILTIN.find(wanted).or_else(|| extra.find(wanted)) else {
             luaL_error(L, c"module '%s' not found".as_ptr(), name);
         };
-        lua_pushcclosure(L, *open, 0);
+        lua_pushcclosure(L, open, 0);
         lua_pushvalue(L, 1);
         lua_callk(L, 1, 1, 0, core::ptr::null());
         if lua_type(L, -1) == LUA_TNIL {
@@ -124,12 +137,12 @@ unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
     1
 }
 
-unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
     // SAFETY: `open_libs` passes its OpenArgs as light userdata 1, alive
     // for this call. The library functions may raise memory errors, which
     // `open_libs`'s lua_pcall catches; nothing here has a destructor.
     unsafe {
-        let args = &*lua_touserdata(L, 1).cast::<OpenArgs>();
+        let args = &*lua_touserdata(L, 1).cast::<OpenArgs<M>>();
         let libs: [(&CStr, lua_CFunction); 5] = [
             (c"_G", luaopen_base),
             (c"coroutine", luaopen_coroutine),
@@ -158,8 +171,8 @@ unsafe extern "C" fn open_protected(L: *mut lua_State) -> c_int {
         lua_pushcclosure(L, args.print, 0);
         lua_setglobal(L, c"print".as_ptr());
 
-        lua_pushlightuserdata(L, (args.extra as *const &[Library]).cast_mut().cast());
-        lua_pushcclosure(L, require, 1);
+        lua_pushlightuserdata(L, (args.extra as *const M).cast_mut().cast());
+        lua_pushcclosure(L, require::<M>, 1);
         lua_setglobal(L, c"require".as_ptr());
     }
     0
@@ -186,11 +199,11 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
 /// # Safety
 ///
 /// `L` is a valid, idle state.
-pub unsafe fn open_libs(
+pub unsafe fn open_libs<M: Modules>(
     L: *mut lua_State,
     seed: u64,
     print: lua_CFunction,
-    extra: &'static &'static [Library],
+    extra: &'static M,
 ) -> Result<(), c_int> {
     let mut args = OpenArgs { seed, print, extra };
     // SAFETY: pushing a light C function and a light userdata never
@@ -198,7 +211,7 @@ pub unsafe fn open_libs(
     let status = unsafe {
         account::begin_entry(L);
         lua_settop(L, 0);
-        lua_pushcclosure(L, open_protected, 0);
+        lua_pushcclosure(L, open_protected::<M>, 0);
         lua_pushlightuserdata(L, core::ptr::addr_of_mut!(args).cast::<c_void>());
         let status = lua_pcall(L, 1, 0, 0);
         account::end_entry(L);

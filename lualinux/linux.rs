@@ -12,6 +12,7 @@
 //! checks and holds no value with a destructor.
 
 use crate::ffi::*;
+use crate::library::Library;
 use core::ffi::{c_char, c_int, c_uint, CStr};
 use kernel::bindings;
 
@@ -169,7 +170,7 @@ unsafe extern "C" fn numcpus(L: *mut lua_State) -> c_int {
 /// # Safety
 ///
 /// Called by Lua (it raises on memory errors).
-pub(crate) unsafe extern "C" fn open_linux(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_linux(L: *mut lua_State) -> c_int {
     let functions: [(&CStr, lua_CFunction); 5] = [
         (c"random", random),
         (c"time", time),
@@ -196,7 +197,7 @@ const VERSION: &CStr = c"lunatik-rs 0.1.0 (Lua 5.5)";
 /// # Safety
 ///
 /// Called by Lua in a kernel machine (it raises on memory errors).
-pub(crate) unsafe extern "C" fn open_lunatik(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_lunatik(L: *mut lua_State) -> c_int {
     // SAFETY: as above.
     unsafe {
         let name = crate::machine::state_name(L);
@@ -208,3 +209,9 @@ pub(crate) unsafe extern "C" fn open_lunatik(L: *mut lua_State) -> c_int {
     }
     1
 }
+
+/// The `linux` and `lunatik` libraries.
+pub(crate) static LIBRARY: Library = Library::new(
+    "linux",
+    &[(c"linux", open_linux), (c"lunatik", open_lunatik)],
+);

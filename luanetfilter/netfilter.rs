@@ -28,6 +28,7 @@
 //! that only observe). docs/netfilter.md states the rule.
 
 use crate::ffi::*;
+use crate::library::Library;
 use crate::net::NetRef;
 use crate::state::State;
 use crate::vm;
@@ -390,7 +391,7 @@ unsafe extern "C" fn unregister(L: *mut lua_State) -> c_int {
 /// # Safety
 ///
 /// Called by Lua in a kernel machine (it raises on memory errors).
-pub(crate) unsafe extern "C" fn open_netfilter(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_netfilter(L: *mut lua_State) -> c_int {
     // SAFETY: as above.
     unsafe {
         if luaL_newmetatable(L, HANDLE.as_ptr()) != 0 {
@@ -429,7 +430,7 @@ unsafe fn constants(L: *mut lua_State, entries: &[(&CStr, i64)]) {
 /// # Safety
 ///
 /// Called by Lua (it raises on memory errors).
-pub(crate) unsafe extern "C" fn open_nf(L: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_nf(L: *mut lua_State) -> c_int {
     // SAFETY: as above.
     unsafe {
         lua_createtable(L, 0, 4);
@@ -494,3 +495,9 @@ pub(crate) unsafe extern "C" fn open_nf(L: *mut lua_State) -> c_int {
     }
     1
 }
+
+/// The `netfilter` and `linux.nf` libraries.
+pub(crate) static LIBRARY: Library = Library::new(
+    "netfilter",
+    &[(c"netfilter", open_netfilter), (c"linux.nf", open_nf)],
+);

@@ -46,9 +46,17 @@ use kernel::alloc::{
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-// The control plane owns the namespaces' spaces (and with them the named
-// tables) under this name, and calls the pernet hooks through this file.
-pub(crate) use crate::rcu_space::{net_exit, net_init, SpacesOwner as NamesOwner};
+use crate::library::Library;
+
+/// The `rcu` library: its Lua module, the module-wide tree of the
+/// namespaces' spaces, and each namespace's space (with its named tables).
+pub(crate) static LIBRARY: Library = Library {
+    init: Some(crate::rcu_space::init),
+    exit: Some(crate::rcu_space::exit),
+    net_init: Some(crate::rcu_space::net_init),
+    net_exit: Some(crate::rcu_space::net_exit),
+    ..Library::new("rcu", &[(c"rcu", open)])
+};
 
 /// Buckets of an anonymous table made without a count.
 const DEFAULT_BUCKETS: usize = NAMED_BUCKETS;

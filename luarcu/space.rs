@@ -213,7 +213,7 @@ type ByNet = RBTree<usize, Arc<Space>>;
 /// The spaces of every namespace, by the namespace's address.
 ///
 /// Invariant: while the module's control plane lives, `SPACES` points to
-/// the `Spaces` its [`SpacesOwner`] owns.
+/// the `Spaces` that [`init`] publishes and [`exit`] frees.
 struct Spaces {
     tree: Pin<KBox<SpinLockBh<ByNet>>>,
 }
@@ -221,47 +221,42 @@ struct Spaces {
 static SPACES: Atomic<*mut Spaces> = Atomic::new(core::ptr::null_mut());
 
 fn spaces() -> Option<&'static Spaces> {
-    // SAFETY: non-null only while the owner lives (type invariant); its
-    // users (the pernet callbacks, the states and the control plane) are
-    // all gone before it drops.
+    // SAFETY: non-null only between `init` and `exit` (type invariant);
+    // its users (the pernet callbacks, the states and the control plane)
+    // are all gone before `exit` runs.
     unsafe { SPACES.load(Acquire).as_ref() }
 }
 
-/// Owns the module-wide tree of spaces and publishes it in [`SPACES`];
-/// dropping it (module unload, after the pernet subsystem has closed every
-/// space) waits for the entries retired by `call_rcu` to be freed.
-pub(crate) struct SpacesOwner(());
-
-impl SpacesOwner {
-    /// Creates the tree and publishes it.
-    pub(crate) fn new() -> Result<Self> {
-        let spaces = KBox::new(
-            Spaces {
-                tree: KBox::pin_init(
-                    new_spinlock_bh!(RBTree::new(), c"lunatik_rcu_spaces"),
-                    GFP_KERNEL,
-                )?,
-            },
-            GFP_KERNEL,
-        )?;
-        SPACES.store(KBox::into_raw(spaces), Release);
-        Ok(Self(()))
-    }
+/// Creates the module-wide tree of spaces and publishes it in [`SPACES`]
+/// (the library's `init`, on load).
+pub(crate) fn init() -> Result {
+    let spaces = KBox::new(
+        Spaces {
+            tree: KBox::pin_init(
+                new_spinlock_bh!(RBTree::new(), c"lunatik_rcu_spaces"),
+                GFP_KERNEL,
+            )?,
+        },
+        GFP_KERNEL,
+    )?;
+    SPACES.store(KBox::into_raw(spaces), Release);
+    Ok(())
 }
 
-impl Drop for SpacesOwner {
-    fn drop(&mut self) {
-        let p = SPACES.xchg(core::ptr::null_mut(), Acquire);
-        if !p.is_null() {
-            // SAFETY: `p` came from KBox::into_raw in `new`; the pernet
-            // subsystem, unregistered before this drops, removed every
-            // space, and the states are gone.
-            drop(unsafe { KBox::from_raw(p) });
-        }
-        // Entries retired by `call_rcu` point to this module's callback,
-        // and hold the last references on their spaces.
-        rcu::rcu_barrier();
+/// Frees the tree and waits for the entries retired by `call_rcu` to be
+/// freed (the library's `exit`, on unload, after the pernet subsystem has
+/// closed every space and every state is gone).
+pub(crate) fn exit() {
+    let p = SPACES.xchg(core::ptr::null_mut(), Acquire);
+    if !p.is_null() {
+        // SAFETY: `p` came from KBox::into_raw in `init`; the pernet
+        // subsystem, unregistered before this runs, removed every
+        // space, and the states are gone.
+        drop(unsafe { KBox::from_raw(p) });
     }
+    // Entries retired by `call_rcu` point to this module's callback,
+    // and hold the last references on their spaces.
+    rcu::rcu_barrier();
 }
 
 /// Gives a new namespace its space (pernet `init`).

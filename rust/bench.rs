@@ -36,7 +36,7 @@ mod tests {
     #[test]
     fn idle_state_and_call_cost() -> Result {
         let name = Name::new(b"bench").map_err(|_| EINVAL)?;
-        let state = State::new(Config::new(name, Context::Process))?;
+        let state = State::new(Config::new(name, Context::Process, &crate::RUNTIME))?;
         let idle = state.stats().memory_used;
         pr_info!("bench: idle state with standard libraries: {idle} bytes\n");
 
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn call_with_packet_views() -> Result {
         let name = Name::new(b"bench-views").map_err(|_| EINVAL)?;
-        let state = State::new(Config::new(name, Context::Softirq))?;
+        let state = State::new(Config::new(name, Context::Softirq, &crate::RUNTIME))?;
         assert!(state.run(b"function f(x) return 1 end", c"=bench", ResultLimit::ALL).is_ok());
         let packet = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
         let mark = core::cell::Cell::new(None);

@@ -33,6 +33,7 @@ mod events;
 mod ffi;
 mod genl;
 mod kalloc;
+mod library;
 #[path = "../lualinux/linux.rs"]
 mod linuxlib;
 mod machine;
@@ -75,6 +76,18 @@ mod bench;
 #[cfg(CONFIG_KUNIT)]
 mod state_tests;
 
+/// The module's libraries, beside the `core`-only `data` and `byteorder`
+/// that lua/vm.rs opens itself. Adding a library is one folder and one
+/// line here (docs/architecture.md, "The library registry").
+static LIBRARIES: &[&library::Library] = &[&linuxlib::LIBRARY, &rcu::LIBRARY, &netfilter::LIBRARY];
+
+/// What every state is made with: the libraries and the `events` group
+/// its `print` and failures go to.
+pub(crate) static RUNTIME: library::Runtime = library::Runtime {
+    libraries: LIBRARIES,
+    events: events::send,
+};
+
 module! {
     type: Lunatik,
     name: "lunatik",
@@ -92,7 +105,7 @@ struct Lunatik {
 
 impl kernel::Module for Lunatik {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let control = control::Control::new()?;
+        let control = control::Control::new(&RUNTIME)?;
         pr_info!("loaded ({} possible CPUs)\n", cpu::possible_cpus());
         Ok(Lunatik { _control: control })
     }

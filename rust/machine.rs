@@ -12,9 +12,9 @@
 //! call that may raise.
 
 use crate::account::{Account, Kill};
-use crate::events;
 use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
+use crate::library::Runtime;
 use crate::name::Name;
 use crate::net::NetRef;
 use crate::netfilter::HookOp;
@@ -132,6 +132,8 @@ struct MachineData {
     preemptible: bool,
     name: Name,
     net: NetRef,
+    /// The libraries `require` finds and where events go.
+    runtime: &'static Runtime,
     limit: RateLimit,
     counters: Counters,
     /// Hook changes the running chunk asked for (`netfilter.register`),
@@ -197,11 +199,12 @@ pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
 unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
     // SAFETY: by the function's contract; the fields are read or, for the
     // limit, updated through the pointer, never borrowed from the whole.
-    let (name, net, atomic, verdict) = unsafe {
+    let (name, net, events, atomic, verdict) = unsafe {
         let now = kernel::bindings::ktime_get_mono_fast_ns();
         (
             (*data).name,
             (*data).net,
+            (*data).runtime.events,
             (*data).account.atomic,
             (*data).limit.check(now),
         )
@@ -214,13 +217,13 @@ unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
         pr_info!("{}: ({} messages suppressed)\n", shown, suppressed);
         let mut note = [0u8; 48];
         let n = fmt_suppressed(&mut note, suppressed);
-        events::send(net, &name, &note[..n], None, atomic);
+        events(net, &name, &note[..n], None, atomic);
     }
     match kind {
         None => pr_info!("{}: {}\n", shown, BStr::from_bytes(msg)),
         Some(_) => pr_warn!("{}: callback failed: {}\n", shown, BStr::from_bytes(msg)),
     }
-    events::send(net, &name, msg, kind.map(ErrorKind::protocol), atomic);
+    events(net, &name, msg, kind.map(ErrorKind::protocol), atomic);
 }
 
 /// Writes "(N messages suppressed)" into `buf`, returning its length.
@@ -323,10 +326,12 @@ impl Machine {
     /// every allocation of the state is atomic slab memory (see
     /// [`KernelAlloc`]), as `softirq` states are entered where sleeping is
     /// not allowed; without it, long entries let other tasks run. Its
-    /// events go to the listeners of `net`.
+    /// events go to the listeners of `net` through `runtime`, which also
+    /// lists the libraries `require` finds.
     pub(crate) fn new(
         name: Name,
         net: NetRef,
+        runtime: &'static Runtime,
         memory: usize,
         budget: u64,
         time: TimeLimits,
@@ -350,6 +355,7 @@ impl Machine {
                 preemptible: !atomic,
                 name,
                 net,
+                runtime,
                 limit: RateLimit::new(),
                 pending: KVec::new(),
                 counters: Counters {
@@ -380,7 +386,7 @@ impl Machine {
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
-        unsafe { vm::open_libs(L.as_ptr(), seed, print, &KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
+        unsafe { vm::open_libs(L.as_ptr(), seed, print, runtime) }.map_err(|_| ENOMEM)?;
         Ok(machine)
     }
 
@@ -574,15 +580,6 @@ impl Machine {
         }
     }
 }
-
-/// The libraries only the kernel has, found by `require`.
-static KERNEL_LIBRARIES: &[vm::Library] = &[
-    (c"linux", crate::linuxlib::open_linux),
-    (c"lunatik", crate::linuxlib::open_lunatik),
-    (c"rcu", crate::rcu::open),
-    (c"netfilter", crate::netfilter::open_netfilter),
-    (c"linux.nf", crate::netfilter::open_nf),
-];
 
 /// The results of a successful [`Machine::call`], valid during the
 /// callback that receives them.

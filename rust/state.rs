@@ -13,6 +13,7 @@
 use crate::softirq_vm::{Refused, SoftirqVm};
 use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
+use crate::library::Runtime;
 use crate::machine::{
     Counters, ErrorKind, Machine, MachineStats, Results, RunError, TimeLimits, LAST_ERROR_MAX,
 };
@@ -79,13 +80,16 @@ pub(crate) struct Config {
     pub(crate) unlimited: bool,
     /// One VM per possible CPU instead of one.
     pub(crate) percpu: bool,
+    /// The module's libraries and events sender (rust/library.rs).
+    pub(crate) runtime: &'static Runtime,
 }
 
 impl Config {
     /// A single-VM state of the initial namespace in `context` with the
-    /// default limits.
-    pub(crate) fn new(name: Name, context: Context) -> Self {
+    /// default limits and the module's `runtime`.
+    pub(crate) fn new(name: Name, context: Context, runtime: &'static Runtime) -> Self {
         Self {
+            runtime,
             name,
             net: NetRef::init(),
             context,
@@ -152,6 +156,7 @@ impl Replica {
         let machine = Machine::new(
             config.name,
             config.net,
+            config.runtime,
             config.memory,
             config.budget,
             config.time_limits(),

@@ -20,7 +20,7 @@ fn name(s: &str) -> Result<Name> {
 }
 
 fn state(s: &str, context: Context, tweak: impl FnOnce(&mut Config)) -> Result<Arc<State>> {
-    let mut config = Config::new(name(s)?, context);
+    let mut config = Config::new(name(s)?, context, &crate::RUNTIME);
     tweak(&mut config);
     State::new(config)
 }
@@ -131,14 +131,15 @@ mod tests {
     #[test]
     fn states_are_isolated_and_named_uniquely() -> Result {
         let registry = Registry::new()?;
-        let a = registry.create(Config::new(name("a")?, Context::Process))?;
-        let b = registry.create(Config::new(name("b")?, Context::Process))?;
+        let config = |s| Ok::<_, Error>(Config::new(name(s)?, Context::Process, &crate::RUNTIME));
+        let a = registry.create(config("a")?)?;
+        let b = registry.create(config("b")?)?;
         assert!(eval(&a, "x = 1").is_ok());
         assert_eq!(eval(&a, "return x").map_err(|e| e.kind.errno())?, b"1");
         assert_eq!(eval(&b, "return x").map_err(|e| e.kind.errno())?, b"nil");
         assert_eq!(
             registry
-                .create(Config::new(name("a")?, Context::Process))
+                .create(config("a")?)
                 .err(),
             Some(EEXIST)
         );
@@ -211,7 +212,8 @@ mod tests {
             } else {
                 Context::Process
             };
-            let config = Config::new(Name::new(&label).map_err(|_| EINVAL)?, context);
+            let label = Name::new(&label).map_err(|_| EINVAL)?;
+            let config = Config::new(label, context, &crate::RUNTIME);
             let s = registry.create(config)?;
             assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
         }
