@@ -45,6 +45,8 @@ mod name;
 mod net;
 #[path = "../luanetfilter/netfilter.rs"]
 mod netfilter;
+#[path = "../luanetfilter/hook.rs"]
+mod nf_hook;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;
 #[allow(unreachable_pub, dead_code)]

@@ -17,7 +17,6 @@ use crate::kalloc::KernelAlloc;
 use crate::library::Runtime;
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::netfilter::HookOp;
 use crate::protocol::{error_kind, VALUE_MAX};
 use crate::ratelimit::{RateLimit, Verdict};
 use crate::vm;
@@ -136,19 +135,102 @@ struct MachineData {
     runtime: &'static Runtime,
     limit: RateLimit,
     counters: Counters,
-    /// Hook changes the running chunk asked for (`netfilter.register`),
-    /// applied by the state once the chunk is done.
-    pending: KVec<HookOp>,
+    /// Work the running chunk asked for (such as `netfilter.register`),
+    /// done by the state once the chunk is over.
+    pending: KVec<KBox<dyn Deferred>>,
 }
 
-/// Records a hook change for the state to apply when the running chunk is
-/// done (see crate::netfilter).
+/// A state as the kernel objects that call into it see it (a netfilter
+/// hook, an XDP attachment): rust/state.rs implements it, so libraries
+/// reach their state without this file knowing either.
+pub(crate) trait Owner: Sync {
+    /// Calls the stored callback `id` with `args` for the packet path, in
+    /// the replica of the current CPU, and lets `read` read its results;
+    /// `read` returns `Err(message)` for results that count as a failure
+    /// of the state (reported like a failed callback).
+    fn callback(
+        &self,
+        id: i64,
+        args: &[vm::Arg<'_>],
+        read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
+    ) -> Result<(), CallbackError>;
+
+    /// Counts an entry the packet path gave up before Lua ran (a packet
+    /// without memory to prepare it) as an error of the state.
+    fn refuse(&self);
+}
+
+/// Why [`Owner::callback`] has no verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackError {
+    /// Lua did not run: a re-entry on the CPU already running the replica,
+    /// or a state the packet path may not enter. Counted by the state.
+    Refused,
+    /// Lua ran and failed, or `read` refused its results. Counted and
+    /// reported by the machine.
+    Failed,
+}
+
+/// A kernel object that calls into a state (a netfilter hook, an XDP
+/// attachment), kept in the state's resource list, which the state drops
+/// before anything else when it dies (docs/architecture.md, "Deferred
+/// work and resources").
+pub(crate) trait Resource: Send + Sync {
+    /// The callback it calls.
+    fn id(&self) -> i64;
+
+    /// Stops the kernel from entering the state through it. Entries
+    /// already inside may run until the next RCU grace period, which the
+    /// state waits for, once for all its resources, before dropping them.
+    /// Dropping a resource that was not unpublished unpublishes it and
+    /// waits for a grace period itself.
+    fn unpublish(&mut self);
+}
+
+/// What [`Deferred::apply`] works on: the state, its namespace and its
+/// resource list.
+pub(crate) struct Apply<'a> {
+    /// The state, for the resources made here to call into. It outlives
+    /// them: it drops its resources before anything else.
+    pub(crate) owner: *const (dyn Owner + 'static),
+    /// The state's namespace.
+    pub(crate) net: NetRef,
+    /// The state's resources.
+    pub(crate) resources: &'a mut KVec<KBox<dyn Resource>>,
+    /// Callbacks the replicas may forget (the kernel will no longer call
+    /// them) once the work is done.
+    pub(crate) forget: &'a mut KVec<i64>,
+}
+
+/// Why deferred work failed: the kernel's error and the message the run
+/// that asked for it fails with.
+pub(crate) struct Refusal {
+    /// The kernel's error.
+    pub(crate) error: Error,
+    /// The run's error message.
+    pub(crate) message: &'static [u8],
+}
+
+/// Work a library asks for while a chunk runs and that must wait for
+/// process context after it (registering a hook sleeps, and a softirq
+/// state runs Lua under a spinlock). The state does it when the chunk is
+/// over ([`crate::state::State::run`]).
+pub(crate) trait Deferred: Send {
+    /// Whether the work lets the packet path reach the state: the state
+    /// is then exposed first (rust/softirq_vm.rs).
+    fn exposes(&self) -> bool;
+
+    /// Does the work, in process context.
+    fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal>;
+}
+
+/// Queues `op` for the state to do when the running chunk is over.
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Machine`] that is running (so its data is
 /// not otherwise borrowed).
-pub(crate) unsafe fn push_hook_op(L: *mut lua_State, op: HookOp) -> Result {
+pub(crate) unsafe fn defer(L: *mut lua_State, op: impl Deferred + 'static) -> Result {
     // SAFETY: by the contract; the push is plain Rust, no Lua call.
     unsafe {
         let data = (*lua_getextraspace(L)).cast::<MachineData>();
@@ -157,6 +239,7 @@ pub(crate) unsafe fn push_hook_op(L: *mut lua_State, op: HookOp) -> Result {
         } else {
             GFP_KERNEL
         };
+        let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
         (*data).pending.push(op, flags)?;
     }
     Ok(())
@@ -434,12 +517,12 @@ impl Machine {
         self.finish(outcome)
     }
 
-    /// Takes the hook changes the last entries asked for.
-    pub(crate) fn take_hook_ops(&mut self) -> KVec<HookOp> {
+    /// Takes the work the last entries deferred.
+    pub(crate) fn take_deferred(&mut self) -> KVec<KBox<dyn Deferred>> {
         core::mem::take(&mut self.data_mut().pending)
     }
 
-    /// Forgets callback `id` (a hook that was unregistered).
+    /// Forgets callback `id` (a resource that calls it is gone).
     pub(crate) fn drop_callback(&mut self, id: i64) {
         // SAFETY: the state is idle; dropping a callback neither allocates
         // nor raises (it replaces an existing entry).

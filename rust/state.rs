@@ -15,14 +15,13 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::library::Runtime;
 use crate::machine::{
-    Counters, ErrorKind, Machine, MachineStats, Results, RunError, TimeLimits, LAST_ERROR_MAX,
+    Apply, CallbackError, Counters, ErrorKind, Machine, MachineStats, Owner, Resource, Results,
+    RunError, TimeLimits, LAST_ERROR_MAX,
 };
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::netfilter::{Hook, HookOp, Packet, NF_ACCEPT, NF_DROP};
-use crate::vm::{Arg, Callee, DataArg, SkbArg, Value};
-use core::cell::Cell;
-use core::ffi::{c_uint, CStr};
+use crate::vm::{Arg, Callee};
+use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
@@ -244,9 +243,11 @@ impl Stats {
 
 /// A Lua state.
 ///
-/// Invariant: `replicas` is never empty; for a per-CPU state it holds one
-/// replica per possible CPU and `cpus[i]` is the CPU of `replicas[i]`.
-/// Every hook in `hooks` calls into this state, which unregisters them
+/// # Invariants
+///
+/// `replicas` is never empty; for a per-CPU state it holds one replica per
+/// possible CPU and `cpus[i]` is the CPU of `replicas[i]`. Every resource
+/// in `resources` calls into this state, which unpublishes and drops them
 /// before anything else when it is dropped.
 pub(crate) struct State {
     config: Config,
@@ -255,7 +256,8 @@ pub(crate) struct State {
     /// Packets given the failure verdict without entering Lua (no memory
     /// to linearize them, or a same-CPU re-entry): errors of the state.
     refused: Atomic<u64>,
-    hooks: Pin<KBox<Mutex<KVec<Hook>>>>,
+    /// The kernel objects calling into the state (netfilter hooks, ...).
+    resources: Pin<KBox<Mutex<KVec<KBox<dyn Resource>>>>>,
 }
 
 impl State {
@@ -278,7 +280,10 @@ impl State {
                 replicas,
                 cpus,
                 refused: Atomic::new(0),
-                hooks: KBox::pin_init(new_mutex!(KVec::new(), "lunatik_state_hooks"), GFP_KERNEL)?,
+                resources: KBox::pin_init(
+                    new_mutex!(KVec::new(), "lunatik_state_resources"),
+                    GFP_KERNEL,
+                )?,
             },
             GFP_KERNEL,
         )?)
@@ -322,8 +327,8 @@ impl State {
     /// than `limit.total` bytes in all (later results are left out): a
     /// script chooses what it returns, and nothing larger than the reply is
     /// copied. Stops at the first replica that fails: the replicas before
-    /// it have run the chunk, the others have not. Then applies the hook
-    /// changes the chunk asked for (process context).
+    /// it have run the chunk, the others have not. Then does the work the
+    /// chunk deferred (process context).
     pub(crate) fn run(
         &self,
         chunk: &[u8],
@@ -351,21 +356,20 @@ impl State {
                 break;
             }
         }
-        let hooks = self.apply_hooks();
+        let deferred = self.apply_deferred();
         outcome?;
-        hooks?;
+        deferred?;
         Ok(out)
     }
 
-    /// Registers and unregisters the hooks the replicas asked for. Every
-    /// replica of a per-CPU state runs the same chunks, so the first
-    /// replica's requests stand for all; the kernel hook then calls the
-    /// callback of the same id in whichever replica runs on the packet's
-    /// CPU.
-    fn apply_hooks(&self) -> Result<(), RunError> {
+    /// Does the work the replicas deferred (rust/machine.rs, `Deferred`).
+    /// Every replica of a per-CPU state runs the same chunks, so the first
+    /// replica's requests stand for all; a resource then calls the
+    /// callback of the same id in whichever replica runs on its CPU.
+    fn apply_deferred(&self) -> Result<(), RunError> {
         let mut ops = KVec::new();
         for (i, replica) in self.replicas.iter().enumerate() {
-            let taken = replica.with(|m| m.take_hook_ops());
+            let taken = replica.with(|m| m.take_deferred());
             if i == 0 {
                 ops = taken;
             }
@@ -375,37 +379,23 @@ impl State {
         }
         // From now on packets may enter the replicas: their entries hold
         // the bh spinlock and meet the softirq deadlines.
-        if ops.iter().any(|op| matches!(op, HookOp::Register(_))) {
+        if ops.iter().any(|op| op.exposes()) {
             self.expose();
         }
         let mut failed = None;
         let mut forget = KVec::new();
         {
-            let mut hooks = self.hooks.lock();
+            let mut resources = self.resources.lock();
+            let owner: &(dyn Owner + 'static) = self;
+            let mut cx = Apply {
+                owner,
+                net: self.config.net,
+                resources: &mut resources,
+                forget: &mut forget,
+            };
             for op in ops.iter() {
-                match op {
-                    HookOp::Register(spec) => {
-                        // SAFETY: the state drops its hooks before anything
-                        // else (type invariant), so it outlives them.
-                        match unsafe { Hook::register(self, self.config.net, spec) } {
-                            Ok(hook) => {
-                                if let Err(e) = hooks.push(hook, GFP_KERNEL) {
-                                    failed.get_or_insert(Error::from(e));
-                                }
-                            }
-                            Err(e) => {
-                                failed.get_or_insert(e);
-                                let _ = forget.push(spec.id, GFP_KERNEL);
-                            }
-                        }
-                    }
-                    HookOp::Unregister(id) => {
-                        if let Some(i) = hooks.iter().position(|h| h.id() == *id) {
-                            // Unregistered, and waited for, on drop.
-                            drop(hooks.remove(i));
-                            let _ = forget.push(*id, GFP_KERNEL);
-                        }
-                    }
+                if let Err(refusal) = op.apply(&mut cx) {
+                    failed.get_or_insert(refusal);
                 }
             }
         }
@@ -415,16 +405,14 @@ impl State {
         }
         match failed {
             None => Ok(()),
-            Some(e) => {
+            Some(refusal) => {
                 let mut message = KVec::new();
-                let _ = message.extend_from_slice(
-                    b"netfilter.register: the kernel refused the hook",
-                    GFP_KERNEL,
-                );
+                let _ = message.extend_from_slice(refusal.message, GFP_KERNEL);
                 pr_warn!(
-                    "{}: netfilter hook not registered: error {}\n",
+                    "{}: {}: error {}\n",
                     kernel::str::BStr::from_bytes(self.name().as_bytes()),
-                    e.to_errno()
+                    kernel::str::BStr::from_bytes(refusal.message),
+                    refusal.error.to_errno()
                 );
                 Err(RunError {
                     kind: ErrorKind::Runtime,
@@ -432,83 +420,6 @@ impl State {
                 })
             }
         }
-    }
-
-    /// Runs hook callback `id` on a packet (from netfilter, in softirq or
-    /// process context) and returns the verdict: the script's `DROP` or
-    /// `ACCEPT`, and the hook's failure verdict `fail` for anything else: an
-    /// error, the budget, the deadline or the memory cap running out, no
-    /// verdict, a packet that could not be linearized, or a re-entry on
-    /// the CPU that is running this replica already. Each failure counts as
-    /// an error of the state. A replica busy on another CPU is waited for:
-    /// its entry is bounded in time, and a filter must not be skipped
-    /// because a sender spread its packets over CPUs.
-    pub(crate) fn packet(&self, id: i64, mark: Option<u32>, fail: c_uint, skb: &Packet) -> c_uint {
-        // Packets the hook does not want are not linearized.
-        if mark.is_some_and(|m| m != skb.mark()) {
-            return NF_ACCEPT;
-        }
-        let replica = self.current();
-        if !matches!(replica, Replica::Softirq(_)) {
-            // `register` refuses process states; never reached.
-            self.refused.add(1, Relaxed);
-            return fail;
-        }
-        let Some(info) = skb.prepare() else {
-            self.refused.add(1, Relaxed);
-            return fail;
-        };
-        // SAFETY: `prepare` linearized the packet; the views cover bytes
-        // up to its tail and live only for the call below.
-        let (net, mac) = unsafe {
-            (
-                core::slice::from_raw_parts(info.net, info.net_len as usize),
-                (!info.mac.is_null())
-                    .then(|| core::slice::from_raw_parts(info.mac, info.mac_len as usize)),
-            )
-        };
-        let new_mark = Cell::new(None);
-        let arg = Arg::Skb(SkbArg {
-            net: DataArg::read_only(net),
-            mac: mac.map(DataArg::read_only),
-            len: i64::from(info.len),
-            ifindex: i64::from(info.ifindex),
-            mark: info.mark,
-            new_mark: &new_mark,
-        });
-        let entered = replica.enter(|m| {
-            let result = m.call(Callee::Callback(id), &[arg], |r| {
-                let verdict = match r.get(0) {
-                    Value::Int(v) if v == i64::from(NF_DROP) || v == i64::from(NF_ACCEPT) => {
-                        Some(v as c_uint)
-                    }
-                    _ => None,
-                };
-                let mark = match r.get(1) {
-                    Value::Int(v) => u32::try_from(v).ok(),
-                    _ => None,
-                };
-                (verdict, mark)
-            });
-            match result {
-                Ok((Some(verdict), mark)) => {
-                    if let Some(mark) = mark.or(new_mark.get()) {
-                        skb.set_mark(mark);
-                    }
-                    verdict
-                }
-                Ok((None, _)) => {
-                    m.fail(b"netfilter hook returned no verdict (action.DROP or action.ACCEPT)");
-                    fail
-                }
-                // Counted and reported by the machine.
-                Err(_) => fail,
-            }
-        });
-        entered.unwrap_or_else(|Refused| {
-            self.refused.add(1, Relaxed);
-            fail
-        })
     }
 
     /// Runs `chunk` in replica `n` only (tests and diagnostics).
@@ -579,11 +490,53 @@ impl State {
     }
 }
 
+impl Owner for State {
+    fn callback(
+        &self,
+        id: i64,
+        args: &[Arg<'_>],
+        read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
+    ) -> Result<(), CallbackError> {
+        let replica = self.current();
+        if !matches!(replica, Replica::Softirq(_)) {
+            // Libraries give the packet path softirq states only; never
+            // reached.
+            self.refuse();
+            return Err(CallbackError::Refused);
+        }
+        let entered = replica.enter(|m| match m.call(Callee::Callback(id), args, |r| read(r)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => {
+                m.fail(message);
+                Err(CallbackError::Failed)
+            }
+            // Counted and reported by the machine.
+            Err(_) => Err(CallbackError::Failed),
+        });
+        entered.unwrap_or_else(|Refused| {
+            self.refuse();
+            Err(CallbackError::Refused)
+        })
+    }
+
+    fn refuse(&self) {
+        self.refused.add(1, Relaxed);
+    }
+}
+
 impl Drop for State {
     fn drop(&mut self) {
-        // Hooks point into the state: unregister them and wait for the
-        // packets inside them before the replicas go.
-        let hooks = core::mem::take(&mut *self.hooks.lock());
-        Hook::drop_all(hooks);
+        // Resources point into the state: unpublish them, wait once for
+        // the entries still inside them, then drop them, before the
+        // replicas go.
+        let mut resources = core::mem::take(&mut *self.resources.lock());
+        if resources.is_empty() {
+            return;
+        }
+        resources.iter_mut().for_each(|r| r.unpublish());
+        // Process context (states are destroyed there); waits for every
+        // RCU reader, hence every packet inside a resource.
+        kernel::sync::rcu::synchronize_rcu();
+        drop(resources);
     }
 }
