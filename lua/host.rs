@@ -21,7 +21,7 @@ pub mod quota;
 pub mod ratelimit;
 #[path = "../luarcu/siphash.rs"]
 pub mod siphash;
-#[path = "../luadata/skb.rs"]
+#[path = "../luanetfilter/skb.rs"]
 pub mod skb;
 #[path = "vm.rs"]
 pub mod vm;
@@ -70,8 +70,8 @@ fn host_clock() -> u64 {
     u64::try_from(ns).unwrap_or(u64::MAX)
 }
 
-/// The host has no kernel libraries.
-static NO_LIBRARIES: &[vm::Library] = &[];
+/// The host's libraries beyond the Lua core's: the `core`-only ones.
+static LIBRARIES: &[vm::Library] = &[(c"data", data::open)];
 
 /// A host Lua state with a memory cap and an instruction budget.
 pub struct State {
@@ -101,7 +101,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print, &NO_LIBRARIES) } {
+        match unsafe { vm::open_libs(state.L, 42, print, &LIBRARIES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {

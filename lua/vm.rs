@@ -10,7 +10,7 @@
 
 use crate::account::{self, Account, RawAlloc};
 use crate::ffi::*;
-use crate::{byteorder, data, mathlib, skb};
+use crate::{byteorder, mathlib};
 use core::ffi::{c_int, c_void, CStr};
 
 /// Stack index of the message handler during [`run`].
@@ -46,9 +46,9 @@ impl Modules for &'static [Library] {
     }
 }
 
-/// The libraries of this file's own, `core`-only, world; the kernel adds
-/// the ones that need it (`linux`, `lunatik`, `rcu`).
-const BUILTIN: &[Library] = &[(c"data", data::open), (c"byteorder", byteorder::open)];
+/// The libraries of the Lua core itself; every other library (`data`,
+/// `rcu`, `linux`, ...) comes from the caller's [`Modules`].
+const BUILTIN: &[Library] = &[(c"byteorder", byteorder::open)];
 
 /// Registry key (its address) of the table of loaded libraries.
 static LOADED: u8 = 0;
@@ -431,7 +431,7 @@ unsafe fn string_at<'a>(L: *mut lua_State, idx: c_int) -> &'a [u8] {
 }
 
 /// An argument of [`call`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Arg<'a> {
     /// `nil`.
     Nil,
@@ -441,27 +441,43 @@ pub enum Arg<'a> {
     Int(i64),
     /// A string (any bytes).
     Str(&'a [u8]),
-    /// A `data` view of memory, attached for the call only.
-    Data(DataArg<'a>),
-    /// A packet as an `skb` object, its views attached for the call only.
-    Skb(SkbArg<'a>),
+    /// A value lent for the call only: a `data` view of memory
+    /// (luadata/data.rs), a packet's `skb` (luanetfilter/skb.rs), ...
+    Lent(&'a dyn Lend),
 }
 
-/// A packet given to a Lua function as an `skb` object (luadata/skb.rs).
-#[derive(Debug, Clone, Copy)]
-pub struct SkbArg<'a> {
-    /// From the network header to the end.
-    pub net: DataArg<'a>,
-    /// From the link-layer header to the end, if the packet has one.
-    pub mac: Option<DataArg<'a>>,
-    /// The packet's length.
-    pub len: i64,
-    /// The device's index.
-    pub ifindex: i64,
-    /// The packet's mark.
-    pub mark: u32,
-    /// Receives the mark the script set with `skb:mark(v)`, if any.
-    pub new_mark: &'a core::cell::Cell<Option<u32>>,
+/// A value the kernel lends a Lua function for one [`call`]: pushed before
+/// the call, kept reachable by the call (anchored in the registry) and
+/// released after it, whatever happened, so that memory it shows is
+/// never reachable from Lua once the call is over (a view a script kept
+/// then reads as empty).
+///
+/// A value whose push or anchoring raised is never released: it is
+/// garbage that no Lua code can reach (the contract below), so the memory
+/// it shows stays out of reach without it.
+///
+/// # Safety
+///
+/// `push` leaves exactly one new value on the stack when it returns, made
+/// of fresh objects without finalizers that nothing else references.
+/// `release` calls no Lua function that may raise, and after it returns
+/// the value gives Lua no access to memory the lender owns.
+pub unsafe trait Lend {
+    /// Pushes the value and returns what [`Lend::release`] needs.
+    ///
+    /// # Safety
+    ///
+    /// `L` is in a protected call (this may raise on memory errors); the
+    /// memory the value shows outlives the call.
+    unsafe fn push(&self, L: *mut lua_State) -> *mut c_void;
+
+    /// Ends the loan: called once after the call, with what `push`
+    /// returned, while the value is still anchored.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from this value's `push` in the call just ended.
+    unsafe fn release(&self, token: *mut c_void);
 }
 
 /// The function [`call`] calls.
@@ -524,46 +540,13 @@ pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
     }
 }
 
-/// Memory given to a Lua function as a `data` view: attached while the
-/// function runs, detached when [`call`] returns (a view the script kept
-/// then reads as empty).
-#[derive(Debug, Clone, Copy)]
-pub struct DataArg<'a> {
-    ptr: *mut u8,
-    len: usize,
-    writable: bool,
-    _memory: core::marker::PhantomData<&'a mut [u8]>,
-}
+/// Most lent values one call may pass.
+const MAX_LENT: usize = 4;
 
-impl<'a> DataArg<'a> {
-    /// A read-only view of `bytes`.
-    pub fn read_only(bytes: &'a [u8]) -> Self {
-        Self {
-            ptr: bytes.as_ptr().cast_mut(),
-            len: bytes.len(),
-            writable: false,
-            _memory: core::marker::PhantomData,
-        }
-    }
-
-    /// A writable view of `bytes`.
-    pub fn writable(bytes: &'a mut [u8]) -> Self {
-        Self {
-            ptr: bytes.as_mut_ptr(),
-            len: bytes.len(),
-            writable: true,
-            _memory: core::marker::PhantomData,
-        }
-    }
-}
-
-/// Most `data` views one call may pass (an `skb` takes two).
-const MAX_VIEWS: usize = 4;
-
-/// Registry keys (their addresses) that keep each view or `skb` of the
-/// current call reachable until it is detached, even if the script drops
+/// Registry keys (their addresses) that keep each lent value of the
+/// current call reachable until it is released, even if the script drops
 /// it.
-static ANCHORS: [u8; MAX_VIEWS] = [0; MAX_VIEWS];
+static ANCHORS: [u8; MAX_LENT] = [0; MAX_LENT];
 
 /// A value [`call`] returned, borrowed from the Lua stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -581,29 +564,35 @@ pub enum Value<'a> {
 }
 
 /// What [`call_protected`] needs inside its protected call, and what it
-/// attached and anchored, for [`call`] to detach.
+/// lent and anchored, for [`call`] to release.
 struct CallArgs<'a> {
     func: Callee<'a>,
     args: &'a [Arg<'a>],
-    views: [*mut data::View; MAX_VIEWS],
-    attached: usize,
+    /// The lent values pushed and anchored so far, with their tokens.
+    lent: [(Option<&'a dyn Lend>, *mut c_void); MAX_LENT],
+    /// How many entries of `lent` are in use.
+    lent_len: usize,
+    /// How many of `ANCHORS` hold a value.
     anchored: usize,
-    skb: Option<(*mut skb::Skb, &'a core::cell::Cell<Option<u32>>)>,
 }
 
-impl CallArgs<'_> {
-    /// Anchors the value on top of the stack in the next free slot.
+impl<'a> CallArgs<'a> {
+    /// Pushes `value`, recorded for releasing, and anchors it.
     ///
     /// # Safety
     ///
     /// `L` is in a protected call (this raises when the slots run out or
     /// on a memory error).
-    unsafe fn anchor(&mut self, L: *mut lua_State) {
-        if self.anchored == MAX_VIEWS {
+    unsafe fn lend(&mut self, L: *mut lua_State, value: &'a dyn Lend) {
+        if self.lent_len == MAX_LENT {
             // SAFETY: as above.
             unsafe { luaL_error(L, c"too many data views".as_ptr()) };
         }
-        // SAFETY: as above.
+        // SAFETY: as above; the lender's memory outlives the call (`Arg`
+        // borrows it for the call's lifetime).
+        let token = unsafe { value.push(L) };
+        // SAFETY: as above; one anchor per lent value, so the slots
+        // cannot run out here.
         unsafe {
             lua_pushvalue(L, -1);
             lua_rawsetp(
@@ -613,22 +602,9 @@ impl CallArgs<'_> {
             );
         }
         self.anchored += 1;
-    }
-
-    /// Pushes a view of `d`, recorded for detaching. It must be anchored,
-    /// directly or through an anchored `skb`.
-    ///
-    /// # Safety
-    ///
-    /// As for [`CallArgs::anchor`].
-    unsafe fn view(&mut self, L: *mut lua_State, d: &DataArg<'_>) {
-        if self.attached == MAX_VIEWS {
-            // SAFETY: as above.
-            unsafe { luaL_error(L, c"too many data views".as_ptr()) };
-        }
-        // SAFETY: as above; `d` borrows memory that outlives the call.
-        self.views[self.attached] = unsafe { data::push_view(L, d.ptr, d.len, d.writable) };
-        self.attached += 1;
+        // Anchored: from here on the value is released after the call.
+        self.lent[self.lent_len] = (Some(value), token);
+        self.lent_len += 1;
     }
 }
 
@@ -663,21 +639,7 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                 Arg::Str(s) => {
                     lua_pushlstring(L, s.as_ptr().cast(), s.len());
                 }
-                Arg::Data(d) => {
-                    call.view(L, &d);
-                    call.anchor(L);
-                }
-                Arg::Skb(s) => {
-                    let obj = skb::push(L, s.len, s.ifindex, s.mark);
-                    call.anchor(L);
-                    call.skb = Some((obj, s.new_mark));
-                    call.view(L, &s.net);
-                    lua_setiuservalue(L, -2, 1);
-                    if let Some(mac) = &s.mac {
-                        call.view(L, mac);
-                        lua_setiuservalue(L, -2, 2);
-                    }
-                }
+                Arg::Lent(value) => call.lend(L, value),
             }
         }
         let nargs = c_int::try_from(call.args.len()).unwrap_or(c_int::MAX);
@@ -698,10 +660,9 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
     let mut call = CallArgs {
         func,
         args,
-        views: [core::ptr::null_mut(); MAX_VIEWS],
-        attached: 0,
+        lent: [(None, core::ptr::null_mut()); MAX_LENT],
+        lent_len: 0,
         anchored: 0,
-        skb: None,
     };
     // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
     // outlives the protected call that reads it.
@@ -721,17 +682,15 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
             },
         )
     };
-    // Whatever happened, the views end with the call. Each is still alive
-    // (anchored in the registry, or reachable from an anchored `skb`);
-    // detaching writes no Lua memory through the API, and replacing an
-    // existing registry entry with nil neither allocates nor raises.
-    for view in &call.views[..call.attached] {
-        // SAFETY: `view` came from push_view and is reachable.
-        unsafe { data::detach(*view) };
-    }
-    if let Some((obj, out)) = call.skb {
-        // SAFETY: the `skb` is anchored until the loop below.
-        out.set(unsafe { skb::new_mark(obj) });
+    // Whatever happened, the loans end with the call. Each value recorded
+    // is still anchored in the registry; releasing calls nothing that
+    // raises (`Lend`'s contract), and replacing an existing registry entry
+    // with nil neither allocates nor raises.
+    for (value, token) in &call.lent[..call.lent_len] {
+        if let Some(value) = value {
+            // SAFETY: `token` came from `value`'s push in this call.
+            unsafe { value.release(*token) };
+        }
     }
     for anchor in &ANCHORS[..call.anchored] {
         // SAFETY: as above.

@@ -23,6 +23,7 @@
 //! destructor (docs/architecture.md, "The longjmp rule").
 
 use crate::ffi::*;
+use crate::vm::Lend;
 use core::ffi::{c_int, CStr};
 
 /// The metatable's name in the registry.
@@ -402,5 +403,64 @@ pub unsafe fn detach(view: *mut View) {
     unsafe {
         (*view).ptr = core::ptr::null_mut();
         (*view).len = 0;
+    }
+}
+
+/// Memory given to a Lua function as a `data` view for one call
+/// (`vm::Arg::Lent`): attached while the function runs, detached when the
+/// call returns (a view the script kept then reads as empty).
+#[derive(Debug, Clone, Copy)]
+pub struct DataArg<'a> {
+    ptr: *mut u8,
+    len: usize,
+    writable: bool,
+    _memory: core::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> DataArg<'a> {
+    /// A read-only view of `bytes`.
+    pub fn read_only(bytes: &'a [u8]) -> Self {
+        Self {
+            ptr: bytes.as_ptr().cast_mut(),
+            len: bytes.len(),
+            writable: false,
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// A writable view of `bytes`.
+    pub fn writable(bytes: &'a mut [u8]) -> Self {
+        Self {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            writable: true,
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// Pushes a view of the memory (for an object that holds views, such
+    /// as the `skb`, which then detaches it).
+    ///
+    /// # Safety
+    ///
+    /// As for [`push_view`], with the memory `self` borrows.
+    pub unsafe fn push_view(&self, L: *mut lua_State) -> *mut View {
+        // SAFETY: by the contract; `self` borrows the memory for `'a`.
+        unsafe { push_view(L, self.ptr, self.len, self.writable) }
+    }
+}
+
+// SAFETY: `push` pushes one fresh view without a finalizer; `release`
+// detaches it without calling Lua, after which it shows no memory.
+unsafe impl Lend for DataArg<'_> {
+    unsafe fn push(&self, L: *mut lua_State) -> *mut core::ffi::c_void {
+        // SAFETY: by the trait's contract: a protected call, and memory
+        // that outlives the call.
+        unsafe { self.push_view(L) }.cast()
+    }
+
+    unsafe fn release(&self, token: *mut core::ffi::c_void) {
+        // SAFETY: `token` is the view `push` made, still anchored.
+        unsafe { detach(token.cast()) }
     }
 }

@@ -12,7 +12,9 @@
 
 use crate::machine::{Apply, CallbackError, Deferred, Owner, Refusal, Resource};
 use crate::net::NetRef;
-use crate::vm::{Arg, DataArg, SkbArg, Value};
+use crate::data::DataArg;
+use crate::skb::SkbArg;
+use crate::vm::{Arg, Value};
 use core::cell::Cell;
 use core::ffi::{c_int, c_uint, c_void};
 use core::ptr::NonNull;
@@ -314,14 +316,15 @@ fn packet(state: &dyn Owner, target: &Target, skb: &Packet) -> c_uint {
         )
     };
     let new_mark = Cell::new(None);
-    let arg = Arg::Skb(SkbArg {
+    let skb_arg = SkbArg {
         net: DataArg::read_only(net),
         mac: mac.map(DataArg::read_only),
         len: i64::from(info.len),
         ifindex: i64::from(info.ifindex),
         mark: info.mark,
         new_mark: &new_mark,
-    });
+    };
+    let arg = Arg::Lent(&skb_arg);
     let mut verdict = fail;
     let mut mark = None;
     let called = state.callback(target.id, &[arg], &mut |r| {

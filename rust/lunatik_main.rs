@@ -27,6 +27,8 @@ mod cpu;
 #[path = "../luadata/data.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod data;
+#[path = "../luadata/library.rs"]
+mod data_library;
 mod events;
 #[path = "../lua/ffi.rs"]
 #[allow(unreachable_pub, dead_code)]
@@ -64,7 +66,7 @@ mod rcu_space;
 #[path = "../luarcu/table.rs"]
 mod rcu_table;
 mod registry;
-#[path = "../luadata/skb.rs"]
+#[path = "../luanetfilter/skb.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod skb;
 mod softirq_vm;
@@ -78,10 +80,15 @@ mod bench;
 #[cfg(CONFIG_KUNIT)]
 mod state_tests;
 
-/// The module's libraries, beside the `core`-only `data` and `byteorder`
-/// that lua/vm.rs opens itself. Adding a library is one folder and one
-/// line here (docs/architecture.md, "The library registry").
-static LIBRARIES: &[&library::Library] = &[&linuxlib::LIBRARY, &rcu::LIBRARY, &netfilter::LIBRARY];
+/// The module's libraries, beside `byteorder`, which lua/vm.rs opens
+/// itself. Adding a library is one folder and one line here
+/// (docs/architecture.md, "The library registry").
+static LIBRARIES: &[&library::Library] = &[
+    &data_library::LIBRARY,
+    &linuxlib::LIBRARY,
+    &rcu::LIBRARY,
+    &netfilter::LIBRARY,
+];
 
 /// What every state is made with: the libraries and the `events` group
 /// its `print` and failures go to.

@@ -11,7 +11,8 @@ use crate::machine::{live_machines, ErrorKind, RunError};
 use crate::name::Name;
 use crate::registry::Registry;
 use crate::state::{Config, Context, ResultLimit, State};
-use crate::vm::{Arg, DataArg, Value};
+use crate::data::DataArg;
+use crate::vm::{Arg, Value};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -409,7 +410,7 @@ mod tests {
         )
         .is_ok());
         let packet = KVec::from_elem(7u8, 4, GFP_KERNEL)?;
-        let got = s.call(c"peek", &[Arg::Data(DataArg::read_only(&packet))], |r| {
+        let got = s.call(c"peek", &[Arg::Lent(&DataArg::read_only(&packet))], |r| {
             (
                 r.get(0) == Value::Int(4),
                 r.get(1) == Value::Int(7),
@@ -429,9 +430,9 @@ mod tests {
             "out of bounds"
         ));
         // Writes to a read-only view fail; reads past the end fail.
-        let err = s.call(c"poke", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        let err = s.call(c"poke", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ());
         assert!(err.is_err_and(|e| contains(&e.message, "read only")));
-        let err = s.call(c"over", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        let err = s.call(c"over", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ());
         assert!(err.is_err_and(|e| contains(&e.message, "out of bounds")));
         assert_eq!(&packet[..], &[7, 7, 7, 7]);
         Ok(())

@@ -10,14 +10,18 @@
 //!
 //! The object holds copies of the packet's fields, never a pointer to it:
 //! its views are the only way to the packet's bytes, and they are detached
-//! when the hook returns (see [`crate::vm::call`]). An `skb` a script keeps
-//! thus shows old numbers and empty views, never freed memory.
+//! when the hook returns (the `skb` is a value lent for the call,
+//! `vm::Lend`). An `skb` a script keeps thus shows old numbers and empty
+//! views, never freed memory.
 //!
 //! `core`-only, tested on the host. Every function is a `lua_CFunction`
 //! that may raise through its checks and holds no value with a destructor.
 
+use crate::data::{self, DataArg, View};
 use crate::ffi::*;
-use core::ffi::{c_int, CStr};
+use crate::vm::Lend;
+use core::cell::Cell;
+use core::ffi::{c_int, c_void, CStr};
 
 /// The metatable's name in the registry.
 const MT: &CStr = c"skb";
@@ -33,6 +37,8 @@ pub struct Skb {
     ifindex: i64,
     mark: u32,
     new_mark: Option<u32>,
+    /// The views in the uservalue slots, for detaching; null until set.
+    views: [*mut View; 2],
 }
 
 /// The `skb` at argument 1.
@@ -136,12 +142,13 @@ unsafe fn set_metatable(L: *mut lua_State) {
 
 /// Pushes an `skb` with the packet's length, device index and mark, and
 /// room for its two views, which the caller sets with `lua_setiuservalue`
-/// (slot 1 the network header's, slot 2 the link layer's).
+/// (slot 1 the network header's, slot 2 the link layer's) and records in
+/// `views`.
 ///
 /// # Safety
 ///
 /// `L` is in a protected call (this raises on memory errors).
-pub unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut Skb {
+unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut Skb {
     // SAFETY: as above.
     unsafe {
         let skb = lua_newuserdatauv(L, core::mem::size_of::<Skb>(), 2).cast::<Skb>();
@@ -150,18 +157,60 @@ pub unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut
             ifindex,
             mark,
             new_mark: None,
+            views: [core::ptr::null_mut(); 2],
         });
         set_metatable(L);
         skb
     }
 }
 
-/// The mark the script set on `skb`, if any.
-///
-/// # Safety
-///
-/// `skb` came from [`push`] and is still alive.
-pub unsafe fn new_mark(skb: *const Skb) -> Option<u32> {
-    // SAFETY: by the contract.
-    unsafe { (*skb).new_mark }
+/// A packet given to a Lua function as an `skb` object for one call
+/// (`vm::Arg::Lent`).
+#[derive(Debug, Clone, Copy)]
+pub struct SkbArg<'a> {
+    /// From the network header to the end.
+    pub net: DataArg<'a>,
+    /// From the link-layer header to the end, if the packet has one.
+    pub mac: Option<DataArg<'a>>,
+    /// The packet's length.
+    pub len: i64,
+    /// The device's index.
+    pub ifindex: i64,
+    /// The packet's mark.
+    pub mark: u32,
+    /// Receives the mark the script set with `skb:mark(v)`, if any.
+    pub new_mark: &'a Cell<Option<u32>>,
+}
+
+// SAFETY: `push` pushes one fresh `skb` (no finalizer) whose uservalues are
+// fresh views; `release` detaches them without calling Lua.
+unsafe impl Lend for SkbArg<'_> {
+    unsafe fn push(&self, L: *mut lua_State) -> *mut c_void {
+        // SAFETY: a protected call, and memory that outlives it (the
+        // trait's contract); the views go into the `skb`'s slots.
+        unsafe {
+            let skb = push(L, self.len, self.ifindex, self.mark);
+            (*skb).views[0] = self.net.push_view(L);
+            lua_setiuservalue(L, -2, NET);
+            if let Some(mac) = &self.mac {
+                (*skb).views[1] = mac.push_view(L);
+                lua_setiuservalue(L, -2, MAC);
+            }
+            skb.cast()
+        }
+    }
+
+    unsafe fn release(&self, token: *mut c_void) {
+        let skb = token.cast::<Skb>();
+        // SAFETY: `token` is the `skb` `push` made, still anchored; its
+        // views are reachable from it.
+        unsafe {
+            for view in (*skb).views {
+                if !view.is_null() {
+                    data::detach(view);
+                }
+            }
+            self.new_mark.set((*skb).new_mark);
+        }
+    }
 }
