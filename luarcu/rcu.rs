@@ -77,7 +77,7 @@ fn make(
     let space = Space::of(net).ok_or(MakeError::Gone)?;
     let table = match name {
         Some(name) => space.named(name, flags)?,
-        None => Table::new(buckets, None, &space, flags)?,
+        None => Table::new(buckets, None, space.pool(), flags)?,
     };
     Ok(Arc::into_raw(table))
 }

@@ -55,6 +55,8 @@ mod protocol;
 mod ratelimit;
 #[path = "../luarcu/rcu.rs"]
 mod rcu;
+#[path = "../luarcu/pool.rs"]
+mod rcu_pool;
 #[path = "../luarcu/quota.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod rcu_quota;
