@@ -17,7 +17,7 @@
 //!
 //! `mark`, when given, restricts the hook to packets carrying that mark
 //! (as in Lunatik, where it defaults to 0; here no `mark` means every
-//! packet). The hook function gets an `skb` object (luadata/skb.rs) and
+//! packet). The hook function gets an `skb` object (luanetfilter/skb.rs) and
 //! returns `action.DROP` or `action.ACCEPT`, optionally followed by a new
 //! mark. Anything else (an error, the budget, the deadline or the memory
 //! cap running out, no verdict, another verdict such as `STOLEN`, which

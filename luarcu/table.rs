@@ -9,7 +9,7 @@
 //! publish a new entry with a release store and hand the entry it replaced
 //! or removed to `call_rcu`, which frees it after every reader that might
 //! see it is done. The module waits for those callbacks on unload
-//! (`rcu_barrier` in [`crate::rcu::NamesOwner`]).
+//! (`rcu_barrier` in the library's `exit`, luarcu/space.rs).
 //!
 //! Nothing here calls Lua: every operation takes plain data and returns
 //! plain data, so the library can call Lua before or after, never inside

@@ -37,7 +37,7 @@ mod genl;
 mod kalloc;
 mod library;
 #[path = "../lualinux/linux.rs"]
-mod linuxlib;
+mod linux;
 mod machine;
 #[path = "../lua/mathlib.rs"]
 #[allow(unreachable_pub, dead_code)]
@@ -87,7 +87,7 @@ mod state_tests;
 /// (docs/architecture.md, "The library registry").
 static LIBRARIES: &[&library::Library] = &[
     &data_library::LIBRARY,
-    &linuxlib::LIBRARY,
+    &linux::LIBRARY,
     &rcu::LIBRARY,
     &netfilter::LIBRARY,
 ];
