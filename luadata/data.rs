@@ -88,16 +88,34 @@ unsafe fn writable(L: *mut lua_State, view: &View) {
     }
 }
 
-/// The `width` bytes at `off` (checked by [`range`]) as a slice.
+/// The `width` bytes at `off` (checked by [`range`]) as a slice to read.
 ///
 /// # Safety
 ///
-/// `off + width <= view.len` and the view is attached (its invariant).
-unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
+/// `off + width <= view.len` and the view is attached (its invariant);
+/// nothing writes those bytes while the slice is used.
+unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a [u8] {
+    if width == 0 {
+        return &[];
+    }
+    // SAFETY: by the contract and the View invariant (readable bytes).
+    unsafe { core::slice::from_raw_parts(view.ptr.add(off), width) }
+}
+
+/// The `width` bytes at `off` as a slice to write: only for a view that
+/// is not read-only (checked by [`writable`]), since the memory behind a
+/// read-only view (packet bytes) was given as `&[u8]`.
+///
+/// # Safety
+///
+/// As for [`bytes`], `view.readonly` is false, and nothing else reads or
+/// writes those bytes while the slice is used.
+unsafe fn bytes_mut<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
     if width == 0 {
         return &mut [];
     }
-    // SAFETY: by the contract and the View invariant.
+    // SAFETY: by the contract and the View invariant (writable bytes,
+    // as the view is not read-only).
     unsafe { core::slice::from_raw_parts_mut(view.ptr.add(off), width) }
 }
 
@@ -141,7 +159,7 @@ unsafe fn set<const W: usize>(L: *mut lua_State) -> c_int {
         let v = luaL_checkinteger(L, 3) as u64;
         writable(L, view);
         let raw = v.to_ne_bytes();
-        bytes(view, off, W).copy_from_slice(&raw[low::<W>()..low::<W>() + W]);
+        bytes_mut(view, off, W).copy_from_slice(&raw[low::<W>()..low::<W>() + W]);
     }
     0
 }
@@ -207,7 +225,7 @@ unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
         let off = range(L, view, 2, len);
         writable(L, view);
         crate::account::charge_bytes(L, len);
-        let out = bytes(view, off, len);
+        let out = bytes_mut(view, off, len);
         out.copy_from_slice(core::slice::from_raw_parts(s.cast::<u8>(), len));
     }
     0

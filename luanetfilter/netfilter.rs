@@ -74,8 +74,8 @@ unsafe extern "C" fn register(L: *mut lua_State) -> c_int {
     // the recording is plain Rust that returns before Lua is called.
     unsafe {
         luaL_checktype(L, 1, LUA_TTABLE);
-        let (_, atomic) = crate::machine::context(L);
-        if !atomic {
+        let (_, context) = crate::machine::context(L);
+        if context != crate::machine::Context::Softirq {
             luaL_error(
                 L,
                 c"netfilter hooks need a softirq state (lunatik run SCRIPT softirq)".as_ptr(),

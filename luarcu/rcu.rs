@@ -39,10 +39,7 @@ use crate::rcu_table::{
     Entry, MakeError, Snapshot, Table, Value, WriteError, KEY_MAX, MAX_BUCKETS, VALUE_MAX,
 };
 use core::ffi::{c_int, CStr};
-use kernel::alloc::{
-    flags::{GFP_ATOMIC, GFP_KERNEL},
-    Flags,
-};
+use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -111,8 +108,8 @@ unsafe fn quota_error(L: *mut lua_State, e: Exceeded) -> ! {
 fn context(L: *mut lua_State) -> (NetRef, Flags) {
     // SAFETY: `L` is a thread of a kernel machine (every state opens this
     // library through `crate::machine`).
-    let (net, atomic) = unsafe { crate::machine::context(L) };
-    (net, if atomic { GFP_ATOMIC } else { GFP_KERNEL })
+    let (net, context) = unsafe { crate::machine::context(L) };
+    (net, context.flags())
 }
 
 /// The table handle at argument `arg`.

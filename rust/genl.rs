@@ -171,13 +171,16 @@ static REGISTERED: Atomic<bool> = Atomic::new(false);
 /// Where a request's error message goes: the `netlink_ext_ack` of a
 /// request or a dump.
 ///
-/// Invariant: `ack` is null or points to the live extack of the request
-/// being handled.
-pub(crate) struct Ack {
+/// # Invariants
+///
+/// `ack` is null or points to the extack of the request `'a` borrows,
+/// live while the request is handled.
+pub(crate) struct Ack<'a> {
     ack: *mut bindings::netlink_ext_ack,
+    _request: core::marker::PhantomData<&'a Request>,
 }
 
-impl Ack {
+impl Ack<'_> {
     /// Sets the error message (`NL_SET_ERR_MSG`).
     pub(crate) fn message(&mut self, msg: &'static CStr) {
         if let Some(ack) = NonNull::new(self.ack) {
@@ -273,9 +276,11 @@ impl Request {
     }
 
     /// Where the error message goes.
-    pub(crate) fn ack(&self) -> Ack {
+    pub(crate) fn ack(&self) -> Ack<'_> {
+        // INVARIANT: the request's own extack, borrowed with the request.
         Ack {
             ack: self.info().extack,
+            _request: core::marker::PhantomData,
         }
     }
 

@@ -30,6 +30,34 @@ use kernel::prelude::*;
 use kernel::str::BStr;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
+/// Where a state may be entered from, which decides its lock and how it
+/// allocates. Fixed when the state is made and stored once, in each of
+/// its machines; everything else asks for it ([`context`],
+/// [`Context::flags`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// Process context only: a mutex, allocations may sleep.
+    Process,
+    /// Also softirq (the packet path): a bh-disabling spinlock, atomic
+    /// allocations.
+    Softirq,
+}
+
+impl Context {
+    /// The allocation flags of the context.
+    pub(crate) fn flags(self) -> Flags {
+        match self {
+            Context::Process => GFP_KERNEL,
+            Context::Softirq => GFP_ATOMIC,
+        }
+    }
+
+    /// Whether allocations must not sleep.
+    pub(crate) fn atomic(self) -> bool {
+        self == Context::Softirq
+    }
+}
+
 /// Machines alive in the module: what leak checks compare.
 static LIVE: Atomic<i64> = Atomic::new(0);
 
@@ -125,6 +153,9 @@ pub(crate) struct Counters {
 /// the `lua_State`.
 struct MachineData {
     account: Account,
+    /// The state's context; `account.atomic` mirrors it for the
+    /// allocator.
+    context: Context,
     time: TimeLimits,
     /// Whether entries may sleep: a process state, or a softirq state
     /// not yet reachable from the packet path (rust/softirq_vm.rs).
@@ -234,29 +265,25 @@ pub(crate) unsafe fn defer(L: *mut lua_State, op: impl Deferred + 'static) -> Re
     // SAFETY: by the contract; the push is plain Rust, no Lua call.
     unsafe {
         let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        let flags = if (*data).account.atomic {
-            GFP_ATOMIC
-        } else {
-            GFP_KERNEL
-        };
+        let flags = (*data).context.flags();
         let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
         (*data).pending.push(op, flags)?;
     }
     Ok(())
 }
 
-/// The namespace of the machine running `L` and whether it allocates
-/// atomically (a `softirq` state): what libraries need from their state.
+/// The namespace and the context of the machine running `L`: what
+/// libraries need from their state.
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Machine`] (its extra space holds the
 /// machine's data).
-pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, bool) {
+pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, Context) {
     // SAFETY: by the contract; fields are read through the pointer.
     unsafe {
         let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        ((*data).net, (*data).account.atomic)
+        ((*data).net, (*data).context)
     }
 }
 
@@ -288,7 +315,7 @@ unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
             (*data).name,
             (*data).net,
             (*data).runtime.events,
-            (*data).account.atomic,
+            (*data).context.atomic(),
             (*data).limit.check(now),
         )
     };
@@ -405,8 +432,8 @@ pub(crate) struct MachineStats {
 impl Machine {
     /// A new VM for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
-    /// (0 for no limit), and wall-clock `time` per entry. With `atomic`,
-    /// every allocation of the state is atomic slab memory (see
+    /// (0 for no limit), and wall-clock `time` per entry. In a softirq
+    /// `context`, every allocation of the state is atomic slab memory (see
     /// [`KernelAlloc`]), as `softirq` states are entered where sleeping is
     /// not allowed; without it, long entries let other tasks run. Its
     /// events go to the listeners of `net` through `runtime`, which also
@@ -418,8 +445,9 @@ impl Machine {
         memory: usize,
         budget: u64,
         time: TimeLimits,
-        atomic: bool,
+        context: Context,
     ) -> Result<Self> {
+        let atomic = context.atomic();
         let data = KBox::new(
             MachineData {
                 account: Account {
@@ -434,6 +462,7 @@ impl Machine {
                     atomic,
                     ..Account::default()
                 },
+                context,
                 time,
                 preemptible: !atomic,
                 name,
@@ -475,11 +504,7 @@ impl Machine {
 
     /// The allocation flags matching this machine's context.
     fn flags(&self) -> Flags {
-        if self.data().account.atomic {
-            GFP_ATOMIC
-        } else {
-            GFP_KERNEL
-        }
+        self.data().context.flags()
     }
 
     fn data(&self) -> &MachineData {

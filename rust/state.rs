@@ -26,15 +26,7 @@ use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-/// Where a state may be entered from, which decides its lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Context {
-    /// Process context only: a mutex, allocations may sleep.
-    Process,
-    /// Also softirq (the packet path): a bh-disabling spinlock, atomic
-    /// allocations.
-    Softirq,
-}
+pub(crate) use crate::machine::Context;
 
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
@@ -159,7 +151,7 @@ impl Replica {
             config.memory,
             config.budget,
             config.time_limits(),
-            softirq,
+            config.context,
         )?;
         Ok(if softirq {
             Replica::Softirq(KBox::pin_init(SoftirqVm::new(machine), GFP_KERNEL)?)
@@ -316,10 +308,7 @@ impl State {
 
     /// Flags for allocations made while a replica's lock is held.
     fn flags(&self) -> Flags {
-        match self.config.context {
-            Context::Process => GFP_KERNEL,
-            Context::Softirq => kernel::alloc::flags::GFP_ATOMIC,
-        }
+        self.config.context.flags()
     }
 
     /// Runs `chunk` in every replica, in order, and returns the results of
