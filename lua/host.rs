@@ -13,6 +13,8 @@ pub mod byteorder;
 pub mod data;
 #[path = "ffi.rs"]
 pub mod ffi;
+#[path = "lua.rs"]
+pub mod lua;
 #[path = "mathlib.rs"]
 pub mod mathlib;
 #[path = "../luarcu/quota.rs"]

@@ -8,65 +8,40 @@
 //! namespace, or nil), `linux.numcpus()` (CPUs online); `lunatik.version`
 //! and `lunatik.name` (the current state's name).
 //!
-//! Each function is a `lua_CFunction` that may raise through its argument
-//! checks and holds no value with a destructor.
+//! Written against the safe handle (lua/lua.rs), with its kernel glue in
+//! lualinux/kernel.rs: no `unsafe` here. Each function may raise through
+//! its argument checks and holds no value with a destructor (the longjmp
+//! rule, lua/lua.rs).
 
-use crate::ffi::*;
+use crate::ffi::lua_CFunction;
 use crate::library::Library;
-use core::ffi::{c_char, c_int, c_uint, CStr};
-use kernel::bindings;
-
-// The shims of lualinux/linux.c, declared in lualinux/linux.h.
-#[allow(improper_ctypes)]
-extern "C" {
-    fn lunatik_time_ns() -> u64;
-    fn lunatik_ifindex(net: *mut bindings::net, name: *const c_char) -> c_int;
-    fn lunatik_num_online_cpus() -> c_uint;
-}
-
-/// A uniformly random integer in `0..=span`.
-fn random_upto(span: u64) -> u64 {
-    // SAFETY: the kernel RNG may be read from any context.
-    let draw = || unsafe { bindings::get_random_u64() };
-    if span == u64::MAX {
-        return draw();
-    }
-    let n = span + 1;
-    // Reject the top, partial stretch so every value is equally likely.
-    let limit = u64::MAX - (u64::MAX % n);
-    loop {
-        let r = draw();
-        if r < limit {
-            return r % n;
-        }
-    }
-}
+use crate::linux_kernel as kernel_glue;
+use crate::lua::Lua;
+use crate::lua_fn;
+use core::ffi::{c_int, CStr};
 
 /// `linux.random()`: any integer; `(m)`: `1..=m`; `(m, n)`: `m..=n`.
-unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; the checks may raise.
-    unsafe {
-        let (lo, hi) = match lua_gettop(L) {
-            0 => {
-                lua_pushinteger(L, random_upto(u64::MAX) as i64);
-                return 1;
-            }
-            1 => (1, luaL_checkinteger(L, 1)),
-            _ => (luaL_checkinteger(L, 1), luaL_checkinteger(L, 2)),
-        };
-        if lo > hi {
-            luaL_argerror(L, lua_gettop(L).min(2), c"interval is empty".as_ptr());
+fn random(lua: &mut Lua<'_>) -> c_int {
+    let (lo, hi) = match lua.args() {
+        0 => {
+            lua.push_integer(crate::random::u64() as i64);
+            return 1;
         }
-        let span = (hi as u64).wrapping_sub(lo as u64);
-        lua_pushinteger(L, (lo as u64).wrapping_add(random_upto(span)) as i64);
+        1 => (1, lua.check_integer(1)),
+        _ => (lua.check_integer(1), lua.check_integer(2)),
+    };
+    if lo > hi {
+        let arg = lua.args().min(2);
+        lua.arg_error(arg, c"interval is empty");
     }
+    let span = (hi as u64).wrapping_sub(lo as u64);
+    lua.push_integer((lo as u64).wrapping_add(crate::random::upto(span)) as i64);
     1
 }
 
 /// `linux.time()`: nanoseconds since the epoch.
-unsafe extern "C" fn time(L: *mut lua_State) -> c_int {
-    // SAFETY: reading the clock is allowed in any context.
-    unsafe { lua_pushinteger(L, lunatik_time_ns() as i64) };
+fn time(lua: &mut Lua<'_>) -> c_int {
+    lua.push_integer(kernel_glue::time_ns() as i64);
     1
 }
 
@@ -119,73 +94,52 @@ const ERRNOS: &[(i64, &CStr)] = &[
 ];
 
 /// `linux.errname(e)`: "ENOENT" for 2 or -2; nil for an unknown number.
-unsafe extern "C" fn errname(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; the check may raise.
-    unsafe {
-        let e = luaL_checkinteger(L, 1).checked_abs().unwrap_or(0);
-        match ERRNOS.iter().find(|(n, _)| *n == e) {
-            Some((_, name)) => {
-                lua_pushstring(L, name.as_ptr());
-            }
-            None => lua_pushnil(L),
-        }
+/// (The kernel's own table, `Error::name`, needs
+/// CONFIG_SYMBOLIC_ERRNAME, which kernels often leave out.)
+fn errname(lua: &mut Lua<'_>) -> c_int {
+    let e = lua.check_integer(1).checked_abs().unwrap_or(0);
+    match ERRNOS.iter().find(|(n, _)| *n == e) {
+        Some((_, name)) => lua.push_bytes(name.to_bytes()),
+        None => lua.push_nil(),
     }
     1
 }
 
 /// `linux.ifindex(name)`: the index of the interface in the state's
 /// namespace, or nil.
-unsafe extern "C" fn ifindex(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; the check may raise; the name stays on the
-    // stack (NUL-terminated by Lua) during the lookup, which takes and
-    // drops its own device reference.
-    unsafe {
-        let mut len = 0usize;
-        let name = luaL_checklstring(L, 1, &mut len);
-        let (net, _) = crate::machine::context(L);
-        // Interface names are shorter than IFNAMSIZ (16).
-        let index = if len < 16 {
-            lunatik_ifindex(net.as_ptr(), name)
-        } else {
-            0
-        };
-        if index > 0 {
-            lua_pushinteger(L, i64::from(index));
-        } else {
-            lua_pushnil(L);
-        }
+fn ifindex(lua: &mut Lua<'_>) -> c_int {
+    // Interface names are shorter than IFNAMSIZ (16), embedded NULs
+    // included.
+    if lua.check_bytes(1).len() >= 16 {
+        lua.push_nil();
+        return 1;
+    }
+    let name = lua.check_string(1);
+    let (net, _) = crate::machine::lua_context(lua);
+    match kernel_glue::ifindex(net, name) {
+        Some(index) => lua.push_integer(i64::from(index)),
+        None => lua.push_nil(),
     }
     1
 }
 
 /// `linux.numcpus()`: CPUs online.
-unsafe extern "C" fn numcpus(L: *mut lua_State) -> c_int {
-    // SAFETY: reading the online mask's weight is allowed anywhere.
-    unsafe { lua_pushinteger(L, i64::from(lunatik_num_online_cpus())) };
+fn numcpus(lua: &mut Lua<'_>) -> c_int {
+    lua.push_integer(i64::from(kernel_glue::num_online_cpus()));
     1
 }
 
 /// `require "linux"`.
-///
-/// # Safety
-///
-/// Called by Lua (it raises on memory errors).
-unsafe extern "C" fn open_linux(L: *mut lua_State) -> c_int {
+fn open_linux(lua: &mut Lua<'_>) -> c_int {
     let functions: [(&CStr, lua_CFunction); 5] = [
-        (c"random", random),
-        (c"time", time),
-        (c"errname", errname),
-        (c"ifindex", ifindex),
-        (c"numcpus", numcpus),
+        (c"random", lua_fn!(random)),
+        (c"time", lua_fn!(time)),
+        (c"errname", lua_fn!(errname)),
+        (c"ifindex", lua_fn!(ifindex)),
+        (c"numcpus", lua_fn!(numcpus)),
     ];
-    // SAFETY: as above.
-    unsafe {
-        lua_createtable(L, 0, functions.len() as c_int);
-        for (name, f) in functions {
-            lua_pushcclosure(L, f, 0);
-            lua_setfield(L, -2, name.as_ptr());
-        }
-    }
+    lua.push_table(functions.len());
+    lua.set_functions(&functions);
     1
 }
 
@@ -193,25 +147,21 @@ unsafe extern "C" fn open_linux(L: *mut lua_State) -> c_int {
 const VERSION: &CStr = c"lunatik-rs 0.1.0 (Lua 5.5)";
 
 /// `require "lunatik"`: `{ version = ..., name = <this state's name> }`.
-///
-/// # Safety
-///
-/// Called by Lua in a kernel machine (it raises on memory errors).
-unsafe extern "C" fn open_lunatik(L: *mut lua_State) -> c_int {
-    // SAFETY: as above.
-    unsafe {
-        let name = crate::machine::state_name(L);
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, VERSION.as_ptr());
-        lua_setfield(L, -2, c"version".as_ptr());
-        lua_pushlstring(L, name.as_bytes().as_ptr().cast(), name.as_bytes().len());
-        lua_setfield(L, -2, c"name".as_ptr());
-    }
+fn open_lunatik(lua: &mut Lua<'_>) -> c_int {
+    let name = crate::machine::lua_state_name(lua);
+    lua.push_table(2);
+    lua.push_bytes(VERSION.to_bytes());
+    lua.set_field(c"version");
+    lua.push_bytes(name.as_bytes());
+    lua.set_field(c"name");
     1
 }
 
 /// The `linux` and `lunatik` libraries.
 pub(crate) static LIBRARY: Library = Library::new(
     "linux",
-    &[(c"linux", open_linux), (c"lunatik", open_lunatik)],
+    &[
+        (c"linux", lua_fn!(open_linux)),
+        (c"lunatik", lua_fn!(open_lunatik)),
+    ],
 );

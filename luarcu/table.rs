@@ -333,8 +333,7 @@ impl Table {
         for _ in 0..n {
             v.push(Atomic::new(core::ptr::null_mut()), flags)?;
         }
-        // SAFETY: `get_random_u64` may be called from any context.
-        let seed = unsafe { Key([bindings::get_random_u64(), bindings::get_random_u64()]) };
+        let seed = Key([crate::random::u64(), crate::random::u64()]);
         Arc::pin_init(
             pin_init!(Self {
                 buckets: v,

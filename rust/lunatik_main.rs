@@ -38,6 +38,11 @@ mod kalloc;
 mod library;
 #[path = "../lualinux/linux.rs"]
 mod linux;
+#[path = "../lualinux/kernel.rs"]
+mod linux_kernel;
+#[path = "../lua/lua.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod lua;
 mod machine;
 #[path = "../lua/mathlib.rs"]
 #[allow(unreachable_pub, dead_code)]
@@ -51,6 +56,7 @@ mod netfilter;
 mod nf_hook;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;
+mod random;
 #[allow(unreachable_pub, dead_code)]
 mod ratelimit;
 #[path = "../luarcu/rcu.rs"]

@@ -15,6 +15,7 @@ use crate::account::{Account, Kill};
 use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
 use crate::library::Runtime;
+use crate::lua::Lua;
 use crate::name::Name;
 use crate::net::NetRef;
 use crate::protocol::{error_kind, VALUE_MAX};
@@ -287,6 +288,27 @@ pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, Context) {
     }
 }
 
+/// The namespace and the context of the machine running `lua`.
+pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`:
+    // `Machine::new` is the only maker of states here, and a `Lua` handle
+    // exists only while its thread runs.
+    unsafe { context(lua.as_ptr()) }
+}
+
+/// The name of the state whose machine runs `lua`.
+pub(crate) fn lua_state_name(lua: &Lua<'_>) -> Name {
+    // SAFETY: as in `lua_context`.
+    unsafe { state_name(lua.as_ptr()) }
+}
+
+/// Queues `op` for the state to do when the chunk running `lua` is over.
+pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
+    // SAFETY: as in `lua_context`; the machine is running, and nothing
+    // else borrows its data while its Lua code runs.
+    unsafe { defer(lua.as_ptr(), op) }
+}
+
 /// The name of the state whose machine runs `L`.
 ///
 /// # Safety
@@ -481,7 +503,7 @@ impl Machine {
         )?;
         let data = NonNull::from(KBox::leak(data));
         // SAFETY: the kernel RNG may be read from any context.
-        let seed = unsafe { kernel::bindings::get_random_u64() };
+        let seed = crate::random::u64();
         // SAFETY: `data` is a fresh, exclusive allocation that outlives the
         // state: `Drop` (or the failure paths below) closes the state first.
         let L =

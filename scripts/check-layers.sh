@@ -19,7 +19,8 @@ root = sys.argv[1]
 # below. Keep in step with docs/architecture.md, "Layers".
 LAYERS = [
     ("Lua core", ["lua/*.rs", "rust/name.rs", "rust/protocol.rs", "rust/ratelimit.rs"]),
-    ("kernel glue", ["rust/cpu.rs", "rust/bh_lock.rs", "rust/kalloc.rs", "rust/net.rs"]),
+    ("kernel glue", ["rust/cpu.rs", "rust/bh_lock.rs", "rust/kalloc.rs", "rust/net.rs",
+                     "rust/random.rs"]),
     ("states", ["rust/library.rs", "rust/machine.rs", "rust/softirq_vm.rs",
                 "rust/state.rs", "rust/registry.rs"]),
     ("libraries", ["lua?*/*.rs"]),
