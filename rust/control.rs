@@ -12,7 +12,9 @@
 //! total source size, a softirq state's budget) is checked here, with an
 //! extack message naming the problem; a refused request changes nothing.
 
-use crate::genl::{Dump, Put, Request};
+use crate::genl_dump::Dump;
+use crate::genl_message::Put;
+use crate::genl_request::Request;
 use crate::library::{Loaded, Runtime};
 use crate::machine::RunError;
 use crate::name::{Name, NameError};

@@ -33,7 +33,14 @@ mod events;
 #[path = "../lua/ffi.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod ffi;
+#[path = "genl/family.rs"]
 mod genl;
+#[path = "genl/dump.rs"]
+mod genl_dump;
+#[path = "genl/message.rs"]
+mod genl_message;
+#[path = "genl/request.rs"]
+mod genl_request;
 mod kalloc;
 mod library;
 #[path = "../lualinux/linux.rs"]

@@ -24,7 +24,7 @@ LAYERS = [
     ("states", ["rust/library.rs", "rust/machine.rs", "rust/softirq_vm.rs",
                 "rust/state.rs", "rust/registry.rs"]),
     ("libraries", ["lua?*/*.rs"]),
-    ("control plane", ["rust/control.rs", "rust/genl.rs", "rust/events.rs"]),
+    ("control plane", ["rust/control.rs", "rust/genl/*.rs", "rust/events.rs"]),
     ("module root", ["rust/lunatik_main.rs", "rust/bench.rs", "rust/state_tests.rs"]),
 ]
 import fnmatch
