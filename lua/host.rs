@@ -27,6 +27,12 @@ pub mod siphash;
 pub mod skb;
 #[path = "vm.rs"]
 pub mod vm;
+#[path = "vm/call.rs"]
+pub mod vm_call;
+#[path = "vm/run.rs"]
+pub mod vm_run;
+#[path = "vm/sandbox.rs"]
+pub mod vm_sandbox;
 
 use account::{Account, RawAlloc};
 use core::ffi::{c_int, c_void};

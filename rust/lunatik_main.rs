@@ -89,6 +89,15 @@ mod state;
 #[path = "../lua/vm.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm;
+#[path = "../lua/vm/call.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm_call;
+#[path = "../lua/vm/run.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm_run;
+#[path = "../lua/vm/sandbox.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm_sandbox;
 
 #[cfg(CONFIG_KUNIT)]
 mod bench;
