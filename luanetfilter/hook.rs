@@ -22,6 +22,7 @@ use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// `NF_DROP`.
 pub(crate) const NF_DROP: c_uint = 0;
@@ -65,10 +66,28 @@ pub(crate) struct SkbInfo {
     pub(crate) mark: u32,
 }
 
-/// A packet inside a hook.
-pub(crate) struct Packet(NonNull<bindings::sk_buff>);
+/// A packet inside a hook, borrowed from netfilter for the call.
+///
+/// # Invariants
+///
+/// A `&Packet` is the `sk_buff` netfilter passed to the hook running now,
+/// which the hook owns until it returns a verdict.
+#[repr(transparent)]
+pub(crate) struct Packet(Opaque<bindings::sk_buff>);
 
 impl Packet {
+    /// The packet netfilter passed to a hook.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is the non-null packet of the hook call that is running, and
+    /// the reference does not outlive that call.
+    unsafe fn from_raw<'a>(skb: *mut bindings::sk_buff) -> &'a Self {
+        // SAFETY: `Packet` is a transparent wrapper of the `sk_buff`,
+        // which is live for `'a` by the contract.
+        unsafe { &*skb.cast::<Self>() }
+    }
+
     /// Linearizes the packet and reads what its `skb` object shows; `None`
     /// if linearizing found no memory.
     pub(crate) fn prepare(&self) -> Option<SkbInfo> {
@@ -81,20 +100,23 @@ impl Packet {
             ifindex: 0,
             mark: 0,
         };
-        // SAFETY: the hook owns the packet for the duration of the call.
-        (unsafe { lunatik_skb_prepare(self.0.as_ptr(), &mut info) } == 0).then_some(info)
+        // SAFETY: the hook owns the packet for the duration of the call
+        // (type invariant); `info` is ours to fill.
+        (unsafe { lunatik_skb_prepare(self.0.get(), &mut info) } == 0).then_some(info)
     }
 
     /// The packet's mark, read without touching its data.
     pub(crate) fn mark(&self) -> u32 {
-        // SAFETY: as in `prepare`.
-        unsafe { lunatik_skb_mark(self.0.as_ptr()) }
+        // SAFETY: the hook owns the packet (type invariant); reading the
+        // mark touches only the `sk_buff` itself.
+        unsafe { lunatik_skb_mark(self.0.get()) }
     }
 
     /// Sets the packet's mark.
     pub(crate) fn set_mark(&self, mark: u32) {
-        // SAFETY: as in `prepare`.
-        unsafe { lunatik_skb_set_mark(self.0.as_ptr(), mark) }
+        // SAFETY: the hook owns the packet (type invariant), so it may
+        // change its mark before returning the verdict.
+        unsafe { lunatik_skb_set_mark(self.0.get(), mark) }
     }
 }
 
@@ -275,16 +297,12 @@ pub(crate) unsafe extern "C" fn lunatik_nf_hook_run(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
 ) -> c_uint {
-    // SAFETY: a registered hook's target and state are live (Hook
-    // invariant); netfilter gives a non-null skb.
-    let (target, skb) = unsafe {
-        (
-            &*priv_.cast::<Target>(),
-            Packet(NonNull::new_unchecked(skb)),
-        )
-    };
-    // SAFETY: as above.
-    packet(unsafe { &*target.state }, target, &skb)
+    // SAFETY: a registered hook's private data is its live `Target` (Hook
+    // invariant); netfilter gives the non-null packet of this call, which
+    // the reference does not outlive.
+    let (target, skb) = unsafe { (&*priv_.cast::<Target>(), Packet::from_raw(skb)) };
+    // SAFETY: the target's state outlives the hook (Hook invariant).
+    packet(unsafe { &*target.state }, target, skb)
 }
 
 /// Runs the hook's callback on a packet (from netfilter, in softirq or
