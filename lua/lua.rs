@@ -48,9 +48,9 @@ macro_rules! lua_fn {
 /// # Invariants
 ///
 /// `L` is the running thread of a C function that Lua called in protected
-/// mode, and `args` the number of arguments it was called with. The slots
-/// `1..=args` are never popped or replaced through this handle, so values
-/// borrowed from them live for `'a`.
+/// mode, and `args` the number of values on its stack when the handle was
+/// made (the arguments). The slots `1..=args` are never popped or replaced
+/// through this handle, so values borrowed from them live for `'a`.
 pub struct Lua<'a> {
     L: NonNull<lua_State>,
     args: c_int,
@@ -58,13 +58,13 @@ pub struct Lua<'a> {
 }
 
 impl<'a> Lua<'a> {
-    /// The handle of the running C function's thread.
+    /// The handle of the running C function's thread. Every value on its
+    /// stack now counts as an argument: the handle never pops it.
     ///
     /// # Safety
     ///
     /// `L` is the running thread of a C function Lua called in protected
-    /// mode, at the start of that function (its stack holds the arguments
-    /// only), and the handle does not outlive the call.
+    /// mode, and the handle does not outlive the call.
     pub unsafe fn from_raw(L: *mut lua_State) -> Self {
         // SAFETY: by the contract `L` is valid; reading the top never
         // raises.
@@ -195,6 +195,13 @@ impl<'a> Lua<'a> {
         }
         // SAFETY: only values pushed by this call are removed.
         unsafe { lua_settop(self.as_ptr(), -n - 1) }
+    }
+
+    /// Pushes uservalue `n` of the userdata argument `arg` and returns its
+    /// type (`LUA_TNONE`, pushing nil, if it has no such slot).
+    pub fn push_uservalue(&mut self, arg: c_int, n: c_int) -> c_int {
+        // SAFETY: a protected call; reading a uservalue never raises.
+        unsafe { lua_getiuservalue(self.as_ptr(), arg, n) }
     }
 
     /// Raises unless `n` more values were pushed by this call.

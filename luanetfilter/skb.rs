@@ -19,12 +19,12 @@
 
 use crate::data::{self, DataArg, View};
 use crate::ffi::*;
+use crate::lua::{Class, Lua};
+use crate::lua_fn;
 use crate::vm::Lend;
 use core::cell::Cell;
-use core::ffi::{c_int, c_void, CStr};
-
-/// The metatable's name in the registry.
-const MT: &CStr = c"skb";
+use core::ffi::{c_int, c_void};
+use core::marker::PhantomData;
 
 /// Uservalue slots of an `skb` userdata.
 const NET: c_int = 1;
@@ -36,132 +36,65 @@ pub struct Skb {
     len: i64,
     ifindex: i64,
     mark: u32,
-    new_mark: Option<u32>,
+    /// The mark the script set, applied when the hook returns.
+    new_mark: Cell<Option<u32>>,
     /// The views in the uservalue slots, for detaching; null until set.
-    views: [*mut View; 2],
+    views: [Cell<*mut View>; 2],
 }
 
-/// The `skb` at argument 1.
-///
-/// # Safety
-///
-/// `L` is the calling thread, in a protected call (this raises when the
-/// argument is not an `skb`).
-unsafe fn check<'a>(L: *mut lua_State) -> &'a mut Skb {
-    // SAFETY: only `push` makes userdata with this metatable, each holding
-    // an initialised Skb.
-    unsafe { &mut *luaL_checkudata(L, 1, MT.as_ptr()).cast::<Skb>() }
-}
+/// The `skb` class: methods `data`, `ifindex`, `mark`; `#skb`. It owns
+/// nothing (its views are detached by the lender), so it has no `__gc`.
+static SKB: Class<Skb> = Class {
+    name: c"skb",
+    methods: &[
+        (c"data", lua_fn!(data)),
+        (c"ifindex", lua_fn!(ifindex)),
+        (c"mark", lua_fn!(mark)),
+    ],
+    metamethods: &[(c"__len", lua_fn!(len))],
+    _values: PhantomData,
+};
 
 /// `skb:data(header)`: the view from `"net"` or `"mac"`.
-unsafe extern "C" fn data(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua; the checks may raise; nothing has a destructor.
-    unsafe {
-        check(L);
-        let mut len = 0usize;
-        let which = luaL_checklstring(L, 2, &mut len);
-        let which = core::slice::from_raw_parts(which.cast::<u8>(), len);
-        let slot = match which {
-            b"net" => NET,
-            b"mac" => MAC,
-            _ => luaL_argerror(L, 2, c"header must be \"net\" or \"mac\"".as_ptr()),
-        };
-        lua_getiuservalue(L, 1, slot);
-    }
+fn data(lua: &mut Lua<'_>) -> c_int {
+    SKB.check(lua, 1);
+    let slot = match lua.check_bytes(2) {
+        b"net" => NET,
+        b"mac" => MAC,
+        _ => lua.arg_error(2, c"header must be \"net\" or \"mac\""),
+    };
+    lua.push_uservalue(1, slot);
     1
 }
 
 /// `skb:ifindex()`.
-unsafe extern "C" fn ifindex(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `data`.
-    unsafe {
-        let skb = check(L);
-        lua_pushinteger(L, skb.ifindex);
-    }
+fn ifindex(lua: &mut Lua<'_>) -> c_int {
+    let skb = SKB.check(lua, 1);
+    lua.push_integer(skb.ifindex);
     1
 }
 
 /// `skb:mark()` returns the mark (the new one if set); `skb:mark(v)` sets
 /// a new mark, 0 to 2^32 - 1.
-unsafe extern "C" fn mark(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `data`.
-    unsafe {
-        let skb = check(L);
-        if lua_type(L, 2) <= LUA_TNIL {
-            lua_pushinteger(L, i64::from(skb.new_mark.unwrap_or(skb.mark)));
-            return 1;
-        }
-        let v = luaL_checkinteger(L, 2);
-        let Ok(v) = u32::try_from(v) else {
-            luaL_argerror(L, 2, c"mark out of range".as_ptr());
-        };
-        skb.new_mark = Some(v);
+fn mark(lua: &mut Lua<'_>) -> c_int {
+    let skb = SKB.check(lua, 1);
+    if lua.type_of(2) <= LUA_TNIL {
+        lua.push_integer(i64::from(skb.new_mark.get().unwrap_or(skb.mark)));
+        return 1;
     }
+    let v = lua.check_integer(2);
+    let Ok(v) = u32::try_from(v) else {
+        lua.arg_error(2, c"mark out of range");
+    };
+    skb.new_mark.set(Some(v));
     0
 }
 
 /// `#skb`: the packet's length.
-unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `data`.
-    unsafe {
-        let skb = check(L);
-        lua_pushinteger(L, skb.len);
-    }
+fn len(lua: &mut Lua<'_>) -> c_int {
+    let skb = SKB.check(lua, 1);
+    lua.push_integer(skb.len);
     1
-}
-
-/// Makes the `skb` metatable on first use (an idle state does without),
-/// and sets it on the value on top of the stack.
-///
-/// # Safety
-///
-/// `L` is a valid state, inside a protected call (this raises on memory
-/// errors), with an `skb` on top of the stack.
-unsafe fn set_metatable(L: *mut lua_State) {
-    let methods: [(&CStr, lua_CFunction); 3] =
-        [(c"data", data), (c"ifindex", ifindex), (c"mark", mark)];
-    // SAFETY: as above; luaL_newmetatable only looks up an existing one.
-    unsafe {
-        if luaL_newmetatable(L, MT.as_ptr()) == 0 {
-            lua_setmetatable(L, -2);
-            return;
-        }
-        lua_createtable(L, 0, methods.len() as c_int);
-        for (name, f) in methods {
-            lua_pushcclosure(L, f, 0);
-            lua_setfield(L, -2, name.as_ptr());
-        }
-        lua_setfield(L, -2, c"__index".as_ptr());
-        lua_pushcclosure(L, len, 0);
-        lua_setfield(L, -2, c"__len".as_ptr());
-        lua_pushstring(L, MT.as_ptr());
-        lua_setfield(L, -2, c"__metatable".as_ptr());
-        lua_setmetatable(L, -2);
-    }
-}
-
-/// Pushes an `skb` with the packet's length, device index and mark, and
-/// room for its two views, which the caller sets with `lua_setiuservalue`
-/// (slot 1 the network header's, slot 2 the link layer's) and records in
-/// `views`.
-///
-/// # Safety
-///
-/// `L` is in a protected call (this raises on memory errors).
-unsafe fn push(L: *mut lua_State, len: i64, ifindex: i64, mark: u32) -> *mut Skb {
-    // SAFETY: as above.
-    unsafe {
-        let skb = lua_newuserdatauv(L, core::mem::size_of::<Skb>(), 2).cast::<Skb>();
-        skb.write(Skb {
-            len,
-            ifindex,
-            mark,
-            new_mark: None,
-            views: [core::ptr::null_mut(); 2],
-        });
-        set_metatable(L);
-        skb
-    }
 }
 
 /// A packet given to a Lua function as an `skb` object for one call
@@ -186,31 +119,45 @@ pub struct SkbArg<'a> {
 // fresh views; `release` detaches them without calling Lua.
 unsafe impl Lend for SkbArg<'_> {
     unsafe fn push(&self, L: *mut lua_State) -> *mut c_void {
+        // SAFETY: `L` runs a C function in protected mode (the trait's
+        // contract); the handle never pops what is on the stack already.
+        let mut lua = unsafe { Lua::from_raw(L) };
+        let skb = SKB.push(
+            &mut lua,
+            Skb {
+                len: self.len,
+                ifindex: self.ifindex,
+                mark: self.mark,
+                new_mark: Cell::new(None),
+                views: [Cell::new(core::ptr::null_mut()), Cell::new(core::ptr::null_mut())],
+            },
+            2,
+        );
         // SAFETY: a protected call, and memory that outlives it (the
-        // trait's contract); the views go into the `skb`'s slots.
+        // trait's contract); each view goes into its slot of the `skb` on
+        // the stack below it.
         unsafe {
-            let skb = push(L, self.len, self.ifindex, self.mark);
-            (*skb).views[0] = self.net.push_view(L);
+            skb.views[0].set(self.net.push_view(L));
             lua_setiuservalue(L, -2, NET);
             if let Some(mac) = &self.mac {
-                (*skb).views[1] = mac.push_view(L);
+                skb.views[1].set(mac.push_view(L));
                 lua_setiuservalue(L, -2, MAC);
             }
-            skb.cast()
         }
+        core::ptr::from_ref(skb).cast_mut().cast()
     }
 
     unsafe fn release(&self, token: *mut c_void) {
-        let skb = token.cast::<Skb>();
         // SAFETY: `token` is the `skb` `push` made, still anchored; its
         // views are reachable from it.
-        unsafe {
-            for view in (*skb).views {
-                if !view.is_null() {
-                    data::detach(view);
-                }
+        let skb = unsafe { &*token.cast::<Skb>() };
+        for view in &skb.views {
+            let view = view.get();
+            if !view.is_null() {
+                // SAFETY: a view `push` made, reachable from the `skb`.
+                unsafe { data::detach(view) };
             }
-            self.new_mark.set((*skb).new_mark);
         }
+        self.new_mark.set(skb.new_mark.get());
     }
 }
