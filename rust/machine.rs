@@ -432,23 +432,70 @@ fn relax() {
     unsafe { crate::cpu::cond_resched() }
 }
 
-/// Statistics of one machine, copied out under its lock.
+/// Statistics of a machine, copied out under its lock, or of a state,
+/// summed over its replicas ([`Stats::add`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MachineStats {
+pub(crate) struct Stats {
     /// Bytes in use.
     pub(crate) memory_used: usize,
-    /// Highest `memory_used` seen.
+    /// Highest `memory_used` seen (for a state, the sum of each
+    /// replica's).
     pub(crate) memory_peak: usize,
-    /// Entries stopped by the budget.
+    /// Entries (a state's run counts once per replica).
+    pub(crate) calls: u64,
+    /// Entries that failed.
+    pub(crate) errors: u64,
+    /// Entries stopped by the instruction budget or the deadline.
     pub(crate) budget_kills: u64,
+    /// The longest entry (of any replica), in nanoseconds.
+    pub(crate) longest_entry_ns: u64,
+    /// The most C stack an entry (of any replica) used, in bytes.
+    pub(crate) deepest_stack: usize,
     /// Allocations refused.
     pub(crate) alloc_failures: u64,
-    /// The longest entry so far, in nanoseconds.
-    pub(crate) longest_entry_ns: u64,
-    /// The most C stack an entry used, in bytes.
-    pub(crate) deepest_stack: usize,
-    /// Entries and errors.
-    pub(crate) counters: Counters,
+    /// The start of the most recent error (for a state, of the first
+    /// replica that has one).
+    pub(crate) last_error: [u8; LAST_ERROR_MAX],
+    /// Length of `last_error`.
+    pub(crate) last_error_len: usize,
+}
+
+impl Stats {
+    /// No entries, no memory.
+    pub(crate) const ZERO: Self = Self {
+        memory_used: 0,
+        memory_peak: 0,
+        calls: 0,
+        errors: 0,
+        budget_kills: 0,
+        longest_entry_ns: 0,
+        deepest_stack: 0,
+        alloc_failures: 0,
+        last_error: [0; LAST_ERROR_MAX],
+        last_error_len: 0,
+    };
+
+    /// Adds another replica's figures: sums, maxima, and its last error
+    /// if there is none yet.
+    pub(crate) fn add(&mut self, m: &Stats) {
+        self.memory_used += m.memory_used;
+        self.memory_peak += m.memory_peak;
+        self.calls += m.calls;
+        self.errors += m.errors;
+        self.budget_kills += m.budget_kills;
+        self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
+        self.deepest_stack = self.deepest_stack.max(m.deepest_stack);
+        self.alloc_failures += m.alloc_failures;
+        if self.last_error_len == 0 {
+            self.last_error = m.last_error;
+            self.last_error_len = m.last_error_len;
+        }
+    }
+
+    /// The last error's text.
+    pub(crate) fn last_error(&self) -> &[u8] {
+        &self.last_error[..self.last_error_len]
+    }
 }
 
 impl Machine {
@@ -697,16 +744,19 @@ impl Machine {
     }
 
     /// The machine's statistics.
-    pub(crate) fn stats(&self) -> MachineStats {
+    pub(crate) fn stats(&self) -> Stats {
         let d = self.data();
-        MachineStats {
+        Stats {
             memory_used: d.account.used,
             memory_peak: d.account.peak,
+            calls: d.counters.calls,
+            errors: d.counters.errors,
             budget_kills: d.account.budget_kills,
-            alloc_failures: d.account.alloc_failures,
             longest_entry_ns: d.account.longest_entry_ns,
             deepest_stack: d.account.deepest_stack,
-            counters: d.counters,
+            alloc_failures: d.account.alloc_failures,
+            last_error: d.counters.last_error,
+            last_error_len: d.counters.last_error_len,
         }
     }
 }

@@ -15,8 +15,7 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::library::Runtime;
 use crate::machine::{
-    Apply, CallbackError, Counters, ErrorKind, Machine, MachineStats, Owner, Resource, Results,
-    RunError, TimeLimits, LAST_ERROR_MAX,
+    Apply, CallbackError, ErrorKind, Machine, Owner, Resource, Results, RunError, TimeLimits,
 };
 use crate::name::Name;
 use crate::net::NetRef;
@@ -26,7 +25,7 @@ use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-pub(crate) use crate::machine::Context;
+pub(crate) use crate::machine::{Context, Stats};
 
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
@@ -178,58 +177,6 @@ impl Replica {
             Replica::Process(m) => f(&mut m.lock()),
             Replica::Softirq(vm) => vm.with(f),
         }
-    }
-}
-
-/// Statistics of a state, summed over its replicas.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stats {
-    /// Bytes in use.
-    pub(crate) memory_used: usize,
-    /// Sum of each replica's highest use.
-    pub(crate) memory_peak: usize,
-    /// Entries (a run counts once per replica).
-    pub(crate) calls: u64,
-    /// Entries that failed.
-    pub(crate) errors: u64,
-    /// Entries stopped by the instruction budget or the deadline.
-    pub(crate) budget_kills: u64,
-    /// The longest entry of any replica, in nanoseconds.
-    pub(crate) longest_entry_ns: u64,
-    /// The most C stack an entry of any replica used, in bytes.
-    pub(crate) deepest_stack: usize,
-    /// Allocations refused.
-    pub(crate) alloc_failures: u64,
-    /// The start of the most recent error of the first replica that has one.
-    pub(crate) last_error: [u8; LAST_ERROR_MAX],
-    /// Length of `last_error`.
-    pub(crate) last_error_len: usize,
-}
-
-impl Stats {
-    fn add(&mut self, m: &MachineStats) {
-        self.memory_used += m.memory_used;
-        self.memory_peak += m.memory_peak;
-        self.calls += m.counters.calls;
-        self.errors += m.counters.errors;
-        self.budget_kills += m.budget_kills;
-        self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
-        self.deepest_stack = self.deepest_stack.max(m.deepest_stack);
-        self.alloc_failures += m.alloc_failures;
-        if self.last_error_len == 0 {
-            let Counters {
-                last_error,
-                last_error_len,
-                ..
-            } = m.counters;
-            self.last_error = last_error;
-            self.last_error_len = last_error_len;
-        }
-    }
-
-    /// The last error's text.
-    pub(crate) fn last_error(&self) -> &[u8] {
-        &self.last_error[..self.last_error_len]
     }
 }
 
@@ -458,18 +405,7 @@ impl State {
 
     /// The state's statistics, summed over its replicas.
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = Stats {
-            memory_used: 0,
-            memory_peak: 0,
-            calls: 0,
-            errors: 0,
-            budget_kills: 0,
-            longest_entry_ns: 0,
-            deepest_stack: 0,
-            alloc_failures: 0,
-            last_error: [0; LAST_ERROR_MAX],
-            last_error_len: 0,
-        };
+        let mut stats = Stats::ZERO;
         stats.errors = self.refused.load(Relaxed);
         for replica in self.replicas.iter() {
             let m = replica.with(|m| m.stats());
