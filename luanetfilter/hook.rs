@@ -213,7 +213,8 @@ pub(crate) struct Hook {
 // SAFETY: the hook is shared with the kernel, which calls it on any CPU;
 // `Target` is only read there, and the state it points to is Sync.
 unsafe impl Send for Hook {}
-// SAFETY: as above.
+// SAFETY: `&Hook` gives only the callback id (a plain integer); the
+// kernel reads `Target` from any CPU, and the state it calls is Sync.
 unsafe impl Sync for Hook {}
 
 impl Hook {

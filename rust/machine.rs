@@ -315,7 +315,8 @@ pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Resul
 ///
 /// As for [`context`].
 pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
-    // SAFETY: as above.
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the name is copied out, never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).name }
 }
 
