@@ -6,6 +6,7 @@
 # map to files through the `mod` lines of rust/lunatik_main.rs.
 # check-layers.sh --self-test: proves the check catches an upward import
 # and a circle inside a layer, and passes the tree as it is.
+# check-layers.sh --list: prints the files of each layer, then checks.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,6 +99,10 @@ for n in sorted(graph):
     if n not in state:
         visit(n)
 
+if os.environ.get("LAYERS_LIST"):
+    for i, (name, _) in enumerate(LAYERS):
+        print("%d %s: %s" % (i, name, " ".join(sorted(f for f in files if layer_of(f) == i))))
+
 for e in errors:
     print("check-layers: " + e, file=sys.stderr)
 if errors:
@@ -130,6 +135,11 @@ if [ "${1:-}" = --self-test ]; then
 	! check "$tmp/t" 2>/dev/null || die "self-test: missed an import circle"
 	log "layer check self-test passed"
 	exit 0
+fi
+
+if [ "${1:-}" = --list ]; then
+	LAYERS_LIST=1 check "$here"
+	exit
 fi
 
 check "${1:-$here}"
