@@ -79,7 +79,11 @@ fn host_clock() -> u64 {
 }
 
 /// The host's libraries beyond the Lua core's: the `core`-only ones.
+#[cfg(not(test))]
 static LIBRARIES: &[vm::Library] = &[(c"data", data::open)];
+/// The tests add a library written against the safe handle.
+#[cfg(test)]
+static LIBRARIES: &[vm::Library] = &[(c"data", data::open), (c"handletest", lua_tests::open)];
 
 /// A host Lua state with a memory cap and an instruction budget.
 pub struct State {
@@ -198,6 +202,8 @@ mod data_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod hardening_tests;
+#[cfg(test)]
+mod lua_tests;
 #[cfg(test)]
 mod ratelimit_tests;
 #[cfg(test)]

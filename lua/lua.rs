@@ -162,7 +162,9 @@ impl<'a> Lua<'a> {
     /// read it with the `top_*` methods, then [`Lua::pop`] it. May raise
     /// (an `__index` metamethod).
     pub fn get_field(&mut self, arg: c_int, name: &CStr) -> c_int {
-        // SAFETY: a protected call; `arg` is an argument slot.
+        self.grow();
+        // SAFETY: a protected call; `arg` is an argument slot, and there is
+        // room for the value (`grow`).
         unsafe { lua_getfield(self.as_ptr(), arg, name.as_ptr()) }
     }
 
@@ -200,7 +202,9 @@ impl<'a> Lua<'a> {
     /// Pushes uservalue `n` of the userdata argument `arg` and returns its
     /// type (`LUA_TNONE`, pushing nil, if it has no such slot).
     pub fn push_uservalue(&mut self, arg: c_int, n: c_int) -> c_int {
-        // SAFETY: a protected call; reading a uservalue never raises.
+        self.grow();
+        // SAFETY: a protected call with room for the value (`grow`);
+        // reading a uservalue never raises.
         unsafe { lua_getiuservalue(self.as_ptr(), arg, n) }
     }
 
@@ -211,32 +215,51 @@ impl<'a> Lua<'a> {
         }
     }
 
+    /// Makes room on the stack for one more value (a C function is only
+    /// guaranteed `LUA_MINSTACK` slots); raises "stack overflow" if Lua
+    /// cannot grow it.
+    fn grow(&mut self) {
+        self.reserve(1);
+    }
+
+    /// Makes room on the stack for `n` more values, as [`Lua::grow`].
+    fn reserve(&mut self, n: c_int) {
+        // SAFETY: a protected call (type invariant); this raises rather
+        // than let a push write past the stack.
+        unsafe { luaL_checkstack(self.as_ptr(), n, core::ptr::null()) }
+    }
+
     /// Pushes an integer. May raise (no stack room).
     pub fn push_integer(&mut self, v: i64) {
-        // SAFETY: a protected call; a C function has LUA_MINSTACK slots.
+        self.grow();
+        // SAFETY: a protected call with room for the value (`grow`).
         unsafe { lua_pushinteger(self.as_ptr(), v) }
     }
 
     /// Pushes a boolean.
     pub fn push_bool(&mut self, v: bool) {
+        self.grow();
         // SAFETY: as in `push_integer`.
         unsafe { lua_pushboolean(self.as_ptr(), c_int::from(v)) }
     }
 
     /// Pushes nil.
     pub fn push_nil(&mut self) {
+        self.grow();
         // SAFETY: as in `push_integer`.
         unsafe { lua_pushnil(self.as_ptr()) }
     }
 
     /// Pushes a string of any bytes. May raise (memory).
     pub fn push_bytes(&mut self, s: &[u8]) {
+        self.grow();
         // SAFETY: as in `push_integer`; Lua copies the bytes.
         unsafe { lua_pushlstring(self.as_ptr(), s.as_ptr().cast(), s.len()) };
     }
 
     /// Pushes a C function. May raise (memory).
     pub fn push_function(&mut self, f: lua_CFunction) {
+        self.grow();
         // SAFETY: as in `push_integer`.
         unsafe { lua_pushcclosure(self.as_ptr(), f, 0) }
     }
@@ -244,6 +267,7 @@ impl<'a> Lua<'a> {
     /// Pushes a new table with room for `records` fields. May raise.
     pub fn push_table(&mut self, records: usize) {
         let records = c_int::try_from(records).unwrap_or(0);
+        self.grow();
         // SAFETY: as in `push_integer`.
         unsafe { lua_createtable(self.as_ptr(), 0, records) }
     }
@@ -310,6 +334,8 @@ pub struct Class<T: 'static> {
 impl<T: 'static> Class<T> {
     /// Pushes the class's metatable, made if this VM has none yet.
     fn push_metatable(&self, lua: &mut Lua<'_>) {
+        // The metatable, and while it is made a table and a function.
+        lua.reserve(3);
         let L = lua.as_ptr();
         // SAFETY: a protected call; luaL_newmetatable pushes the existing
         // table or a new one with `__name` set, and the fields are set on
@@ -338,6 +364,7 @@ impl<T: 'static> Class<T> {
     /// Pushes a new userdata of this class holding `value`, with `uservalues`
     /// uservalue slots, and returns it. May raise (memory).
     pub fn push<'a>(&self, lua: &mut Lua<'a>, value: T, uservalues: c_int) -> &'a T {
+        lua.grow();
         let L = lua.as_ptr();
         // SAFETY: a protected call; the block is fresh, `size_of::<T>()`
         // long and aligned as Lua aligns every block (LUAI_MAXALIGN, 8
