@@ -22,7 +22,7 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test asan module-werror \
-	no-fpu ynl-check cli selftests bench demo vm clean
+	no-fpu ynl-check layers cli selftests bench demo vm clean
 
 all: module
 
@@ -53,6 +53,12 @@ asan: lua-source
 ynl-check:
 	scripts/ynl.sh --check
 
+# No file imports a higher layer and no import circle exists
+# (docs/architecture.md, "Layers"), after proving the check catches both.
+layers:
+	scripts/check-layers.sh --self-test
+	scripts/check-layers.sh
+
 # The lunatik command-line tool, copied into the selftest VM.
 cli:
 	cargo build --release --locked -p lunatik
@@ -75,6 +81,7 @@ bench: module cli
 	selftests/run-vm.sh bench $(KDIR)
 
 check: deps
+	$(MAKE) layers
 	$(MAKE) host-test
 	$(MAKE) asan
 	$(MAKE) ynl-check
@@ -91,7 +98,7 @@ vm: module cli
 clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -f rust/*.o rust/.*.cmd rust/*.d lua/*.o lua/.*.cmd lua/klibc/*.o lua/klibc/.*.cmd
-	rm -f netlink/*.o netlink/.*.cmd
+	rm -f netlink/*.o netlink/.*.cmd lua*/*.o lua*/.*.cmd
 	rm -rf target build
 
 endif

@@ -1,7 +1,8 @@
 //! Host tests of the `data` and `byteorder` libraries and `require`
 //! (luadata/data.rs, lua/byteorder.rs, lua/vm.rs).
 
-use super::vm::{Arg, DataArg, Value};
+use super::data::DataArg;
+use super::vm::{Arg, Value};
 use super::State;
 
 fn state() -> State {
@@ -167,7 +168,7 @@ fn kernel_views_are_read_only_and_detached_after_the_call() {
     .unwrap();
     let packet = *b"\x01\x02\x03";
     let r = s
-        .call(c"peek", &[Arg::Data(DataArg::read_only(&packet))], |v| {
+        .call(c"peek", &[Arg::Lent(&DataArg::read_only(&packet))], |v| {
             v.to_vec()
                 .iter()
                 .map(|x| format!("{x:?}"))
@@ -183,11 +184,11 @@ fn kernel_views_are_read_only_and_detached_after_the_call() {
         .contains("out of bounds"));
     // Writes to a read-only view fail; to a writable one they land.
     let e = s
-        .call(c"poke", &[Arg::Data(DataArg::read_only(&packet))], |_| ())
+        .call(c"poke", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ())
         .unwrap_err();
     assert!(e.contains("read only"), "{e}");
     let mut buf = [0u8; 2];
-    s.call(c"poke", &[Arg::Data(DataArg::writable(&mut buf))], |_| ())
+    s.call(c"poke", &[Arg::Lent(&DataArg::writable(&mut buf))], |_| ())
         .unwrap();
     assert_eq!(buf, [42, 0]);
 }
@@ -199,7 +200,7 @@ fn views_are_detached_after_a_failing_call_and_survive_collection() {
         .unwrap();
     let packet = [7u8; 4];
     let e = s
-        .call(c"f", &[Arg::Data(DataArg::read_only(&packet))], |_| ())
+        .call(c"f", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ())
         .unwrap_err();
     assert!(e.contains("late"));
     assert_eq!(s.eval("return #kept").unwrap(), "0");
@@ -209,7 +210,7 @@ fn views_are_detached_after_a_failing_call_and_survive_collection() {
         .unwrap();
     for _ in 0..3 {
         let n = s
-            .call(c"g", &[Arg::Data(DataArg::read_only(&packet))], |v| {
+            .call(c"g", &[Arg::Lent(&DataArg::read_only(&packet))], |v| {
                 v[0] == Value::Int(1)
             })
             .unwrap();
@@ -238,7 +239,7 @@ fn tls_sni_parser_finds_the_server_name() {
     s.run("function sni(d) return tls_server_name(d) end")
         .unwrap();
     let name = s
-        .call(c"sni", &[Arg::Data(DataArg::read_only(&hello))], |v| {
+        .call(c"sni", &[Arg::Lent(&DataArg::read_only(&hello))], |v| {
             format!("{:?}", v[0])
         })
         .unwrap();
@@ -251,7 +252,7 @@ fn tls_sni_parser_finds_the_server_name() {
         let (ok, r) = s
             .call(
                 c"sni2",
-                &[Arg::Data(DataArg::read_only(&hello[..cut]))],
+                &[Arg::Lent(&DataArg::read_only(&hello[..cut]))],
                 |v| {
                     let text = match v[1] {
                         Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
@@ -271,7 +272,7 @@ fn tls_sni_parser_finds_the_server_name() {
 
 #[test]
 fn skb_object_shows_the_packet_and_returns_a_mark() {
-    use super::vm::SkbArg;
+    use super::skb::SkbArg;
     use core::cell::Cell;
     let mut s = state();
     s.run(
@@ -284,14 +285,15 @@ fn skb_object_shows_the_packet_and_returns_a_mark() {
     .unwrap();
     let packet = [0x45u8, 0, 0, 20];
     let new_mark = Cell::new(None);
-    let arg = Arg::Skb(SkbArg {
+    let skb = SkbArg {
         net: DataArg::read_only(&packet),
         mac: None,
         len: 4,
         ifindex: 3,
         mark: 1,
         new_mark: &new_mark,
-    });
+    };
+    let arg = Arg::Lent(&skb);
     let got = s
         .call(c"hook", &[arg], |v| {
             v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()

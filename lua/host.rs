@@ -13,6 +13,8 @@ pub mod byteorder;
 pub mod data;
 #[path = "ffi.rs"]
 pub mod ffi;
+#[path = "lua.rs"]
+pub mod lua;
 #[path = "mathlib.rs"]
 pub mod mathlib;
 #[path = "../luarcu/quota.rs"]
@@ -21,10 +23,16 @@ pub mod quota;
 pub mod ratelimit;
 #[path = "../luarcu/siphash.rs"]
 pub mod siphash;
-#[path = "../luadata/skb.rs"]
+#[path = "../luanetfilter/skb.rs"]
 pub mod skb;
 #[path = "vm.rs"]
 pub mod vm;
+#[path = "vm/call.rs"]
+pub mod vm_call;
+#[path = "vm/run.rs"]
+pub mod vm_run;
+#[path = "vm/sandbox.rs"]
+pub mod vm_sandbox;
 
 use account::{Account, RawAlloc};
 use core::ffi::{c_int, c_void};
@@ -70,8 +78,12 @@ fn host_clock() -> u64 {
     u64::try_from(ns).unwrap_or(u64::MAX)
 }
 
-/// The host has no kernel libraries.
-static NO_LIBRARIES: &[vm::Library] = &[];
+/// The host's libraries beyond the Lua core's: the `core`-only ones.
+#[cfg(not(test))]
+static LIBRARIES: &[vm::Library] = &[(c"data", data::open)];
+/// The tests add a library written against the safe handle.
+#[cfg(test)]
+static LIBRARIES: &[vm::Library] = &[(c"data", data::open), (c"handletest", lua_tests::open)];
 
 /// A host Lua state with a memory cap and an instruction budget.
 pub struct State {
@@ -101,7 +113,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print, &NO_LIBRARIES) } {
+        match unsafe { vm::open_libs(state.L, 42, print, &LIBRARIES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {
@@ -190,6 +202,8 @@ mod data_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod hardening_tests;
+#[cfg(test)]
+mod lua_tests;
 #[cfg(test)]
 mod ratelimit_tests;
 #[cfg(test)]

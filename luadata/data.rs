@@ -23,6 +23,7 @@
 //! destructor (docs/architecture.md, "The longjmp rule").
 
 use crate::ffi::*;
+use crate::vm::Lend;
 use core::ffi::{c_int, CStr};
 
 /// The metatable's name in the registry.
@@ -87,16 +88,34 @@ unsafe fn writable(L: *mut lua_State, view: &View) {
     }
 }
 
-/// The `width` bytes at `off` (checked by [`range`]) as a slice.
+/// The `width` bytes at `off` (checked by [`range`]) as a slice to read.
 ///
 /// # Safety
 ///
-/// `off + width <= view.len` and the view is attached (its invariant).
-unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
+/// `off + width <= view.len` and the view is attached (its invariant);
+/// nothing writes those bytes while the slice is used.
+unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a [u8] {
+    if width == 0 {
+        return &[];
+    }
+    // SAFETY: by the contract and the View invariant (readable bytes).
+    unsafe { core::slice::from_raw_parts(view.ptr.add(off), width) }
+}
+
+/// The `width` bytes at `off` as a slice to write: only for a view that
+/// is not read-only (checked by [`writable`]), since the memory behind a
+/// read-only view (packet bytes) was given as `&[u8]`.
+///
+/// # Safety
+///
+/// As for [`bytes`], `view.readonly` is false, and nothing else reads or
+/// writes those bytes while the slice is used.
+unsafe fn bytes_mut<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
     if width == 0 {
         return &mut [];
     }
-    // SAFETY: by the contract and the View invariant.
+    // SAFETY: by the contract and the View invariant (writable bytes,
+    // as the view is not read-only).
     unsafe { core::slice::from_raw_parts_mut(view.ptr.add(off), width) }
 }
 
@@ -140,7 +159,7 @@ unsafe fn set<const W: usize>(L: *mut lua_State) -> c_int {
         let v = luaL_checkinteger(L, 3) as u64;
         writable(L, view);
         let raw = v.to_ne_bytes();
-        bytes(view, off, W).copy_from_slice(&raw[low::<W>()..low::<W>() + W]);
+        bytes_mut(view, off, W).copy_from_slice(&raw[low::<W>()..low::<W>() + W]);
     }
     0
 }
@@ -206,7 +225,7 @@ unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
         let off = range(L, view, 2, len);
         writable(L, view);
         crate::account::charge_bytes(L, len);
-        let out = bytes(view, off, len);
+        let out = bytes_mut(view, off, len);
         out.copy_from_slice(core::slice::from_raw_parts(s.cast::<u8>(), len));
     }
     0
@@ -402,5 +421,64 @@ pub unsafe fn detach(view: *mut View) {
     unsafe {
         (*view).ptr = core::ptr::null_mut();
         (*view).len = 0;
+    }
+}
+
+/// Memory given to a Lua function as a `data` view for one call
+/// (`vm::Arg::Lent`): attached while the function runs, detached when the
+/// call returns (a view the script kept then reads as empty).
+#[derive(Debug, Clone, Copy)]
+pub struct DataArg<'a> {
+    ptr: *mut u8,
+    len: usize,
+    writable: bool,
+    _memory: core::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> DataArg<'a> {
+    /// A read-only view of `bytes`.
+    pub fn read_only(bytes: &'a [u8]) -> Self {
+        Self {
+            ptr: bytes.as_ptr().cast_mut(),
+            len: bytes.len(),
+            writable: false,
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// A writable view of `bytes`.
+    pub fn writable(bytes: &'a mut [u8]) -> Self {
+        Self {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            writable: true,
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// Pushes a view of the memory (for an object that holds views, such
+    /// as the `skb`, which then detaches it).
+    ///
+    /// # Safety
+    ///
+    /// As for [`push_view`], with the memory `self` borrows.
+    pub unsafe fn push_view(&self, L: *mut lua_State) -> *mut View {
+        // SAFETY: by the contract; `self` borrows the memory for `'a`.
+        unsafe { push_view(L, self.ptr, self.len, self.writable) }
+    }
+}
+
+// SAFETY: `push` pushes one fresh view without a finalizer; `release`
+// detaches it without calling Lua, after which it shows no memory.
+unsafe impl Lend for DataArg<'_> {
+    unsafe fn push(&self, L: *mut lua_State) -> *mut core::ffi::c_void {
+        // SAFETY: by the trait's contract: a protected call, and memory
+        // that outlives the call.
+        unsafe { self.push_view(L) }.cast()
+    }
+
+    unsafe fn release(&self, token: *mut core::ffi::c_void) {
+        // SAFETY: `token` is the view `push` made, still anchored.
+        unsafe { detach(token.cast()) }
     }
 }

@@ -39,16 +39,21 @@ use crate::rcu_table::{
     Entry, MakeError, Snapshot, Table, Value, WriteError, KEY_MAX, MAX_BUCKETS, VALUE_MAX,
 };
 use core::ffi::{c_int, CStr};
-use kernel::alloc::{
-    flags::{GFP_ATOMIC, GFP_KERNEL},
-    Flags,
-};
+use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-// The control plane owns the namespaces' spaces (and with them the named
-// tables) under this name, and calls the pernet hooks through this file.
-pub(crate) use crate::rcu_space::{net_exit, net_init, SpacesOwner as NamesOwner};
+use crate::library::Library;
+
+/// The `rcu` library: its Lua module, the module-wide tree of the
+/// namespaces' spaces, and each namespace's space (with its named tables).
+pub(crate) static LIBRARY: Library = Library {
+    init: Some(crate::rcu_space::init),
+    exit: Some(crate::rcu_space::exit),
+    net_init: Some(crate::rcu_space::net_init),
+    net_exit: Some(crate::rcu_space::net_exit),
+    ..Library::new("rcu", &[(c"rcu", open)])
+};
 
 /// Buckets of an anonymous table made without a count.
 const DEFAULT_BUCKETS: usize = NAMED_BUCKETS;
@@ -69,7 +74,7 @@ fn make(
     let space = Space::of(net).ok_or(MakeError::Gone)?;
     let table = match name {
         Some(name) => space.named(name, flags)?,
-        None => Table::new(buckets, None, &space, flags)?,
+        None => Table::new(buckets, None, space.pool(), flags)?,
     };
     Ok(Arc::into_raw(table))
 }
@@ -103,8 +108,8 @@ unsafe fn quota_error(L: *mut lua_State, e: Exceeded) -> ! {
 fn context(L: *mut lua_State) -> (NetRef, Flags) {
     // SAFETY: `L` is a thread of a kernel machine (every state opens this
     // library through `crate::machine`).
-    let (net, atomic) = unsafe { crate::machine::context(L) };
-    (net, if atomic { GFP_ATOMIC } else { GFP_KERNEL })
+    let (net, context) = unsafe { crate::machine::context(L) };
+    (net, context.flags())
 }
 
 /// The table handle at argument `arg`.

@@ -12,28 +12,30 @@
 //! bounds their size.
 //!
 //! Lifetimes: a space is an `Arc`. The module-wide tree holds one
-//! reference until the namespace's exit, each table one (it charges the
-//! space), and each entry waiting for a grace period one (it is charged
-//! until freed). A named table is held by its space's index, which makes a
-//! cycle; the namespace's exit breaks it by emptying the index and closing
-//! it, so no table can be named in a space whose namespace is gone.
+//! reference until the namespace's exit, and a state making a table one
+//! while it does. The quota account ([`Pool`], luarcu/pool.rs) is an
+//! `Arc` of its own, held by the space, each table (it charges the pool)
+//! and each entry waiting for a grace period (it is charged until freed).
+//! A named table is held by its space's index until the namespace's exit
+//! empties the index and closes it, so no table can be named in a space
+//! whose namespace is gone.
 //!
-//! Locks: the module-wide tree's lock, a space's index lock and a space's
-//! usage lock are never held together, and all are bh-disabling
+//! Locks: the module-wide tree's lock, a space's index lock and the
+//! pool's lock are never held together, and all are bh-disabling
 //! spinlocks, as softirq states make tables and `call_rcu` callbacks
 //! release charges from softirq context.
 
 use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::rcu_quota::{Exceeded, Limits, Usage, LIMITS};
+use crate::rcu_pool::{self, Pool};
+use crate::rcu_quota::{Limits, Usage, LIMITS};
 use crate::rcu_table::{MakeError, Table};
 use core::cmp::Ordering;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation};
-use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
+use kernel::sync::atomic::{Acquire, Atomic, Release};
 use kernel::sync::{rcu, Arc};
 
 /// Buckets of a named table.
@@ -55,12 +57,6 @@ impl PartialOrd for NameKey {
     }
 }
 
-/// About the bytes of a node of the index of names (the allocation holds
-/// the rbtree links, the key and the value), charged to a named table.
-pub(crate) const INDEX_NODE: usize = core::mem::size_of::<bindings::rb_node>()
-    + core::mem::size_of::<NameKey>()
-    + core::mem::size_of::<Arc<Table>>();
-
 /// The named tables of a space.
 struct Index {
     tree: RBTree<NameKey, Arc<Table>>,
@@ -68,30 +64,21 @@ struct Index {
     closed: bool,
 }
 
-/// The rcu tables of one network namespace.
-///
-/// Invariant: `usage` is the sum of what the namespace's live tables were
-/// charged for themselves (one table and their bytes each) and of the
-/// bytes of every entry they hold or that waits for a grace period; each
-/// charge was checked against [`LIMITS`] when it was made.
+/// The rcu tables of one network namespace: their quota account and the
+/// index of the named ones.
 #[pin_data]
 pub(crate) struct Space {
-    #[pin]
-    usage: SpinLockBh<Usage>,
+    pool: Arc<Pool>,
     #[pin]
     index: SpinLockBh<Index>,
 }
 
-/// Bytes and tables of every namespace, for `lunatik stats`: a namespace
-/// that went away must bring these back down.
-static ALL_BYTES: Atomic<usize> = Atomic::new(0);
-static ALL_TABLES: Atomic<usize> = Atomic::new(0);
-
 impl Space {
     fn new(flags: Flags) -> Result<Arc<Self>> {
+        let pool = Pool::new(flags)?;
         Arc::pin_init(
             pin_init!(Self {
-                usage <- new_spinlock_bh!(Usage::default(), c"lunatik_rcu_usage"),
+                pool,
                 index <- new_spinlock_bh!(
                     Index {
                         tree: RBTree::new(),
@@ -112,31 +99,9 @@ impl Space {
         tree.get(&(net.as_ptr() as usize)).cloned()
     }
 
-    /// Charges `more`, unless it would cross a limit (then nothing is
-    /// charged).
-    pub(crate) fn charge(&self, more: Usage) -> Result<(), Exceeded> {
-        {
-            let mut usage = self.usage.lock();
-            *usage = usage.charge(more, LIMITS)?;
-        }
-        ALL_BYTES.add(more.bytes, Relaxed);
-        ALL_TABLES.add(more.tables, Relaxed);
-        Ok(())
-    }
-
-    /// Gives back `less`, charged earlier.
-    pub(crate) fn release(&self, less: Usage) {
-        {
-            let mut usage = self.usage.lock();
-            *usage = usage.release(less);
-        }
-        ALL_BYTES.fetch_sub(less.bytes, Relaxed);
-        ALL_TABLES.fetch_sub(less.tables, Relaxed);
-    }
-
-    /// What the namespace's tables hold now.
-    pub(crate) fn usage(&self) -> Usage {
-        *self.usage.lock()
+    /// The namespace's quota account, which its tables charge.
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.pool
     }
 
     /// The named table `name` of this space, made if missing.
@@ -158,7 +123,7 @@ impl Space {
         // Allocations happen outside the lock; another state may name the
         // table meanwhile, and then its table wins and this one is dropped
         // (its charge given back) after the lock is released.
-        let fresh = Table::new(NAMED_BUCKETS, Some(name), self, flags)?;
+        let fresh = Table::new(NAMED_BUCKETS, Some(name), &self.pool, flags)?;
         let node = RBTreeNodeReservation::new(flags).map_err(|_| MakeError::NoMemory)?;
         let mut index = self.index.lock();
         if index.closed {
@@ -198,12 +163,9 @@ pub(crate) struct Stats {
 /// The figures of `net`.
 pub(crate) fn stats(net: NetRef) -> Stats {
     Stats {
-        usage: Space::of(net).map_or(Usage::default(), |s| s.usage()),
+        usage: Space::of(net).map_or(Usage::default(), |s| s.pool.usage()),
         limits: LIMITS,
-        all: Usage {
-            bytes: ALL_BYTES.load(Relaxed),
-            tables: ALL_TABLES.load(Relaxed),
-        },
+        all: rcu_pool::all(),
     }
 }
 
@@ -213,7 +175,7 @@ type ByNet = RBTree<usize, Arc<Space>>;
 /// The spaces of every namespace, by the namespace's address.
 ///
 /// Invariant: while the module's control plane lives, `SPACES` points to
-/// the `Spaces` its [`SpacesOwner`] owns.
+/// the `Spaces` that [`init`] publishes and [`exit`] frees.
 struct Spaces {
     tree: Pin<KBox<SpinLockBh<ByNet>>>,
 }
@@ -221,47 +183,42 @@ struct Spaces {
 static SPACES: Atomic<*mut Spaces> = Atomic::new(core::ptr::null_mut());
 
 fn spaces() -> Option<&'static Spaces> {
-    // SAFETY: non-null only while the owner lives (type invariant); its
-    // users (the pernet callbacks, the states and the control plane) are
-    // all gone before it drops.
+    // SAFETY: non-null only between `init` and `exit` (type invariant);
+    // its users (the pernet callbacks, the states and the control plane)
+    // are all gone before `exit` runs.
     unsafe { SPACES.load(Acquire).as_ref() }
 }
 
-/// Owns the module-wide tree of spaces and publishes it in [`SPACES`];
-/// dropping it (module unload, after the pernet subsystem has closed every
-/// space) waits for the entries retired by `call_rcu` to be freed.
-pub(crate) struct SpacesOwner(());
-
-impl SpacesOwner {
-    /// Creates the tree and publishes it.
-    pub(crate) fn new() -> Result<Self> {
-        let spaces = KBox::new(
-            Spaces {
-                tree: KBox::pin_init(
-                    new_spinlock_bh!(RBTree::new(), c"lunatik_rcu_spaces"),
-                    GFP_KERNEL,
-                )?,
-            },
-            GFP_KERNEL,
-        )?;
-        SPACES.store(KBox::into_raw(spaces), Release);
-        Ok(Self(()))
-    }
+/// Creates the module-wide tree of spaces and publishes it in [`SPACES`]
+/// (the library's `init`, on load).
+pub(crate) fn init() -> Result {
+    let spaces = KBox::new(
+        Spaces {
+            tree: KBox::pin_init(
+                new_spinlock_bh!(RBTree::new(), c"lunatik_rcu_spaces"),
+                GFP_KERNEL,
+            )?,
+        },
+        GFP_KERNEL,
+    )?;
+    SPACES.store(KBox::into_raw(spaces), Release);
+    Ok(())
 }
 
-impl Drop for SpacesOwner {
-    fn drop(&mut self) {
-        let p = SPACES.xchg(core::ptr::null_mut(), Acquire);
-        if !p.is_null() {
-            // SAFETY: `p` came from KBox::into_raw in `new`; the pernet
-            // subsystem, unregistered before this drops, removed every
-            // space, and the states are gone.
-            drop(unsafe { KBox::from_raw(p) });
-        }
-        // Entries retired by `call_rcu` point to this module's callback,
-        // and hold the last references on their spaces.
-        rcu::rcu_barrier();
+/// Frees the tree and waits for the entries retired by `call_rcu` to be
+/// freed (the library's `exit`, on unload, after the pernet subsystem has
+/// closed every space and every state is gone).
+pub(crate) fn exit() {
+    let p = SPACES.xchg(core::ptr::null_mut(), Acquire);
+    if !p.is_null() {
+        // SAFETY: `p` came from KBox::into_raw in `init`; the pernet
+        // subsystem, unregistered before this runs, removed every
+        // space, and the states are gone.
+        drop(unsafe { KBox::from_raw(p) });
     }
+    // Entries retired by `call_rcu` point to this module's callback,
+    // and hold the last references on their spaces.
+    rcu::rcu_barrier();
 }
 
 /// Gives a new namespace its space (pernet `init`).

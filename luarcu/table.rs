@@ -9,16 +9,16 @@
 //! publish a new entry with a release store and hand the entry it replaced
 //! or removed to `call_rcu`, which frees it after every reader that might
 //! see it is done. The module waits for those callbacks on unload
-//! (`rcu_barrier` in [`crate::rcu::NamesOwner`]).
+//! (`rcu_barrier` in the library's `exit`, luarcu/space.rs).
 //!
 //! Nothing here calls Lua: every operation takes plain data and returns
 //! plain data, so the library can call Lua before or after, never inside
 //! an RCU section or under the lock (docs/architecture.md, "The longjmp
 //! rule").
 //!
-//! Memory: every table belongs to the [`Space`] of its network namespace
-//! and charges it, before allocating, for its header and bucket array and
-//! for each entry, in the bytes the allocator really hands out
+//! Memory: every table belongs to the quota account ([`Pool`]) of its
+//! network namespace and charges it, before allocating, for its header
+//! and bucket array and for each entry, in the bytes the allocator really hands out
 //! ([`alloc_size`]); past the namespace's quota the table or the write is
 //! refused (luarcu/quota.rs). A replaced or deleted entry stays charged
 //! until its `call_rcu` callback frees it, so the quota bounds the memory
@@ -32,7 +32,7 @@ use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
 use crate::name::Name;
 use crate::rcu_quota::{Exceeded, Usage};
 use crate::rcu_siphash::{siphash24, Key};
-use crate::rcu_space::{Space, INDEX_NODE};
+use crate::rcu_pool::Pool;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use kernel::alloc::{allocator::Kmalloc, flags::__GFP_NOWARN, Allocator, Flags, NumaNode};
@@ -72,14 +72,14 @@ pub(crate) enum Kind {
 /// Invariant: once published in a bucket, nothing but `next` changes, and
 /// `next` changes only under the table's lock. `size` is the size of the
 /// allocation, made by `Kmalloc` with [`Entry::layout`], and the entry is
-/// charged `alloc_size(size)` bytes in its table's space until it is
-/// freed. `space` is null until [`retire`] sets it to a reference (from
-/// `Arc::into_raw`) on that space, which the `call_rcu` callback releases.
+/// charged `alloc_size(size)` bytes in its table's pool until it is
+/// freed. `pool` is null until [`retire`] sets it to a reference (from
+/// `Arc::into_raw`) on that pool, which the `call_rcu` callback releases.
 #[repr(C)]
 pub(crate) struct Entry {
     next: Atomic<*mut Entry>,
     rcu: bindings::callback_head,
-    space: *const Space,
+    pool: *const Pool,
     size: usize,
     hash: u64,
     key_len: u8,
@@ -140,7 +140,7 @@ impl Entry {
             e.as_ptr().write(Entry {
                 next: Atomic::new(core::ptr::null_mut()),
                 rcu: bindings::callback_head::default(),
-                space: core::ptr::null(),
+                pool: core::ptr::null(),
                 size,
                 hash,
                 key_len: key.len() as u8,
@@ -204,7 +204,7 @@ impl Entry {
 }
 
 /// Frees an entry after a grace period and gives its bytes back to its
-/// space (the `call_rcu` callback).
+/// pool (the `call_rcu` callback).
 ///
 /// # Safety
 ///
@@ -212,40 +212,47 @@ impl Entry {
 unsafe extern "C" fn free_after_grace(head: *mut bindings::callback_head) {
     let offset = core::mem::offset_of!(Entry, rcu);
     // SAFETY: `head` is the `rcu` field of an entry handed to call_rcu by
-    // `retire`, which stored in `space` a reference from Arc::into_raw,
+    // `retire`, which stored in `pool` a reference from Arc::into_raw,
     // taken back here exactly once; a grace period has passed, so no
     // reader holds the entry.
     unsafe {
         let e = head.cast::<u8>().sub(offset).cast::<Entry>();
-        let space = Arc::from_raw((*e).space);
+        let pool = Arc::from_raw((*e).pool);
         let bytes = Entry::free(e);
-        space.release(Usage::bytes(bytes));
+        pool.release(Usage::bytes(bytes));
     }
 }
 
 /// Frees `e` once every current reader is done, and only then releases
-/// its charge in `space`.
+/// its charge in `pool`.
 ///
 /// # Safety
 ///
-/// `e` is unlinked from its table, whose space is `space`, and never
+/// `e` is unlinked from its table, whose pool is `pool`, and never
 /// published again.
-unsafe fn retire(e: *mut Entry, space: &Arc<Space>) {
+unsafe fn retire(e: *mut Entry, pool: &Arc<Pool>) {
     // The callback may run after the table is gone, so the entry holds a
-    // reference on the space until then.
-    let space = Arc::into_raw(space.clone());
+    // reference on the pool until then.
+    let pool = Arc::into_raw(pool.clone());
     // SAFETY: the entry is unpublished and ours; it stays allocated until
     // the callback runs, and the module waits for pending callbacks
     // (`rcu_barrier`) before it is unloaded.
     unsafe {
-        (*e).space = space;
+        (*e).pool = pool;
         bindings::call_rcu(&raw mut (*e).rcu, Some(free_after_grace));
     }
 }
 
+/// About the bytes of a node of the index of names (luarcu/space.rs: the
+/// allocation holds the rbtree links, the key and the value), charged to
+/// a named table.
+const INDEX_NODE: usize = core::mem::size_of::<bindings::rb_node>()
+    + core::mem::size_of::<Name>()
+    + core::mem::size_of::<Arc<Table>>();
+
 /// A shared table.
 ///
-/// Invariant: `charge` bytes and one table are charged in `space` for the
+/// Invariant: `charge` bytes and one table are charged in `pool` for the
 /// table's own memory from before it is made until it is dropped, and
 /// every entry linked from `buckets` is charged there as [`Entry`] says.
 #[pin_data(PinnedDrop)]
@@ -257,8 +264,9 @@ pub(crate) struct Table {
     seed: Key,
     /// Bytes charged for the table itself.
     charge: usize,
-    /// The namespace's space, charged for everything the table holds.
-    space: Arc<Space>,
+    /// The namespace's quota account, charged for everything the table
+    /// holds.
+    pool: Arc<Pool>,
     /// The table's name, for a named table.
     pub(crate) name: Option<Name>,
 }
@@ -294,21 +302,21 @@ impl Table {
     }
 
     /// Makes a table of about `buckets` buckets (rounded up to a power of
-    /// two, at most [`MAX_BUCKETS`]) in `space`, charging it first.
+    /// two, at most [`MAX_BUCKETS`]) in `pool`, charging it first.
     pub(crate) fn new(
         buckets: usize,
         name: Option<Name>,
-        space: &Arc<Space>,
+        pool: &Arc<Pool>,
         flags: Flags,
     ) -> Result<Arc<Self>, MakeError> {
         let n = buckets.clamp(1, MAX_BUCKETS).next_power_of_two();
         let charge = Self::cost(n, name.is_some());
-        space
+        pool
             .charge(Usage::table(charge))
             .map_err(MakeError::Quota)?;
-        let made = Self::alloc(n, charge, name, space, flags);
+        let made = Self::alloc(n, charge, name, pool, flags);
         if made.is_err() {
-            space.release(Usage::table(charge));
+            pool.release(Usage::table(charge));
         }
         made.map_err(|_| MakeError::NoMemory)
     }
@@ -318,22 +326,21 @@ impl Table {
         n: usize,
         charge: usize,
         name: Option<Name>,
-        space: &Arc<Space>,
+        pool: &Arc<Pool>,
         flags: Flags,
     ) -> Result<Arc<Self>> {
         let mut v = KVec::with_capacity(n, flags | __GFP_NOWARN)?;
         for _ in 0..n {
             v.push(Atomic::new(core::ptr::null_mut()), flags)?;
         }
-        // SAFETY: `get_random_u64` may be called from any context.
-        let seed = unsafe { Key([bindings::get_random_u64(), bindings::get_random_u64()]) };
+        let seed = Key([crate::random::u64(), crate::random::u64()]);
         Arc::pin_init(
             pin_init!(Self {
                 buckets: v,
                 writer <- new_spinlock_bh!((), c"lunatik_rcu_table"),
                 seed,
                 charge,
-                space: space.clone(),
+                pool: pool.clone(),
                 name,
             }),
             flags,
@@ -382,11 +389,11 @@ impl Table {
             Some(v) => {
                 let size = Entry::size_for(key, v);
                 let cost = Usage::bytes(alloc_size(size));
-                self.space.charge(cost).map_err(WriteError::Quota)?;
+                self.pool.charge(cost).map_err(WriteError::Quota)?;
                 match Entry::new(key, v, size, h, flags) {
                     Some(e) => Some(e),
                     None => {
-                        self.space.release(cost);
+                        self.pool.release(cost);
                         return Err(WriteError::NoMemory);
                     }
                 }
@@ -424,8 +431,8 @@ impl Table {
         };
         if !old.is_null() {
             // SAFETY: `old` was unlinked above and is never published
-            // again; `self.space` is its table's space.
-            unsafe { retire(old, &self.space) };
+            // again; `self.pool` is its table's pool.
+            unsafe { retire(old, &self.pool) };
         }
         Ok(())
     }
@@ -468,7 +475,7 @@ impl PinnedDrop for Table {
                 }
             }
         }
-        self.space.release(freed);
+        self.pool.release(freed);
     }
 }
 

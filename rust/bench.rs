@@ -6,7 +6,9 @@
 
 use crate::name::Name;
 use crate::state::{Config, Context, ResultLimit, State};
-use crate::vm::{Arg, DataArg, SkbArg};
+use crate::data::DataArg;
+use crate::skb::SkbArg;
+use crate::vm::Arg;
 use kernel::prelude::*;
 use kernel::time::{Instant, Monotonic};
 
@@ -36,7 +38,7 @@ mod tests {
     #[test]
     fn idle_state_and_call_cost() -> Result {
         let name = Name::new(b"bench").map_err(|_| EINVAL)?;
-        let state = State::new(Config::new(name, Context::Process))?;
+        let state = State::new(Config::new(name, Context::Process, &crate::RUNTIME))?;
         let idle = state.stats().memory_used;
         pr_info!("bench: idle state with standard libraries: {idle} bytes\n");
 
@@ -63,20 +65,19 @@ mod tests {
     #[test]
     fn call_with_packet_views() -> Result {
         let name = Name::new(b"bench-views").map_err(|_| EINVAL)?;
-        let state = State::new(Config::new(name, Context::Softirq))?;
+        let state = State::new(Config::new(name, Context::Softirq, &crate::RUNTIME))?;
         assert!(state.run(b"function f(x) return 1 end", c"=bench", ResultLimit::ALL).is_ok());
         let packet = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
         let mark = core::cell::Cell::new(None);
-        let skb = || {
-            Arg::Skb(SkbArg {
-                net: DataArg::read_only(&packet),
-                mac: None,
-                len: 64,
-                ifindex: 1,
-                mark: 0,
-                new_mark: &mark,
-            })
+        let skb_arg = SkbArg {
+            net: DataArg::read_only(&packet),
+            mac: None,
+            len: 64,
+            ifindex: 1,
+            mark: 0,
+            new_mark: &mark,
         };
+        let skb = || Arg::Lent(&skb_arg);
         let mut failures = 0;
         for _ in 0..1000 {
             failures += usize::from(state.call(c"f", &[skb()], |_| ()).is_err());
@@ -85,7 +86,7 @@ mod tests {
         let view = per_call(|| {
             failures += usize::from(
                 state
-                    .call(c"f", &[Arg::Data(DataArg::read_only(&packet))], |_| ())
+                    .call(c"f", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ())
                     .is_err(),
             )
         });

@@ -12,10 +12,13 @@
 //! total source size, a softirq state's budget) is checked here, with an
 //! extack message naming the problem; a refused request changes nothing.
 
-use crate::genl::{Dump, Put, Request};
+use crate::genl_dump::Dump;
+use crate::genl_message::Put;
+use crate::genl_request::Request;
+use crate::library::{Loaded, Runtime};
 use crate::machine::RunError;
 use crate::name::{Name, NameError};
-use crate::net::{NetRef, Pernet};
+use crate::net::{NetRef, Pernet, PernetOps};
 use crate::protocol::{self, attr, cmd, context, rcu, stats};
 use crate::registry::Registry;
 use crate::state::{Config, Context, State};
@@ -26,93 +29,125 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Release};
 use kernel::sync::Arc;
 
-/// The module's states, published for the handlers while [`Control`]
-/// lives.
-static REGISTRY: Atomic<*mut Registry> = Atomic::new(core::ptr::null_mut());
+/// What the handlers and the pernet hooks share while [`Control`] lives:
+/// the module's states and the runtime new states are made with.
+struct Shared {
+    registry: Registry,
+    runtime: &'static Runtime,
+}
 
-/// The module's states.
-fn registry() -> Result<&'static Registry> {
-    let p = REGISTRY.load(Acquire);
+/// [`Shared`], published while [`Control`] lives.
+static SHARED: Atomic<*mut Shared> = Atomic::new(core::ptr::null_mut());
+
+/// What the handlers share.
+fn shared() -> Result<&'static Shared> {
+    let p = SHARED.load(Acquire);
     if p.is_null() {
         return Err(ENODEV);
     }
-    // SAFETY: a non-null `REGISTRY` points to the registry owned by the
-    // live `Control`, which unregisters the family and the pernet
-    // subsystem (the only callers) before it clears and frees it.
+    // SAFETY: a non-null `SHARED` points to the value owned by the live
+    // `Control`, which unregisters the family and the pernet subsystem
+    // (the only callers) before it clears and frees it.
     Ok(unsafe { &*p })
 }
 
+/// The module's states.
+fn registry() -> Result<&'static Registry> {
+    shared().map(|s| &s.registry)
+}
+
 /// The control plane: the states, the pernet subsystem that destroys a
-/// namespace's states with it, and the family. Dropping it (module unload)
-/// unregisters the family, then destroys every state.
+/// namespace's states with it, the family, and the libraries' module-wide
+/// state. Dropping it (module unload) unregisters the family, then
+/// destroys every state, then unloads the libraries.
 pub(crate) struct Control {
     // Fields drop in declaration order: no request arrives once the family
-    // is gone, then the pernet exit destroys every namespace's states,
-    // then the registry goes.
+    // is gone, then the pernet exit destroys every namespace's states and
+    // runs the libraries' per-namespace exits, then the registry goes,
+    // then the libraries' exits run (rcu's waits for the entries still
+    // queued for freeing).
     _family: crate::genl::Registration,
-    _pernet: Pernet,
-    _registry: Published,
-    // Named rcu tables outlive the states that opened them; dropping the
-    // owner also waits for entries still queued for freeing.
-    _rcu_names: crate::rcu::NamesOwner,
+    _pernet: Pernet<Namespaces>,
+    _shared: Published,
+    _libraries: Loaded,
 }
 
 impl Control {
-    /// Creates the registry and registers the pernet subsystem and the
-    /// family, in that order (undone in reverse on failure).
-    pub(crate) fn new() -> Result<Self> {
-        let rcu_names = crate::rcu::NamesOwner::new()?;
-        let registry = Published::new()?;
+    /// Loads the libraries of `runtime`, creates the registry and
+    /// registers the pernet subsystem and the family, in that order
+    /// (undone in reverse on failure).
+    pub(crate) fn new(runtime: &'static Runtime) -> Result<Self> {
+        let libraries = Loaded::new(runtime)?;
+        let shared = Published::new(runtime)?;
         let pernet = Pernet::register()?;
         let family = crate::genl::Registration::new()?;
         Ok(Self {
             _family: family,
             _pernet: pernet,
-            _registry: registry,
-            _rcu_names: rcu_names,
+            _shared: shared,
+            _libraries: libraries,
         })
     }
 }
 
-/// The registry, published in [`REGISTRY`] while this lives.
+/// [`Shared`], published in [`SHARED`] while this lives.
 ///
-/// Invariant: `REGISTRY` holds the pointer of a registry leaked from a
-/// `KBox` by `new`, freed only by `drop`.
+/// # Invariants
+///
+/// `SHARED` holds the pointer of a value leaked from a `KBox` by `new`,
+/// freed only by `drop`.
 struct Published(());
 
 impl Published {
-    fn new() -> Result<Self> {
-        let registry = KBox::leak(KBox::new(Registry::new()?, GFP_KERNEL)?);
-        REGISTRY.store(registry, Release);
+    fn new(runtime: &'static Runtime) -> Result<Self> {
+        let shared = KBox::leak(KBox::new(
+            Shared {
+                registry: Registry::new()?,
+                runtime,
+            },
+            GFP_KERNEL,
+        )?);
+        // INVARIANT: published once, from the leaked box.
+        SHARED.store(shared, Release);
         Ok(Self(()))
     }
 }
 
 impl Drop for Published {
     fn drop(&mut self) {
-        let p = REGISTRY.xchg(core::ptr::null_mut(), Acquire);
+        let p = SHARED.xchg(core::ptr::null_mut(), Acquire);
         if !p.is_null() {
             // SAFETY: `p` came from `KBox::leak` in `new` (type invariant);
             // its other users, the family and the pernet subsystem, are
             // unregistered before this drops.
-            let registry = unsafe { KBox::from_raw(p) };
-            registry.clear();
+            let shared = unsafe { KBox::from_raw(p) };
+            shared.registry.clear();
         }
     }
 }
 
-/// Destroys the states of a namespace that goes away (pernet exit).
-pub(crate) fn net_exit(net: NetRef) {
-    let Ok(registry) = registry() else { return };
-    let gone = registry.remove_net(net);
-    if !gone.is_empty() {
-        pr_info!(
-            "destroyed {} states of a network namespace going away\n",
-            gone.len()
-        );
+/// The control plane's pernet hooks: a namespace gets what each library
+/// keeps for it; when it goes away its states are destroyed, then the
+/// libraries drop what they kept.
+struct Namespaces;
+
+impl PernetOps for Namespaces {
+    fn init(net: NetRef) -> Result {
+        shared()?.runtime.net_init(net)
     }
-    drop(gone);
-    crate::rcu::net_exit(net);
+
+    fn exit(net: NetRef) {
+        let Ok(shared) = shared() else { return };
+        let gone = shared.registry.remove_net(net);
+        if !gone.is_empty() {
+            pr_info!(
+                "destroyed {} states of a network namespace going away\n",
+                gone.len()
+            );
+        }
+        drop(gone);
+        shared.runtime.net_exit(net);
+    }
 }
 
 /// A handler's result as the errno genetlink expects.
@@ -169,7 +204,7 @@ fn new(req: &Request) -> Result {
             return Err(EINVAL);
         }
     };
-    let mut config = Config::new(name, ctx);
+    let mut config = Config::new(name, ctx, shared()?.runtime);
     config.net = req.net();
     if let Some(m) = uint(req, attr::MEMORY)? {
         config.memory = usize::try_from(m).map_err(|_| EINVAL)?;

@@ -7,7 +7,8 @@
 //! here. Sending is best effort: a message that finds no memory, or no
 //! listener, is dropped, and the script never sees a failure.
 
-use crate::genl::{self, Message, Put};
+use crate::genl;
+use crate::genl_message::{Message, Put};
 use crate::name::Name;
 use crate::net::NetRef;
 use crate::protocol::{self, attr};

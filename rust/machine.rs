@@ -12,12 +12,12 @@
 //! call that may raise.
 
 use crate::account::{Account, Kill};
-use crate::events;
 use crate::ffi::*;
 use crate::kalloc::KernelAlloc;
+use crate::library::Runtime;
+use crate::lua::Lua;
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::netfilter::HookOp;
 use crate::protocol::{error_kind, VALUE_MAX};
 use crate::ratelimit::{RateLimit, Verdict};
 use crate::vm;
@@ -30,6 +30,34 @@ use kernel::alloc::{
 use kernel::prelude::*;
 use kernel::str::BStr;
 use kernel::sync::atomic::{Atomic, Relaxed};
+
+/// Where a state may be entered from, which decides its lock and how it
+/// allocates. Fixed when the state is made and stored once, in each of
+/// its machines; everything else asks for it ([`context`],
+/// [`Context::flags`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// Process context only: a mutex, allocations may sleep.
+    Process,
+    /// Also softirq (the packet path): a bh-disabling spinlock, atomic
+    /// allocations.
+    Softirq,
+}
+
+impl Context {
+    /// The allocation flags of the context.
+    pub(crate) fn flags(self) -> Flags {
+        match self {
+            Context::Process => GFP_KERNEL,
+            Context::Softirq => GFP_ATOMIC,
+        }
+    }
+
+    /// Whether allocations must not sleep.
+    pub(crate) fn atomic(self) -> bool {
+        self == Context::Softirq
+    }
+}
 
 /// Machines alive in the module: what leak checks compare.
 static LIVE: Atomic<i64> = Atomic::new(0);
@@ -126,53 +154,159 @@ pub(crate) struct Counters {
 /// the `lua_State`.
 struct MachineData {
     account: Account,
+    /// The state's context; `account.atomic` mirrors it for the
+    /// allocator.
+    context: Context,
     time: TimeLimits,
     /// Whether entries may sleep: a process state, or a softirq state
     /// not yet reachable from the packet path (rust/softirq_vm.rs).
     preemptible: bool,
     name: Name,
     net: NetRef,
+    /// The libraries `require` finds and where events go.
+    runtime: &'static Runtime,
     limit: RateLimit,
     counters: Counters,
-    /// Hook changes the running chunk asked for (`netfilter.register`),
-    /// applied by the state once the chunk is done.
-    pending: KVec<HookOp>,
+    /// Work the running chunk asked for (such as `netfilter.register`),
+    /// done by the state once the chunk is over.
+    pending: KVec<KBox<dyn Deferred>>,
 }
 
-/// Records a hook change for the state to apply when the running chunk is
-/// done (see crate::netfilter).
+/// A state as the kernel objects that call into it see it (a netfilter
+/// hook, an XDP attachment): rust/state.rs implements it, so libraries
+/// reach their state without this file knowing either.
+pub(crate) trait Owner: Sync {
+    /// Calls the stored callback `id` with `args` for the packet path, in
+    /// the replica of the current CPU, and lets `read` read its results;
+    /// `read` returns `Err(message)` for results that count as a failure
+    /// of the state (reported like a failed callback).
+    fn callback(
+        &self,
+        id: i64,
+        args: &[vm::Arg<'_>],
+        read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
+    ) -> Result<(), CallbackError>;
+
+    /// Counts an entry the packet path gave up before Lua ran (a packet
+    /// without memory to prepare it) as an error of the state.
+    fn refuse(&self);
+}
+
+/// Why [`Owner::callback`] has no verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackError {
+    /// Lua did not run: a re-entry on the CPU already running the replica,
+    /// or a state the packet path may not enter. Counted by the state.
+    Refused,
+    /// Lua ran and failed, or `read` refused its results. Counted and
+    /// reported by the machine.
+    Failed,
+}
+
+/// A kernel object that calls into a state (a netfilter hook, an XDP
+/// attachment), kept in the state's resource list, which the state drops
+/// before anything else when it dies (docs/architecture.md, "Deferred
+/// work and resources").
+pub(crate) trait Resource: Send + Sync {
+    /// The callback it calls.
+    fn id(&self) -> i64;
+
+    /// Stops the kernel from entering the state through it. Entries
+    /// already inside may run until the next RCU grace period, which the
+    /// state waits for, once for all its resources, before dropping them.
+    /// Dropping a resource that was not unpublished unpublishes it and
+    /// waits for a grace period itself.
+    fn unpublish(&mut self);
+}
+
+/// What [`Deferred::apply`] works on: the state, its namespace and its
+/// resource list.
+pub(crate) struct Apply<'a> {
+    /// The state, for the resources made here to call into. It outlives
+    /// them: it drops its resources before anything else.
+    pub(crate) owner: *const (dyn Owner + 'static),
+    /// The state's namespace.
+    pub(crate) net: NetRef,
+    /// The state's resources.
+    pub(crate) resources: &'a mut KVec<KBox<dyn Resource>>,
+    /// Callbacks the replicas may forget (the kernel will no longer call
+    /// them) once the work is done.
+    pub(crate) forget: &'a mut KVec<i64>,
+}
+
+/// Why deferred work failed: the kernel's error and the message the run
+/// that asked for it fails with.
+pub(crate) struct Refusal {
+    /// The kernel's error.
+    pub(crate) error: Error,
+    /// The run's error message.
+    pub(crate) message: &'static [u8],
+}
+
+/// Work a library asks for while a chunk runs and that must wait for
+/// process context after it (registering a hook sleeps, and a softirq
+/// state runs Lua under a spinlock). The state does it when the chunk is
+/// over ([`crate::state::State::run`]).
+pub(crate) trait Deferred: Send {
+    /// Whether the work lets the packet path reach the state: the state
+    /// is then exposed first (rust/softirq_vm.rs).
+    fn exposes(&self) -> bool;
+
+    /// Does the work, in process context.
+    fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal>;
+}
+
+/// Queues `op` for the state to do when the running chunk is over.
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Machine`] that is running (so its data is
 /// not otherwise borrowed).
-pub(crate) unsafe fn push_hook_op(L: *mut lua_State, op: HookOp) -> Result {
+pub(crate) unsafe fn defer(L: *mut lua_State, op: impl Deferred + 'static) -> Result {
     // SAFETY: by the contract; the push is plain Rust, no Lua call.
     unsafe {
         let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        let flags = if (*data).account.atomic {
-            GFP_ATOMIC
-        } else {
-            GFP_KERNEL
-        };
+        let flags = (*data).context.flags();
+        let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
         (*data).pending.push(op, flags)?;
     }
     Ok(())
 }
 
-/// The namespace of the machine running `L` and whether it allocates
-/// atomically (a `softirq` state): what libraries need from their state.
+/// The namespace and the context of the machine running `L`: what
+/// libraries need from their state.
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Machine`] (its extra space holds the
 /// machine's data).
-pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, bool) {
+pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, Context) {
     // SAFETY: by the contract; fields are read through the pointer.
     unsafe {
         let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        ((*data).net, (*data).account.atomic)
+        ((*data).net, (*data).context)
     }
+}
+
+/// The namespace and the context of the machine running `lua`.
+pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`:
+    // `Machine::new` is the only maker of states here, and a `Lua` handle
+    // exists only while its thread runs.
+    unsafe { context(lua.as_ptr()) }
+}
+
+/// The name of the state whose machine runs `lua`.
+pub(crate) fn lua_state_name(lua: &Lua<'_>) -> Name {
+    // SAFETY: as in `lua_context`.
+    unsafe { state_name(lua.as_ptr()) }
+}
+
+/// Queues `op` for the state to do when the chunk running `lua` is over.
+pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
+    // SAFETY: as in `lua_context`; the machine is running, and nothing
+    // else borrows its data while its Lua code runs.
+    unsafe { defer(lua.as_ptr(), op) }
 }
 
 /// The name of the state whose machine runs `L`.
@@ -181,7 +315,8 @@ pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, bool) {
 ///
 /// As for [`context`].
 pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
-    // SAFETY: as above.
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the name is copied out, never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).name }
 }
 
@@ -197,12 +332,13 @@ pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
 unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
     // SAFETY: by the function's contract; the fields are read or, for the
     // limit, updated through the pointer, never borrowed from the whole.
-    let (name, net, atomic, verdict) = unsafe {
+    let (name, net, events, atomic, verdict) = unsafe {
         let now = kernel::bindings::ktime_get_mono_fast_ns();
         (
             (*data).name,
             (*data).net,
-            (*data).account.atomic,
+            (*data).runtime.events,
+            (*data).context.atomic(),
             (*data).limit.check(now),
         )
     };
@@ -214,13 +350,13 @@ unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
         pr_info!("{}: ({} messages suppressed)\n", shown, suppressed);
         let mut note = [0u8; 48];
         let n = fmt_suppressed(&mut note, suppressed);
-        events::send(net, &name, &note[..n], None, atomic);
+        events(net, &name, &note[..n], None, atomic);
     }
     match kind {
         None => pr_info!("{}: {}\n", shown, BStr::from_bytes(msg)),
         Some(_) => pr_warn!("{}: callback failed: {}\n", shown, BStr::from_bytes(msg)),
     }
-    events::send(net, &name, msg, kind.map(ErrorKind::protocol), atomic);
+    events(net, &name, msg, kind.map(ErrorKind::protocol), atomic);
 }
 
 /// Writes "(N messages suppressed)" into `buf`, returning its length.
@@ -297,41 +433,91 @@ fn relax() {
     unsafe { crate::cpu::cond_resched() }
 }
 
-/// Statistics of one machine, copied out under its lock.
+/// Statistics of a machine, copied out under its lock, or of a state,
+/// summed over its replicas ([`Stats::add`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MachineStats {
+pub(crate) struct Stats {
     /// Bytes in use.
     pub(crate) memory_used: usize,
-    /// Highest `memory_used` seen.
+    /// Highest `memory_used` seen (for a state, the sum of each
+    /// replica's).
     pub(crate) memory_peak: usize,
-    /// Entries stopped by the budget.
+    /// Entries (a state's run counts once per replica).
+    pub(crate) calls: u64,
+    /// Entries that failed.
+    pub(crate) errors: u64,
+    /// Entries stopped by the instruction budget or the deadline.
     pub(crate) budget_kills: u64,
+    /// The longest entry (of any replica), in nanoseconds.
+    pub(crate) longest_entry_ns: u64,
+    /// The most C stack an entry (of any replica) used, in bytes.
+    pub(crate) deepest_stack: usize,
     /// Allocations refused.
     pub(crate) alloc_failures: u64,
-    /// The longest entry so far, in nanoseconds.
-    pub(crate) longest_entry_ns: u64,
-    /// The most C stack an entry used, in bytes.
-    pub(crate) deepest_stack: usize,
-    /// Entries and errors.
-    pub(crate) counters: Counters,
+    /// The start of the most recent error (for a state, of the first
+    /// replica that has one).
+    pub(crate) last_error: [u8; LAST_ERROR_MAX],
+    /// Length of `last_error`.
+    pub(crate) last_error_len: usize,
+}
+
+impl Stats {
+    /// No entries, no memory.
+    pub(crate) const ZERO: Self = Self {
+        memory_used: 0,
+        memory_peak: 0,
+        calls: 0,
+        errors: 0,
+        budget_kills: 0,
+        longest_entry_ns: 0,
+        deepest_stack: 0,
+        alloc_failures: 0,
+        last_error: [0; LAST_ERROR_MAX],
+        last_error_len: 0,
+    };
+
+    /// Adds another replica's figures: sums, maxima, and its last error
+    /// if there is none yet.
+    pub(crate) fn add(&mut self, m: &Stats) {
+        self.memory_used += m.memory_used;
+        self.memory_peak += m.memory_peak;
+        self.calls += m.calls;
+        self.errors += m.errors;
+        self.budget_kills += m.budget_kills;
+        self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
+        self.deepest_stack = self.deepest_stack.max(m.deepest_stack);
+        self.alloc_failures += m.alloc_failures;
+        if self.last_error_len == 0 {
+            self.last_error = m.last_error;
+            self.last_error_len = m.last_error_len;
+        }
+    }
+
+    /// The last error's text.
+    pub(crate) fn last_error(&self) -> &[u8] {
+        &self.last_error[..self.last_error_len]
+    }
 }
 
 impl Machine {
     /// A new VM for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
-    /// (0 for no limit), and wall-clock `time` per entry. With `atomic`,
-    /// every allocation of the state is atomic slab memory (see
+    /// (0 for no limit), and wall-clock `time` per entry. In a softirq
+    /// `context`, every allocation of the state is atomic slab memory (see
     /// [`KernelAlloc`]), as `softirq` states are entered where sleeping is
     /// not allowed; without it, long entries let other tasks run. Its
-    /// events go to the listeners of `net`.
+    /// events go to the listeners of `net` through `runtime`, which also
+    /// lists the libraries `require` finds.
     pub(crate) fn new(
         name: Name,
         net: NetRef,
+        runtime: &'static Runtime,
         memory: usize,
         budget: u64,
         time: TimeLimits,
-        atomic: bool,
+        context: Context,
     ) -> Result<Self> {
+        let atomic = context.atomic();
         let data = KBox::new(
             MachineData {
                 account: Account {
@@ -346,10 +532,12 @@ impl Machine {
                     atomic,
                     ..Account::default()
                 },
+                context,
                 time,
                 preemptible: !atomic,
                 name,
                 net,
+                runtime,
                 limit: RateLimit::new(),
                 pending: KVec::new(),
                 counters: Counters {
@@ -363,7 +551,7 @@ impl Machine {
         )?;
         let data = NonNull::from(KBox::leak(data));
         // SAFETY: the kernel RNG may be read from any context.
-        let seed = unsafe { kernel::bindings::get_random_u64() };
+        let seed = crate::random::u64();
         // SAFETY: `data` is a fresh, exclusive allocation that outlives the
         // state: `Drop` (or the failure paths below) closes the state first.
         let L =
@@ -380,17 +568,13 @@ impl Machine {
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
-        unsafe { vm::open_libs(L.as_ptr(), seed, print, &KERNEL_LIBRARIES) }.map_err(|_| ENOMEM)?;
+        unsafe { vm::open_libs(L.as_ptr(), seed, print, runtime) }.map_err(|_| ENOMEM)?;
         Ok(machine)
     }
 
     /// The allocation flags matching this machine's context.
     fn flags(&self) -> Flags {
-        if self.data().account.atomic {
-            GFP_ATOMIC
-        } else {
-            GFP_KERNEL
-        }
+        self.data().context.flags()
     }
 
     fn data(&self) -> &MachineData {
@@ -428,12 +612,12 @@ impl Machine {
         self.finish(outcome)
     }
 
-    /// Takes the hook changes the last entries asked for.
-    pub(crate) fn take_hook_ops(&mut self) -> KVec<HookOp> {
+    /// Takes the work the last entries deferred.
+    pub(crate) fn take_deferred(&mut self) -> KVec<KBox<dyn Deferred>> {
         core::mem::take(&mut self.data_mut().pending)
     }
 
-    /// Forgets callback `id` (a hook that was unregistered).
+    /// Forgets callback `id` (a resource that calls it is gone).
     pub(crate) fn drop_callback(&mut self, id: i64) {
         // SAFETY: the state is idle; dropping a callback neither allocates
         // nor raises (it replaces an existing entry).
@@ -561,28 +745,22 @@ impl Machine {
     }
 
     /// The machine's statistics.
-    pub(crate) fn stats(&self) -> MachineStats {
+    pub(crate) fn stats(&self) -> Stats {
         let d = self.data();
-        MachineStats {
+        Stats {
             memory_used: d.account.used,
             memory_peak: d.account.peak,
+            calls: d.counters.calls,
+            errors: d.counters.errors,
             budget_kills: d.account.budget_kills,
-            alloc_failures: d.account.alloc_failures,
             longest_entry_ns: d.account.longest_entry_ns,
             deepest_stack: d.account.deepest_stack,
-            counters: d.counters,
+            alloc_failures: d.account.alloc_failures,
+            last_error: d.counters.last_error,
+            last_error_len: d.counters.last_error_len,
         }
     }
 }
-
-/// The libraries only the kernel has, found by `require`.
-static KERNEL_LIBRARIES: &[vm::Library] = &[
-    (c"linux", crate::linuxlib::open_linux),
-    (c"lunatik", crate::linuxlib::open_lunatik),
-    (c"rcu", crate::rcu::open),
-    (c"netfilter", crate::netfilter::open_netfilter),
-    (c"linux.nf", crate::netfilter::open_nf),
-];
 
 /// The results of a successful [`Machine::call`], valid during the
 /// callback that receives them.

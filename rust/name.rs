@@ -6,8 +6,8 @@
 //! `core`-only, so the control plane and its userspace tool validate names
 //! with the same rule as the module.
 
-/// Longest name, in bytes.
-pub const NAME_MAX: usize = 63;
+/// Longest name, in bytes: the protocol's limit, defined once there.
+pub use crate::protocol::NAME_MAX;
 
 /// Why a name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

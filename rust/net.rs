@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Network namespaces: the handle a state keeps of its namespace, and the
-//! pernet registration that gives each namespace its rcu tables' space
-//! when it is made and destroys its states and tables when it goes away.
+//! Network namespaces: the handle a state keeps of its namespace, and a
+//! pernet registration generic over what runs when a namespace is made
+//! and when it goes away ([`PernetOps`], which the control plane
+//! implements: it destroys the namespace's states and calls the
+//! libraries' per-namespace hooks).
 
 use core::ptr::NonNull;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -55,50 +57,62 @@ impl NetRef {
     }
 }
 
-/// The module's pernet subsystem: [`crate::rcu::net_init`] runs for each
-/// namespace as it is made (and for every existing one when the subsystem
-/// registers), [`crate::control::net_exit`] for each as it goes away, and
-/// for every namespace left when the registration is dropped.
-///
-/// Invariant: `ops` is registered with `register_pernet_subsys` for the
-/// life of the value and is at a stable address (the kernel links it).
-pub(crate) struct Pernet {
-    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+/// What a pernet subsystem does for each namespace.
+pub(crate) trait PernetOps {
+    /// Runs as a namespace is made, and for every existing one when the
+    /// subsystem registers; an error refuses the namespace.
+    fn init(net: NetRef) -> Result;
+    /// Runs as a namespace goes away, and for every namespace left when
+    /// the registration is dropped.
+    fn exit(net: NetRef);
 }
 
-/// Gives a new namespace what the module keeps for it.
+/// A pernet subsystem calling `T`'s hooks.
+///
+/// # Invariants
+///
+/// `ops` is registered with `register_pernet_subsys` for the life of the
+/// value and is at a stable address (the kernel links it).
+pub(crate) struct Pernet<T: PernetOps> {
+    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+    _ops: core::marker::PhantomData<T>,
+}
+
+/// The kernel's entry for a new namespace.
 ///
 /// # Safety
 ///
 /// Called by the kernel only, with a namespace being made.
-unsafe extern "C" fn init_net(net: *mut bindings::net) -> core::ffi::c_int {
+unsafe extern "C" fn init_net<T: PernetOps>(net: *mut bindings::net) -> core::ffi::c_int {
     // SAFETY: the namespace is live while its init callback runs, and
     // until its exit callbacks return.
     let net = unsafe { NetRef::from_raw(net) };
-    match crate::rcu::net_init(net) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    kernel::error::from_result(|| T::init(net).map(|()| 0))
 }
 
-unsafe extern "C" fn exit_net(net: *mut bindings::net) {
+/// The kernel's entry for a namespace going away.
+///
+/// # Safety
+///
+/// Called by the kernel only, with a namespace going away.
+unsafe extern "C" fn exit_net<T: PernetOps>(net: *mut bindings::net) {
     // SAFETY: the namespace is live until its exit callbacks return.
-    crate::control::net_exit(unsafe { NetRef::from_raw(net) });
+    T::exit(unsafe { NetRef::from_raw(net) });
 }
 
 // SAFETY: after registration the kernel owns `ops`; this handle only
-// unregisters it, which any thread may do.
-unsafe impl Send for Pernet {}
+// unregisters it, which any thread may do. `T` is only a marker.
+unsafe impl<T: PernetOps> Send for Pernet<T> {}
 // SAFETY: `&Pernet` gives no access to `ops`.
-unsafe impl Sync for Pernet {}
+unsafe impl<T: PernetOps> Sync for Pernet<T> {}
 
-impl Pernet {
+impl<T: PernetOps> Pernet<T> {
     /// Registers the subsystem.
     pub(crate) fn register() -> Result<Self> {
         let ops = KBox::pin(
             Opaque::new(bindings::pernet_operations {
-                init: Some(init_net),
-                exit: Some(exit_net),
+                init: Some(init_net::<T>),
+                exit: Some(exit_net::<T>),
                 ..Default::default()
             }),
             GFP_KERNEL,
@@ -106,11 +120,15 @@ impl Pernet {
         // SAFETY: `ops` is a valid pernet_operations at a pinned address
         // that lives until `drop` unregisters it.
         to_result(unsafe { bindings::register_pernet_subsys(ops.get()) })?;
-        Ok(Self { ops })
+        // INVARIANT: registered just above, at the pinned address of `ops`.
+        Ok(Self {
+            ops,
+            _ops: core::marker::PhantomData,
+        })
     }
 }
 
-impl Drop for Pernet {
+impl<T: PernetOps> Drop for Pernet<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `register` (type invariant). This calls
         // `exit` for every namespace still there.

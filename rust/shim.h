@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The C side of lunatik.ko: every function the Rust crate calls in the C
- * shims is declared here, once. The Rust side mirrors each declaration in a
+ * The C side of lunatik.ko's core: every function the Rust crate calls in
+ * the core's C shims is declared here, once (a library's shims are
+ * declared in its own folder's header, such as luanetfilter/netfilter.h). The Rust side mirrors each declaration in a
  * single `extern "C"` block next to its safe wrapper.
  */
 #ifndef LUNATIK_SHIM_H
@@ -40,32 +41,6 @@ u8 lunatik_genl_mcast_cap_net_admin(void);
 struct nlattr *lunatik_nla_nest_start(struct sk_buff *skb, int type);
 void lunatik_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 void lunatik_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
-
-/* rust/linux.c */
-u64 lunatik_time_ns(void);
-int lunatik_ifindex(struct net *net, const char *name);
-unsigned int lunatik_num_online_cpus(void);
-
-/* rust/netfilter.c, and the Rust function its hook calls */
-struct nf_hook_ops;
-struct lunatik_skb_info {
-	unsigned char *net;
-	unsigned int net_len;
-	unsigned char *mac;
-	unsigned int mac_len;
-	unsigned int len;
-	int ifindex;
-	u32 mark;
-};
-unsigned int lunatik_nf_hook_run(void *priv, struct sk_buff *skb);
-struct nf_hook_ops *lunatik_nf_hook_new(void *priv, u8 pf, unsigned int hooknum,
-					 int priority);
-int lunatik_nf_hook_register(struct net *net, struct nf_hook_ops *ops);
-void lunatik_nf_hook_unregister(struct net *net, struct nf_hook_ops *ops);
-void lunatik_nf_hook_free(struct nf_hook_ops *ops);
-int lunatik_skb_prepare(struct sk_buff *skb, struct lunatik_skb_info *info);
-u32 lunatik_skb_mark(const struct sk_buff *skb);
-void lunatik_skb_set_mark(struct sk_buff *skb, u32 mark);
 
 /* rust/baseline.c */
 void lunatik_empty_call(void);

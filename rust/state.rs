@@ -13,28 +13,19 @@
 use crate::softirq_vm::{Refused, SoftirqVm};
 use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
+use crate::library::Runtime;
 use crate::machine::{
-    Counters, ErrorKind, Machine, MachineStats, Results, RunError, TimeLimits, LAST_ERROR_MAX,
+    Apply, CallbackError, ErrorKind, Machine, Owner, Resource, Results, RunError, TimeLimits,
 };
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::netfilter::{Hook, HookOp, Packet, NF_ACCEPT, NF_DROP};
-use crate::vm::{Arg, Callee, DataArg, SkbArg, Value};
-use core::cell::Cell;
-use core::ffi::{c_uint, CStr};
+use crate::vm::{Arg, Callee};
+use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-/// Where a state may be entered from, which decides its lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Context {
-    /// Process context only: a mutex, allocations may sleep.
-    Process,
-    /// Also softirq (the packet path): a bh-disabling spinlock, atomic
-    /// allocations.
-    Softirq,
-}
+pub(crate) use crate::machine::{Context, Stats};
 
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
@@ -79,13 +70,16 @@ pub(crate) struct Config {
     pub(crate) unlimited: bool,
     /// One VM per possible CPU instead of one.
     pub(crate) percpu: bool,
+    /// The module's libraries and events sender (rust/library.rs).
+    pub(crate) runtime: &'static Runtime,
 }
 
 impl Config {
     /// A single-VM state of the initial namespace in `context` with the
-    /// default limits.
-    pub(crate) fn new(name: Name, context: Context) -> Self {
+    /// default limits and the module's `runtime`.
+    pub(crate) fn new(name: Name, context: Context, runtime: &'static Runtime) -> Self {
         Self {
+            runtime,
             name,
             net: NetRef::init(),
             context,
@@ -152,10 +146,11 @@ impl Replica {
         let machine = Machine::new(
             config.name,
             config.net,
+            config.runtime,
             config.memory,
             config.budget,
             config.time_limits(),
-            softirq,
+            config.context,
         )?;
         Ok(if softirq {
             Replica::Softirq(KBox::pin_init(SoftirqVm::new(machine), GFP_KERNEL)?)
@@ -185,63 +180,13 @@ impl Replica {
     }
 }
 
-/// Statistics of a state, summed over its replicas.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stats {
-    /// Bytes in use.
-    pub(crate) memory_used: usize,
-    /// Sum of each replica's highest use.
-    pub(crate) memory_peak: usize,
-    /// Entries (a run counts once per replica).
-    pub(crate) calls: u64,
-    /// Entries that failed.
-    pub(crate) errors: u64,
-    /// Entries stopped by the instruction budget or the deadline.
-    pub(crate) budget_kills: u64,
-    /// The longest entry of any replica, in nanoseconds.
-    pub(crate) longest_entry_ns: u64,
-    /// The most C stack an entry of any replica used, in bytes.
-    pub(crate) deepest_stack: usize,
-    /// Allocations refused.
-    pub(crate) alloc_failures: u64,
-    /// The start of the most recent error of the first replica that has one.
-    pub(crate) last_error: [u8; LAST_ERROR_MAX],
-    /// Length of `last_error`.
-    pub(crate) last_error_len: usize,
-}
-
-impl Stats {
-    fn add(&mut self, m: &MachineStats) {
-        self.memory_used += m.memory_used;
-        self.memory_peak += m.memory_peak;
-        self.calls += m.counters.calls;
-        self.errors += m.counters.errors;
-        self.budget_kills += m.budget_kills;
-        self.longest_entry_ns = self.longest_entry_ns.max(m.longest_entry_ns);
-        self.deepest_stack = self.deepest_stack.max(m.deepest_stack);
-        self.alloc_failures += m.alloc_failures;
-        if self.last_error_len == 0 {
-            let Counters {
-                last_error,
-                last_error_len,
-                ..
-            } = m.counters;
-            self.last_error = last_error;
-            self.last_error_len = last_error_len;
-        }
-    }
-
-    /// The last error's text.
-    pub(crate) fn last_error(&self) -> &[u8] {
-        &self.last_error[..self.last_error_len]
-    }
-}
-
 /// A Lua state.
 ///
-/// Invariant: `replicas` is never empty; for a per-CPU state it holds one
-/// replica per possible CPU and `cpus[i]` is the CPU of `replicas[i]`.
-/// Every hook in `hooks` calls into this state, which unregisters them
+/// # Invariants
+///
+/// `replicas` is never empty; for a per-CPU state it holds one replica per
+/// possible CPU and `cpus[i]` is the CPU of `replicas[i]`. Every resource
+/// in `resources` calls into this state, which unpublishes and drops them
 /// before anything else when it is dropped.
 pub(crate) struct State {
     config: Config,
@@ -250,7 +195,8 @@ pub(crate) struct State {
     /// Packets given the failure verdict without entering Lua (no memory
     /// to linearize them, or a same-CPU re-entry): errors of the state.
     refused: Atomic<u64>,
-    hooks: Pin<KBox<Mutex<KVec<Hook>>>>,
+    /// The kernel objects calling into the state (netfilter hooks, ...).
+    resources: Pin<KBox<Mutex<KVec<KBox<dyn Resource>>>>>,
 }
 
 impl State {
@@ -273,7 +219,10 @@ impl State {
                 replicas,
                 cpus,
                 refused: Atomic::new(0),
-                hooks: KBox::pin_init(new_mutex!(KVec::new(), "lunatik_state_hooks"), GFP_KERNEL)?,
+                resources: KBox::pin_init(
+                    new_mutex!(KVec::new(), "lunatik_state_resources"),
+                    GFP_KERNEL,
+                )?,
             },
             GFP_KERNEL,
         )?)
@@ -306,10 +255,7 @@ impl State {
 
     /// Flags for allocations made while a replica's lock is held.
     fn flags(&self) -> Flags {
-        match self.config.context {
-            Context::Process => GFP_KERNEL,
-            Context::Softirq => kernel::alloc::flags::GFP_ATOMIC,
-        }
+        self.config.context.flags()
     }
 
     /// Runs `chunk` in every replica, in order, and returns the results of
@@ -317,8 +263,8 @@ impl State {
     /// than `limit.total` bytes in all (later results are left out): a
     /// script chooses what it returns, and nothing larger than the reply is
     /// copied. Stops at the first replica that fails: the replicas before
-    /// it have run the chunk, the others have not. Then applies the hook
-    /// changes the chunk asked for (process context).
+    /// it have run the chunk, the others have not. Then does the work the
+    /// chunk deferred (process context).
     pub(crate) fn run(
         &self,
         chunk: &[u8],
@@ -346,21 +292,20 @@ impl State {
                 break;
             }
         }
-        let hooks = self.apply_hooks();
+        let deferred = self.apply_deferred();
         outcome?;
-        hooks?;
+        deferred?;
         Ok(out)
     }
 
-    /// Registers and unregisters the hooks the replicas asked for. Every
-    /// replica of a per-CPU state runs the same chunks, so the first
-    /// replica's requests stand for all; the kernel hook then calls the
-    /// callback of the same id in whichever replica runs on the packet's
-    /// CPU.
-    fn apply_hooks(&self) -> Result<(), RunError> {
+    /// Does the work the replicas deferred (rust/machine.rs, `Deferred`).
+    /// Every replica of a per-CPU state runs the same chunks, so the first
+    /// replica's requests stand for all; a resource then calls the
+    /// callback of the same id in whichever replica runs on its CPU.
+    fn apply_deferred(&self) -> Result<(), RunError> {
         let mut ops = KVec::new();
         for (i, replica) in self.replicas.iter().enumerate() {
-            let taken = replica.with(|m| m.take_hook_ops());
+            let taken = replica.with(|m| m.take_deferred());
             if i == 0 {
                 ops = taken;
             }
@@ -370,37 +315,23 @@ impl State {
         }
         // From now on packets may enter the replicas: their entries hold
         // the bh spinlock and meet the softirq deadlines.
-        if ops.iter().any(|op| matches!(op, HookOp::Register(_))) {
+        if ops.iter().any(|op| op.exposes()) {
             self.expose();
         }
         let mut failed = None;
         let mut forget = KVec::new();
         {
-            let mut hooks = self.hooks.lock();
+            let mut resources = self.resources.lock();
+            let owner: &(dyn Owner + 'static) = self;
+            let mut cx = Apply {
+                owner,
+                net: self.config.net,
+                resources: &mut resources,
+                forget: &mut forget,
+            };
             for op in ops.iter() {
-                match op {
-                    HookOp::Register(spec) => {
-                        // SAFETY: the state drops its hooks before anything
-                        // else (type invariant), so it outlives them.
-                        match unsafe { Hook::register(self, self.config.net, spec) } {
-                            Ok(hook) => {
-                                if let Err(e) = hooks.push(hook, GFP_KERNEL) {
-                                    failed.get_or_insert(Error::from(e));
-                                }
-                            }
-                            Err(e) => {
-                                failed.get_or_insert(e);
-                                let _ = forget.push(spec.id, GFP_KERNEL);
-                            }
-                        }
-                    }
-                    HookOp::Unregister(id) => {
-                        if let Some(i) = hooks.iter().position(|h| h.id() == *id) {
-                            // Unregistered, and waited for, on drop.
-                            drop(hooks.remove(i));
-                            let _ = forget.push(*id, GFP_KERNEL);
-                        }
-                    }
+                if let Err(refusal) = op.apply(&mut cx) {
+                    failed.get_or_insert(refusal);
                 }
             }
         }
@@ -410,16 +341,14 @@ impl State {
         }
         match failed {
             None => Ok(()),
-            Some(e) => {
+            Some(refusal) => {
                 let mut message = KVec::new();
-                let _ = message.extend_from_slice(
-                    b"netfilter.register: the kernel refused the hook",
-                    GFP_KERNEL,
-                );
+                let _ = message.extend_from_slice(refusal.message, GFP_KERNEL);
                 pr_warn!(
-                    "{}: netfilter hook not registered: error {}\n",
+                    "{}: {}: error {}\n",
                     kernel::str::BStr::from_bytes(self.name().as_bytes()),
-                    e.to_errno()
+                    kernel::str::BStr::from_bytes(refusal.message),
+                    refusal.error.to_errno()
                 );
                 Err(RunError {
                     kind: ErrorKind::Runtime,
@@ -427,83 +356,6 @@ impl State {
                 })
             }
         }
-    }
-
-    /// Runs hook callback `id` on a packet (from netfilter, in softirq or
-    /// process context) and returns the verdict: the script's `DROP` or
-    /// `ACCEPT`, and the hook's failure verdict `fail` for anything else: an
-    /// error, the budget, the deadline or the memory cap running out, no
-    /// verdict, a packet that could not be linearized, or a re-entry on
-    /// the CPU that is running this replica already. Each failure counts as
-    /// an error of the state. A replica busy on another CPU is waited for:
-    /// its entry is bounded in time, and a filter must not be skipped
-    /// because a sender spread its packets over CPUs.
-    pub(crate) fn packet(&self, id: i64, mark: Option<u32>, fail: c_uint, skb: &Packet) -> c_uint {
-        // Packets the hook does not want are not linearized.
-        if mark.is_some_and(|m| m != skb.mark()) {
-            return NF_ACCEPT;
-        }
-        let replica = self.current();
-        if !matches!(replica, Replica::Softirq(_)) {
-            // `register` refuses process states; never reached.
-            self.refused.add(1, Relaxed);
-            return fail;
-        }
-        let Some(info) = skb.prepare() else {
-            self.refused.add(1, Relaxed);
-            return fail;
-        };
-        // SAFETY: `prepare` linearized the packet; the views cover bytes
-        // up to its tail and live only for the call below.
-        let (net, mac) = unsafe {
-            (
-                core::slice::from_raw_parts(info.net, info.net_len as usize),
-                (!info.mac.is_null())
-                    .then(|| core::slice::from_raw_parts(info.mac, info.mac_len as usize)),
-            )
-        };
-        let new_mark = Cell::new(None);
-        let arg = Arg::Skb(SkbArg {
-            net: DataArg::read_only(net),
-            mac: mac.map(DataArg::read_only),
-            len: i64::from(info.len),
-            ifindex: i64::from(info.ifindex),
-            mark: info.mark,
-            new_mark: &new_mark,
-        });
-        let entered = replica.enter(|m| {
-            let result = m.call(Callee::Callback(id), &[arg], |r| {
-                let verdict = match r.get(0) {
-                    Value::Int(v) if v == i64::from(NF_DROP) || v == i64::from(NF_ACCEPT) => {
-                        Some(v as c_uint)
-                    }
-                    _ => None,
-                };
-                let mark = match r.get(1) {
-                    Value::Int(v) => u32::try_from(v).ok(),
-                    _ => None,
-                };
-                (verdict, mark)
-            });
-            match result {
-                Ok((Some(verdict), mark)) => {
-                    if let Some(mark) = mark.or(new_mark.get()) {
-                        skb.set_mark(mark);
-                    }
-                    verdict
-                }
-                Ok((None, _)) => {
-                    m.fail(b"netfilter hook returned no verdict (action.DROP or action.ACCEPT)");
-                    fail
-                }
-                // Counted and reported by the machine.
-                Err(_) => fail,
-            }
-        });
-        entered.unwrap_or_else(|Refused| {
-            self.refused.add(1, Relaxed);
-            fail
-        })
     }
 
     /// Runs `chunk` in replica `n` only (tests and diagnostics).
@@ -553,18 +405,7 @@ impl State {
 
     /// The state's statistics, summed over its replicas.
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = Stats {
-            memory_used: 0,
-            memory_peak: 0,
-            calls: 0,
-            errors: 0,
-            budget_kills: 0,
-            longest_entry_ns: 0,
-            deepest_stack: 0,
-            alloc_failures: 0,
-            last_error: [0; LAST_ERROR_MAX],
-            last_error_len: 0,
-        };
+        let mut stats = Stats::ZERO;
         stats.errors = self.refused.load(Relaxed);
         for replica in self.replicas.iter() {
             let m = replica.with(|m| m.stats());
@@ -574,11 +415,53 @@ impl State {
     }
 }
 
+impl Owner for State {
+    fn callback(
+        &self,
+        id: i64,
+        args: &[Arg<'_>],
+        read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
+    ) -> Result<(), CallbackError> {
+        let replica = self.current();
+        if !matches!(replica, Replica::Softirq(_)) {
+            // Libraries give the packet path softirq states only; never
+            // reached.
+            self.refuse();
+            return Err(CallbackError::Refused);
+        }
+        let entered = replica.enter(|m| match m.call(Callee::Callback(id), args, |r| read(r)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => {
+                m.fail(message);
+                Err(CallbackError::Failed)
+            }
+            // Counted and reported by the machine.
+            Err(_) => Err(CallbackError::Failed),
+        });
+        entered.unwrap_or_else(|Refused| {
+            self.refuse();
+            Err(CallbackError::Refused)
+        })
+    }
+
+    fn refuse(&self) {
+        self.refused.add(1, Relaxed);
+    }
+}
+
 impl Drop for State {
     fn drop(&mut self) {
-        // Hooks point into the state: unregister them and wait for the
-        // packets inside them before the replicas go.
-        let hooks = core::mem::take(&mut *self.hooks.lock());
-        Hook::drop_all(hooks);
+        // Resources point into the state: unpublish them, wait once for
+        // the entries still inside them, then drop them, before the
+        // replicas go.
+        let mut resources = core::mem::take(&mut *self.resources.lock());
+        if resources.is_empty() {
+            return;
+        }
+        resources.iter_mut().for_each(|r| r.unpublish());
+        // Process context (states are destroyed there); waits for every
+        // RCU reader, hence every packet inside a resource.
+        kernel::sync::rcu::synchronize_rcu();
+        drop(resources);
     }
 }

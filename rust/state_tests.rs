@@ -11,7 +11,8 @@ use crate::machine::{live_machines, ErrorKind, RunError};
 use crate::name::Name;
 use crate::registry::Registry;
 use crate::state::{Config, Context, ResultLimit, State};
-use crate::vm::{Arg, DataArg, Value};
+use crate::data::DataArg;
+use crate::vm::{Arg, Value};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -20,7 +21,7 @@ fn name(s: &str) -> Result<Name> {
 }
 
 fn state(s: &str, context: Context, tweak: impl FnOnce(&mut Config)) -> Result<Arc<State>> {
-    let mut config = Config::new(name(s)?, context);
+    let mut config = Config::new(name(s)?, context, &crate::RUNTIME);
     tweak(&mut config);
     State::new(config)
 }
@@ -131,14 +132,15 @@ mod tests {
     #[test]
     fn states_are_isolated_and_named_uniquely() -> Result {
         let registry = Registry::new()?;
-        let a = registry.create(Config::new(name("a")?, Context::Process))?;
-        let b = registry.create(Config::new(name("b")?, Context::Process))?;
+        let config = |s| Ok::<_, Error>(Config::new(name(s)?, Context::Process, &crate::RUNTIME));
+        let a = registry.create(config("a")?)?;
+        let b = registry.create(config("b")?)?;
         assert!(eval(&a, "x = 1").is_ok());
         assert_eq!(eval(&a, "return x").map_err(|e| e.kind.errno())?, b"1");
         assert_eq!(eval(&b, "return x").map_err(|e| e.kind.errno())?, b"nil");
         assert_eq!(
             registry
-                .create(Config::new(name("a")?, Context::Process))
+                .create(config("a")?)
                 .err(),
             Some(EEXIST)
         );
@@ -211,7 +213,8 @@ mod tests {
             } else {
                 Context::Process
             };
-            let config = Config::new(Name::new(&label).map_err(|_| EINVAL)?, context);
+            let label = Name::new(&label).map_err(|_| EINVAL)?;
+            let config = Config::new(label, context, &crate::RUNTIME);
             let s = registry.create(config)?;
             assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
         }
@@ -407,7 +410,7 @@ mod tests {
         )
         .is_ok());
         let packet = KVec::from_elem(7u8, 4, GFP_KERNEL)?;
-        let got = s.call(c"peek", &[Arg::Data(DataArg::read_only(&packet))], |r| {
+        let got = s.call(c"peek", &[Arg::Lent(&DataArg::read_only(&packet))], |r| {
             (
                 r.get(0) == Value::Int(4),
                 r.get(1) == Value::Int(7),
@@ -427,9 +430,9 @@ mod tests {
             "out of bounds"
         ));
         // Writes to a read-only view fail; reads past the end fail.
-        let err = s.call(c"poke", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        let err = s.call(c"poke", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ());
         assert!(err.is_err_and(|e| contains(&e.message, "read only")));
-        let err = s.call(c"over", &[Arg::Data(DataArg::read_only(&packet))], |_| ());
+        let err = s.call(c"over", &[Arg::Lent(&DataArg::read_only(&packet))], |_| ());
         assert!(err.is_err_and(|e| contains(&e.message, "out of bounds")));
         assert_eq!(&packet[..], &[7, 7, 7, 7]);
         Ok(())

@@ -50,7 +50,7 @@ fn family_name_matches_the_spec_up_to_case() {
 
 /// YNL's generator leaves multicast group flags out of the C it makes, so
 /// the module sets `GENL_MCAST_CAP_NET_ADMIN` on every group itself
-/// (rust/genl.rs); the spec must say the same, for its other readers.
+/// (rust/genl/family.rs); the spec must say the same, for its other readers.
 #[test]
 fn every_group_needs_cap_net_admin() {
     let s = spec();

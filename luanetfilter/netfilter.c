@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Netfilter glue for rust/netfilter.rs: struct nf_hook_ops and the hook
+ * Netfilter glue for luanetfilter/netfilter.rs: struct nf_hook_ops and the hook
  * function's signature are not in the Rust bindings, and the skb helpers
  * are inline. A hook is an nf_hook_ops whose priv is the Rust side's
  * Hook; the C hook function hands each packet to lunatik_nf_hook_run().
@@ -10,7 +10,7 @@
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 
-#include "shim.h"
+#include "netfilter.h"
 
 static unsigned int lunatik_nf_hookfn(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)

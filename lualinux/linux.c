@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel helpers behind the `linux` Lua library (rust/linuxlib.rs): the
+ * Kernel helpers behind the `linux` Lua library (lualinux/linux.rs): the
  * functions they use are inline or macros.
  */
 #include <linux/cpumask.h>
 #include <linux/netdevice.h>
 #include <linux/timekeeping.h>
 
-#include "shim.h"
+#include "linux.h"
 
 u64 lunatik_time_ns(void)
 {

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The safe handle library functions get: [`Lua`], the thread running a
+//! library function for the length of that call, with the checks, pushes
+//! and errors a library needs, and [`Class`], a userdata type with its
+//! metatable. A library written against them holds no `unsafe` of its
+//! own: its functions are plain `fn(&mut Lua<'_>) -> c_int`, made into
+//! `lua_CFunction`s by [`lua_fn!`](crate::lua_fn).
+//!
+//! `core`-only, shared with the host tests.
+//!
+//! # The longjmp rule
+//!
+//! Lua raises errors with `longjmp`, which skips every Rust frame between
+//! the raise and the `lua_pcall` that catches it without running
+//! destructors (docs/architecture.md, "The longjmp rule"). Every method of
+//! [`Lua`] documented as "may raise" can do that: a check that fails, an
+//! allocation that hits the memory cap, the instruction budget. So a
+//! library function must hold no value with a destructor (a lock guard, a
+//! box, an `Arc`, an RCU read-side section) across a call to such a
+//! method: it does its kernel work on plain data before or after. This is
+//! the one rule the types cannot enforce; every other misuse either does
+//! not compile or raises a Lua error.
+
+use crate::ffi::*;
+use core::ffi::{c_int, CStr};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+/// Makes a `lua_CFunction` of a safe `fn(&mut Lua<'_>) -> c_int`, which
+/// returns how many values it pushed as results.
+#[macro_export]
+macro_rules! lua_fn {
+    ($f:path) => {{
+        unsafe extern "C" fn trampoline(L: *mut $crate::ffi::lua_State) -> core::ffi::c_int {
+            // SAFETY: Lua calls this as a C function, in protected mode,
+            // with `L` its running thread.
+            let mut lua = unsafe { $crate::lua::Lua::from_raw(L) };
+            $f(&mut lua)
+        }
+        trampoline as $crate::ffi::lua_CFunction
+    }};
+}
+
+/// The Lua thread running a library function, for the length of the call
+/// (`'a`).
+///
+/// # Invariants
+///
+/// `L` is the running thread of a C function that Lua called in protected
+/// mode, and `args` the number of values on its stack when the handle was
+/// made (the arguments). The slots `1..=args` are never popped or replaced
+/// through this handle, so values borrowed from them live for `'a`.
+pub struct Lua<'a> {
+    L: NonNull<lua_State>,
+    args: c_int,
+    _call: PhantomData<&'a mut lua_State>,
+}
+
+impl<'a> Lua<'a> {
+    /// The handle of the running C function's thread. Every value on its
+    /// stack now counts as an argument: the handle never pops it.
+    ///
+    /// # Safety
+    ///
+    /// `L` is the running thread of a C function Lua called in protected
+    /// mode, and the handle does not outlive the call.
+    pub unsafe fn from_raw(L: *mut lua_State) -> Self {
+        // SAFETY: by the contract `L` is valid; reading the top never
+        // raises.
+        let args = unsafe { lua_gettop(L) };
+        // INVARIANT: by the contract; nothing was pushed yet.
+        Self {
+            // SAFETY: a running thread is never null.
+            L: unsafe { NonNull::new_unchecked(L) },
+            args,
+            _call: PhantomData,
+        }
+    }
+
+    /// The raw thread, for the layers below libraries (the VM, the
+    /// machine) whose own functions take it.
+    pub fn as_ptr(&self) -> *mut lua_State {
+        self.L.as_ptr()
+    }
+
+    /// The number of arguments of the call.
+    pub fn args(&self) -> c_int {
+        self.args
+    }
+
+    /// The type of argument `arg` (`LUA_TNONE` past the last).
+    pub fn type_of(&self, arg: c_int) -> c_int {
+        // SAFETY: reading a type never raises; any index is acceptable.
+        unsafe { lua_type(self.as_ptr(), arg) }
+    }
+
+    /// Raises "bad argument #`arg` (`msg`)". Never returns.
+    pub fn arg_error(&mut self, arg: c_int, msg: &CStr) -> ! {
+        // SAFETY: a protected call (type invariant); raising is the point.
+        unsafe { luaL_argerror(self.as_ptr(), arg, msg.as_ptr()) }
+    }
+
+    /// Raises `msg`, prefixed with where the script is. Never returns.
+    pub fn error(&mut self, msg: &CStr) -> ! {
+        // SAFETY: as in `arg_error`; `%s` takes the message as is.
+        unsafe { luaL_error(self.as_ptr(), c"%s".as_ptr(), msg.as_ptr()) }
+    }
+
+    /// Raises `fmt` with one `%s` filled from `arg`. Never returns.
+    pub fn error_with(&mut self, fmt: &CStr, arg: &CStr) -> ! {
+        // SAFETY: as in `arg_error`; callers pass a format with exactly
+        // one `%s` (every use is a literal in a library).
+        unsafe { luaL_error(self.as_ptr(), fmt.as_ptr(), arg.as_ptr()) }
+    }
+
+    /// Argument `arg` as an integer; raises if it is not one. May raise.
+    pub fn check_integer(&mut self, arg: c_int) -> i64 {
+        // SAFETY: a protected call (type invariant).
+        unsafe { luaL_checkinteger(self.as_ptr(), arg) }
+    }
+
+    /// Argument `arg` as an integer, `default` if absent or nil; raises
+    /// if it is something else. May raise.
+    pub fn opt_integer(&mut self, arg: c_int, default: i64) -> i64 {
+        // SAFETY: a protected call (type invariant).
+        unsafe { luaL_optinteger(self.as_ptr(), arg, default) }
+    }
+
+    /// Argument `arg` as a string (numbers are converted in place, as
+    /// Lua does), NUL-terminated; raises if it is neither. May raise.
+    pub fn check_string(&mut self, arg: c_int) -> &'a CStr {
+        let mut len = 0usize;
+        // SAFETY: a protected call; Lua strings end with a NUL after `len`
+        // bytes and live while their slot does, which is `'a` for an
+        // argument (type invariant).
+        unsafe {
+            let p = luaL_checklstring(self.as_ptr(), arg, &mut len);
+            CStr::from_ptr(p)
+        }
+    }
+
+    /// Argument `arg` as bytes (any string, embedded NULs included).
+    /// May raise.
+    pub fn check_bytes(&mut self, arg: c_int) -> &'a [u8] {
+        let mut len = 0usize;
+        // SAFETY: as in `check_string`; Lua guarantees `len` bytes.
+        unsafe {
+            let p = luaL_checklstring(self.as_ptr(), arg, &mut len);
+            core::slice::from_raw_parts(p.cast(), len)
+        }
+    }
+
+    /// Raises unless argument `arg` has type `t` (`LUA_TTABLE`, ...).
+    /// May raise.
+    pub fn check_type(&mut self, arg: c_int, t: c_int) {
+        // SAFETY: a protected call (type invariant).
+        unsafe { luaL_checktype(self.as_ptr(), arg, t) }
+    }
+
+    /// Pushes `t[name]` for the table argument `arg` and returns its type;
+    /// read it with the `top_*` methods, then [`Lua::pop`] it. May raise
+    /// (an `__index` metamethod).
+    pub fn get_field(&mut self, arg: c_int, name: &CStr) -> c_int {
+        self.grow();
+        // SAFETY: a protected call; `arg` is an argument slot, and there is
+        // room for the value (`grow`).
+        unsafe { lua_getfield(self.as_ptr(), arg, name.as_ptr()) }
+    }
+
+    /// The value on top as an integer, if it is one.
+    pub fn top_integer(&self) -> Option<i64> {
+        // SAFETY: reading never raises or converts.
+        unsafe {
+            (lua_isinteger(self.as_ptr(), -1) != 0)
+                .then(|| lua_tointegerx(self.as_ptr(), -1, core::ptr::null_mut()))
+        }
+    }
+
+    /// The value on top as a boolean (Lua's truth: all but nil and false).
+    pub fn top_bool(&self) -> bool {
+        // SAFETY: reading never raises.
+        unsafe { lua_toboolean(self.as_ptr(), -1) != 0 }
+    }
+
+    /// The absolute index of the value on top.
+    pub fn top(&self) -> c_int {
+        // SAFETY: reading the top never raises.
+        unsafe { lua_gettop(self.as_ptr()) }
+    }
+
+    /// Pops `n` values this function pushed; raises if it pushed fewer
+    /// (the arguments stay). May raise.
+    pub fn pop(&mut self, n: c_int) {
+        if n < 0 || self.top() - n < self.args {
+            self.error(c"library error: pop below the arguments");
+        }
+        // SAFETY: only values pushed by this call are removed.
+        unsafe { lua_settop(self.as_ptr(), -n - 1) }
+    }
+
+    /// Pushes uservalue `n` of the userdata argument `arg` and returns its
+    /// type (`LUA_TNONE`, pushing nil, if it has no such slot).
+    pub fn push_uservalue(&mut self, arg: c_int, n: c_int) -> c_int {
+        self.grow();
+        // SAFETY: a protected call with room for the value (`grow`);
+        // reading a uservalue never raises.
+        unsafe { lua_getiuservalue(self.as_ptr(), arg, n) }
+    }
+
+    /// Raises unless `n` more values were pushed by this call.
+    fn room(&mut self, n: c_int) {
+        if self.top() - self.args < n {
+            self.error(c"library error: too few values pushed");
+        }
+    }
+
+    /// Makes room on the stack for one more value (a C function is only
+    /// guaranteed `LUA_MINSTACK` slots); raises "stack overflow" if Lua
+    /// cannot grow it.
+    fn grow(&mut self) {
+        self.reserve(1);
+    }
+
+    /// Makes room on the stack for `n` more values, as [`Lua::grow`].
+    fn reserve(&mut self, n: c_int) {
+        // SAFETY: a protected call (type invariant); this raises rather
+        // than let a push write past the stack.
+        unsafe { luaL_checkstack(self.as_ptr(), n, core::ptr::null()) }
+    }
+
+    /// Pushes an integer. May raise (no stack room).
+    pub fn push_integer(&mut self, v: i64) {
+        self.grow();
+        // SAFETY: a protected call with room for the value (`grow`).
+        unsafe { lua_pushinteger(self.as_ptr(), v) }
+    }
+
+    /// Pushes a boolean.
+    pub fn push_bool(&mut self, v: bool) {
+        self.grow();
+        // SAFETY: as in `push_integer`.
+        unsafe { lua_pushboolean(self.as_ptr(), c_int::from(v)) }
+    }
+
+    /// Pushes nil.
+    pub fn push_nil(&mut self) {
+        self.grow();
+        // SAFETY: as in `push_integer`.
+        unsafe { lua_pushnil(self.as_ptr()) }
+    }
+
+    /// Pushes a string of any bytes. May raise (memory).
+    pub fn push_bytes(&mut self, s: &[u8]) {
+        self.grow();
+        // SAFETY: as in `push_integer`; Lua copies the bytes.
+        unsafe { lua_pushlstring(self.as_ptr(), s.as_ptr().cast(), s.len()) };
+    }
+
+    /// Pushes a C function. May raise (memory).
+    pub fn push_function(&mut self, f: lua_CFunction) {
+        self.grow();
+        // SAFETY: as in `push_integer`.
+        unsafe { lua_pushcclosure(self.as_ptr(), f, 0) }
+    }
+
+    /// Pushes a new table with room for `records` fields. May raise.
+    pub fn push_table(&mut self, records: usize) {
+        let records = c_int::try_from(records).unwrap_or(0);
+        self.grow();
+        // SAFETY: as in `push_integer`.
+        unsafe { lua_createtable(self.as_ptr(), 0, records) }
+    }
+
+    /// Pops the value on top into field `name` of the table under it,
+    /// both pushed by this call. May raise.
+    pub fn set_field(&mut self, name: &CStr) {
+        self.room(2);
+        // SAFETY: a protected call; two pushed values (checked above).
+        unsafe { lua_setfield(self.as_ptr(), -2, name.as_ptr()) }
+    }
+
+    /// Sets the functions `entries` in the table on top. May raise.
+    pub fn set_functions(&mut self, entries: &[(&CStr, lua_CFunction)]) {
+        for (name, f) in entries {
+            self.push_function(*f);
+            self.set_field(name);
+        }
+    }
+
+    /// Sets the integers `entries` in the table on top. May raise.
+    pub fn set_integers(&mut self, entries: &[(&CStr, i64)]) {
+        for (name, v) in entries {
+            self.push_integer(*v);
+            self.set_field(name);
+        }
+    }
+
+    /// Pushes a new table holding `entries`. May raise.
+    pub fn push_integers(&mut self, entries: &[(&CStr, i64)]) {
+        self.push_table(entries.len());
+        self.set_integers(entries);
+    }
+
+    /// Keeps the function at absolute index `idx` among the state's
+    /// callbacks and returns its id (`vm::store_callback`). May raise.
+    pub fn store_callback(&mut self, idx: c_int) -> i64 {
+        if idx < 1 || idx > self.top() || self.type_of(idx) != LUA_TFUNCTION {
+            self.error(c"library error: no function to store");
+        }
+        // SAFETY: a protected call; `idx` is a live absolute index.
+        unsafe { crate::vm::store_callback(self.as_ptr(), idx) }
+    }
+}
+
+/// A userdata type: values of `T` inside Lua, with one metatable per VM
+/// made on first use: `__name` (by `luaL_newmetatable`), `__index` with
+/// the methods, the metamethods (a `__gc` for a `T` that owns something),
+/// and `__metatable`, so scripts can neither read nor replace it.
+///
+/// `T` has no destructor of its own that Lua would run: a value that owns
+/// something releases it in its `__gc`.
+pub struct Class<T: 'static> {
+    /// The metatable's name in the registry, shown as `__name`.
+    pub name: &'static CStr,
+    /// The methods, reached through `__index`.
+    pub methods: &'static [(&'static CStr, lua_CFunction)],
+    /// The metamethods (`__len`, `__gc`, ...).
+    pub metamethods: &'static [(&'static CStr, lua_CFunction)],
+    /// The type of the values.
+    pub _values: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> Class<T> {
+    /// Pushes the class's metatable, made if this VM has none yet.
+    fn push_metatable(&self, lua: &mut Lua<'_>) {
+        // The metatable, and while it is made a table and a function.
+        lua.reserve(3);
+        let L = lua.as_ptr();
+        // SAFETY: a protected call; luaL_newmetatable pushes the existing
+        // table or a new one with `__name` set, and the fields are set on
+        // it before it is shared.
+        unsafe {
+            if luaL_newmetatable(L, self.name.as_ptr()) == 0 {
+                return;
+            }
+            if !self.methods.is_empty() {
+                lua_createtable(L, 0, self.methods.len() as c_int);
+                for (name, f) in self.methods {
+                    lua_pushcclosure(L, *f, 0);
+                    lua_setfield(L, -2, name.as_ptr());
+                }
+                lua_setfield(L, -2, c"__index".as_ptr());
+            }
+            for (name, f) in self.metamethods {
+                lua_pushcclosure(L, *f, 0);
+                lua_setfield(L, -2, name.as_ptr());
+            }
+            lua_pushstring(L, self.name.as_ptr());
+            lua_setfield(L, -2, c"__metatable".as_ptr());
+        }
+    }
+
+    /// Pushes a new userdata of this class holding `value`, with `uservalues`
+    /// uservalue slots, and returns it. May raise (memory).
+    pub fn push<'a>(&self, lua: &mut Lua<'a>, value: T, uservalues: c_int) -> &'a T {
+        lua.grow();
+        let L = lua.as_ptr();
+        // SAFETY: a protected call; the block is fresh, `size_of::<T>()`
+        // long and aligned as Lua aligns every block (LUAI_MAXALIGN, 8
+        // bytes, enough for the plain-data types classes hold); it lives
+        // while the userdata is reachable, at least during the call (on
+        // the stack).
+        unsafe {
+            let p = lua_newuserdatauv(L, core::mem::size_of::<T>(), uservalues).cast::<T>();
+            p.write(value);
+            self.push_metatable(lua);
+            lua_setmetatable(L, -2);
+            &*p
+        }
+    }
+
+    /// The userdata of this class at argument `arg`; raises if it is not
+    /// one. May raise.
+    pub fn check<'a>(&self, lua: &mut Lua<'a>, arg: c_int) -> &'a T {
+        // SAFETY: a protected call; only `push` makes userdata with this
+        // metatable, each holding an initialised `T`, alive while the
+        // argument slot holds it (`'a`, the `Lua` invariant).
+        unsafe { &*luaL_checkudata(lua.as_ptr(), arg, self.name.as_ptr()).cast::<T>() }
+    }
+
+    /// The raw block of the userdata at argument `arg`, for a `__gc` that
+    /// releases what a `T` owns; raises if it is not one of this class.
+    pub fn check_raw(&self, lua: &mut Lua<'_>, arg: c_int) -> *mut T {
+        // SAFETY: as in `check`.
+        unsafe { luaL_checkudata(lua.as_ptr(), arg, self.name.as_ptr()).cast::<T>() }
+    }
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Calling a Lua function from the kernel: a global or a stored
+//! callback, with arguments, values lent for the call ([`Lend`]), and a
+//! fresh budget; the callbacks a state keeps for the kernel.
+//!
+//! `core`-only. The longjmp rule: every Lua call that may raise either runs
+//! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
+//! protected mode; none of them holds a Rust value with a destructor.
+
+use crate::account;
+use crate::ffi::*;
+use crate::vm_run::{stopped, traceback, HANDLER};
+use core::ffi::{c_int, c_void, CStr};
+
+/// An argument of [`call`].
+#[derive(Clone, Copy)]
+pub enum Arg<'a> {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string (any bytes).
+    Str(&'a [u8]),
+    /// A value lent for the call only: a `data` view of memory
+    /// (luadata/data.rs), a packet's `skb` (luanetfilter/skb.rs), ...
+    Lent(&'a dyn Lend),
+}
+
+/// A value the kernel lends a Lua function for one [`call`]: pushed before
+/// the call, kept reachable by the call (anchored in the registry) and
+/// released after it, whatever happened, so that memory it shows is
+/// never reachable from Lua once the call is over (a view a script kept
+/// then reads as empty).
+///
+/// A value whose push or anchoring raised is never released: it is
+/// garbage that no Lua code can reach (the contract below), so the memory
+/// it shows stays out of reach without it.
+///
+/// # Safety
+///
+/// `push` leaves exactly one new value on the stack when it returns, made
+/// of fresh objects without finalizers that nothing else references.
+/// `release` calls no Lua function that may raise, and after it returns
+/// the value gives Lua no access to memory the lender owns.
+pub unsafe trait Lend {
+    /// Pushes the value and returns what [`Lend::release`] needs.
+    ///
+    /// # Safety
+    ///
+    /// `L` is in a protected call (this may raise on memory errors); the
+    /// memory the value shows outlives the call.
+    unsafe fn push(&self, L: *mut lua_State) -> *mut c_void;
+
+    /// Ends the loan: called once after the call, with what `push`
+    /// returned, while the value is still anchored.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from this value's `push` in the call just ended.
+    unsafe fn release(&self, token: *mut c_void);
+}
+
+/// The function [`call`] calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Callee<'a> {
+    /// A global function.
+    Global(&'a CStr),
+    /// A function kept with [`store_callback`].
+    Callback(i64),
+}
+
+/// Registry key (its address) of the table of callbacks.
+static CALLBACKS: u8 = 0;
+
+/// Keeps the function at `idx` among the state's callbacks, for the
+/// kernel to call later, and returns its id: 1, 2, ... in the order of
+/// the calls, so the replicas of a per-CPU state that run the same chunk
+/// give the same function the same id.
+///
+/// # Safety
+///
+/// `L` is in a protected call (this raises on memory errors); `idx` is a
+/// valid absolute index.
+pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
+    // SAFETY: as above.
+    unsafe {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) != LUA_TTABLE {
+            lua_pop(L, 1);
+            lua_createtable(L, 4, 0);
+            lua_pushvalue(L, -1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast());
+        }
+        // Forgotten callbacks stay as `false`, so the length keeps counting.
+        let id = lua_rawlen(L, -1) as i64 + 1;
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, -2, id);
+        lua_pop(L, 1);
+        id
+    }
+}
+
+/// Forgets callback `id` (its function may be collected). Never raises:
+/// it only reads the registry and replaces an existing entry, which does
+/// not allocate, so it needs no protected call.
+///
+/// # Safety
+///
+/// `L` is a valid, idle state (or a running one, from a C function).
+pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
+    // SAFETY: as above.
+    unsafe {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) == LUA_TTABLE
+            && id >= 1
+            && id <= lua_rawlen(L, -1) as i64
+        {
+            lua_pushboolean(L, 0);
+            lua_rawseti(L, -2, id);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/// Most lent values one call may pass.
+const MAX_LENT: usize = 4;
+
+/// Registry keys (their addresses) that keep each lent value of the
+/// current call reachable until it is released, even if the script drops
+/// it.
+static ANCHORS: [u8; MAX_LENT] = [0; MAX_LENT];
+
+/// What [`call_protected`] needs inside its protected call, and what it
+/// lent and anchored, for [`call`] to release.
+struct CallArgs<'a> {
+    func: Callee<'a>,
+    args: &'a [Arg<'a>],
+    /// The lent values pushed and anchored so far, with their tokens.
+    lent: [(Option<&'a dyn Lend>, *mut c_void); MAX_LENT],
+    /// How many entries of `lent` are in use.
+    lent_len: usize,
+    /// How many of `ANCHORS` hold a value.
+    anchored: usize,
+}
+
+impl<'a> CallArgs<'a> {
+    /// Pushes `value`, recorded for releasing, and anchors it.
+    ///
+    /// # Safety
+    ///
+    /// `L` is in a protected call (this raises when the slots run out or
+    /// on a memory error).
+    unsafe fn lend(&mut self, L: *mut lua_State, value: &'a dyn Lend) {
+        if self.lent_len == MAX_LENT {
+            // SAFETY: as above.
+            unsafe { luaL_error(L, c"too many data views".as_ptr()) };
+        }
+        // SAFETY: as above; the lender's memory outlives the call (`Arg`
+        // borrows it for the call's lifetime).
+        let token = unsafe { value.push(L) };
+        // SAFETY: as above; one anchor per lent value, so the slots
+        // cannot run out here.
+        unsafe {
+            lua_pushvalue(L, -1);
+            lua_rawsetp(
+                L,
+                LUA_REGISTRYINDEX,
+                (&raw const ANCHORS[self.anchored]).cast(),
+            );
+        }
+        self.anchored += 1;
+        // Anchored: from here on the value is released after the call.
+        self.lent[self.lent_len] = (Some(value), token);
+        self.lent_len += 1;
+    }
+}
+
+unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
+    // SAFETY: `call` passes its CallArgs as light userdata 1, alive for this
+    // call. Every function below may raise; `call`'s lua_pcall catches it
+    // and nothing here has a destructor.
+    unsafe {
+        let call = &mut *lua_touserdata(L, 1).cast::<CallArgs<'_>>();
+        match call.func {
+            Callee::Global(name) => {
+                if lua_getglobal(L, name.as_ptr()) != LUA_TFUNCTION {
+                    luaL_error(L, c"no function '%s'".as_ptr(), name.as_ptr());
+                }
+            }
+            Callee::Callback(id) => {
+                let found = lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast())
+                    == LUA_TTABLE
+                    && lua_rawgeti(L, -1, id) == LUA_TFUNCTION;
+                if !found {
+                    luaL_error(L, c"no callback %d in this state".as_ptr(), id as c_int);
+                }
+                lua_rotate(L, -2, 1);
+                lua_pop(L, 1);
+            }
+        }
+        for arg in call.args {
+            match *arg {
+                Arg::Nil => lua_pushnil(L),
+                Arg::Bool(b) => lua_pushboolean(L, c_int::from(b)),
+                Arg::Int(i) => lua_pushinteger(L, i),
+                Arg::Str(s) => {
+                    lua_pushlstring(L, s.as_ptr().cast(), s.len());
+                }
+                Arg::Lent(value) => call.lend(L, value),
+            }
+        }
+        let nargs = c_int::try_from(call.args.len()).unwrap_or(c_int::MAX);
+        lua_callk(L, nargs, LUA_MULTRET, 0, core::ptr::null());
+        lua_gettop(L) - 1
+    }
+}
+
+/// Calls `func` (a global function or a stored callback) with `args`
+/// under a fresh instruction budget. On success its results are the stack slots `2..=lua_gettop(L)`
+/// (read them with `value_at`); on failure the error, with a traceback,
+/// is on top (see `error_message`).
+///
+/// # Safety
+///
+/// As for `run`: `L` is the main thread of an idle state, used by one
+/// caller at a time.
+pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Result<(), c_int> {
+    let mut call = CallArgs {
+        func,
+        args,
+        lent: [(None, core::ptr::null_mut()); MAX_LENT],
+        lent_len: 0,
+        anchored: 0,
+    };
+    // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
+    // outlives the protected call that reads it.
+    let status = unsafe {
+        lua_settop(L, 0);
+        account::begin_entry(L);
+        lua_pushcclosure(L, traceback, 0);
+        lua_pushcclosure(L, call_protected, 0);
+        lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
+        let status = lua_pcall(L, 1, LUA_MULTRET, HANDLER);
+        stopped(
+            L,
+            if status == LUA_OK {
+                Ok(())
+            } else {
+                Err(status)
+            },
+        )
+    };
+    // Whatever happened, the loans end with the call. Each value recorded
+    // is still anchored in the registry; releasing calls nothing that
+    // raises (`Lend`'s contract), and replacing an existing registry entry
+    // with nil neither allocates nor raises.
+    for (value, token) in &call.lent[..call.lent_len] {
+        if let Some(value) = value {
+            // SAFETY: `token` came from `value`'s push in this call.
+            unsafe { value.release(*token) };
+        }
+    }
+    for anchor in &ANCHORS[..call.anchored] {
+        // SAFETY: as above.
+        unsafe {
+            lua_pushnil(L);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, (anchor as *const u8).cast());
+        }
+    }
+    status
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter hooks in Lua (docs/architecture.md, "Packet paths" and
+//! "Libraries for scripts"): the `netfilter` and `linux.nf` libraries,
+//! and the kernel hooks behind them.
+//!
+//! `netfilter.register{hook = f, pf = ..., hooknum = ..., priority = ...,
+//! mark = ...}` works in softirq states only (hooks run in softirq
+//! context). Registering a netfilter hook sleeps, and a softirq state runs
+//! Lua under a spinlock, so `register` only records the request and keeps
+//! `f` as a callback of the state; the state registers the kernel hook
+//! when the chunk that asked for it has finished, in process context
+//! (a deferred operation: luanetfilter/hook.rs). `handle:unregister()`
+//! works the same way. A hook lives until it is unregistered or its state
+//! is destroyed (with its namespace, or on module unload); dropping the
+//! handle does not unregister it.
+//!
+//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and
+//! every function holds no value with a destructor across a call that
+//! may raise (the longjmp rule).
+//!
+//! `mark`, when given, restricts the hook to packets carrying that mark
+//! (as in Lunatik, where it defaults to 0; here no `mark` means every
+//! packet). The hook function gets an `skb` object (luanetfilter/skb.rs)
+//! and returns `action.DROP` or `action.ACCEPT`, optionally followed by a new
+//! mark. Anything else (an error, the budget, the deadline or the memory
+//! cap running out, no verdict, another verdict such as `STOLEN`, which
+//! would leak the packet, a packet that cannot be linearized) counts as an
+//! error of the state and gets the hook's failure verdict: `DROP` by
+//! default (fail-closed: a filter that an attacker can make fail must not
+//! let the attack through), `ACCEPT` with `failopen = true` (for hooks
+//! that only observe). docs/netfilter.md states the rule.
+
+use crate::ffi::lua_CFunction;
+use crate::library::Library;
+use crate::lua::{Class, Lua};
+use crate::lua_fn;
+use crate::machine::Context;
+use crate::nf_hook::{HookOp, HookSpec, NF_ACCEPT, NF_DROP};
+use core::ffi::{c_int, c_uint, CStr};
+use core::marker::PhantomData;
+
+/// Reads the integer field `name` of the options table (argument 1):
+/// `None` if absent (raising if `required`), raising if not an integer.
+fn field(lua: &mut Lua<'_>, name: &CStr, required: bool) -> Option<i64> {
+    let t = lua.get_field(1, name);
+    let v = if t == crate::ffi::LUA_TNIL {
+        if required {
+            lua.error_with(c"netfilter.register: '%s' is required", name);
+        }
+        None
+    } else if let Some(v) = lua.top_integer() {
+        Some(v)
+    } else {
+        lua.error_with(c"netfilter.register: '%s' must be an integer", name)
+    };
+    lua.pop(1);
+    v
+}
+
+/// Hook handles: the callback id of the hook they stand for. They own
+/// nothing (a hook lives until it is unregistered or its state dies), so
+/// they need no `__gc`.
+static HANDLE: Class<i64> = Class {
+    name: c"netfilter.hook",
+    methods: &[(c"unregister", lua_fn!(unregister))],
+    metamethods: &[],
+    _values: PhantomData,
+};
+
+/// `netfilter.register(opts)`.
+fn register(lua: &mut Lua<'_>) -> c_int {
+    lua.check_type(1, crate::ffi::LUA_TTABLE);
+    let (_, context) = crate::machine::lua_context(lua);
+    if context != Context::Softirq {
+        lua.error(c"netfilter hooks need a softirq state (lunatik run SCRIPT softirq)");
+    }
+    let pf = field(lua, c"pf", true).unwrap_or(0);
+    // NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6.
+    if ![1, 2, 10].contains(&pf) {
+        lua.error(c"netfilter.register: pf must be proto.INET, IPV4 or IPV6");
+    }
+    let hooknum = field(lua, c"hooknum", true).unwrap_or(-1);
+    if !(0..=4).contains(&hooknum) {
+        lua.error(c"netfilter.register: hooknum must be one of inet (0 to 4)");
+    }
+    let priority = field(lua, c"priority", false).unwrap_or(0);
+    let Ok(priority) = c_int::try_from(priority) else {
+        lua.error(c"netfilter.register: priority out of range");
+    };
+    let mark = match field(lua, c"mark", false) {
+        None => None,
+        Some(m) => match u32::try_from(m) {
+            Ok(m) => Some(m),
+            Err(_) => lua.error(c"netfilter.register: mark out of range"),
+        },
+    };
+    let fail = match lua.get_field(1, c"failopen") {
+        crate::ffi::LUA_TNIL => NF_DROP,
+        crate::ffi::LUA_TBOOLEAN if lua.top_bool() => NF_ACCEPT,
+        crate::ffi::LUA_TBOOLEAN => NF_DROP,
+        _ => lua.error(c"netfilter.register: 'failopen' must be a boolean"),
+    };
+    lua.pop(1);
+    if lua.get_field(1, c"hook") != crate::ffi::LUA_TFUNCTION {
+        lua.error(c"netfilter.register: 'hook' must be a function");
+    }
+    let top = lua.top();
+    let id = lua.store_callback(top);
+    let spec = HookSpec {
+        id,
+        pf: pf as u8,
+        hooknum: hooknum as c_uint,
+        priority,
+        mark,
+        fail,
+    };
+    if crate::machine::lua_defer(lua, HookOp::Register(spec)).is_err() {
+        lua.error(c"not enough memory");
+    }
+    HANDLE.push(lua, id, 0);
+    1
+}
+
+/// `handle:unregister()`.
+fn unregister(lua: &mut Lua<'_>) -> c_int {
+    let id = *HANDLE.check(lua, 1);
+    if crate::machine::lua_defer(lua, HookOp::Unregister(id)).is_err() {
+        lua.error(c"not enough memory");
+    }
+    0
+}
+
+/// `require "netfilter"`.
+fn open_netfilter(lua: &mut Lua<'_>) -> c_int {
+    let functions: [(&CStr, lua_CFunction); 1] = [(c"register", lua_fn!(register))];
+    lua.push_table(functions.len());
+    lua.set_functions(&functions);
+    1
+}
+
+/// `require "linux.nf"`: `proto`, `inet`, `ip.pri` and `action`, with the
+/// kernel's values (include/uapi/linux/netfilter.h, netfilter_ipv4.h).
+fn open_nf(lua: &mut Lua<'_>) -> c_int {
+    lua.push_table(4);
+    lua.push_integers(&[
+        (c"UNSPEC", 0),
+        (c"INET", 1),
+        (c"IPV4", 2),
+        (c"ARP", 3),
+        (c"NETDEV", 5),
+        (c"BRIDGE", 7),
+        (c"IPV6", 10),
+    ]);
+    lua.set_field(c"proto");
+    lua.push_integers(&[
+        (c"PRE_ROUTING", 0),
+        (c"LOCAL_IN", 1),
+        (c"FORWARD", 2),
+        (c"LOCAL_OUT", 3),
+        (c"POST_ROUTING", 4),
+    ]);
+    lua.set_field(c"inet");
+    lua.push_table(1);
+    lua.push_integers(&[
+        (c"FIRST", i64::from(i32::MIN)),
+        (c"RAW_BEFORE_DEFRAG", -450),
+        (c"CONNTRACK_DEFRAG", -400),
+        (c"RAW", -300),
+        (c"SELINUX_FIRST", -225),
+        (c"CONNTRACK", -200),
+        (c"MANGLE", -150),
+        (c"NAT_DST", -100),
+        (c"FILTER", 0),
+        (c"SECURITY", 50),
+        (c"NAT_SRC", 100),
+        (c"SELINUX_LAST", 225),
+        (c"CONNTRACK_HELPER", 300),
+        (c"LAST", i64::from(i32::MAX)),
+    ]);
+    lua.set_field(c"pri");
+    lua.set_field(c"ip");
+    lua.push_integers(&[
+        (c"DROP", 0),
+        (c"ACCEPT", 1),
+        (c"STOLEN", 2),
+        (c"QUEUE", 3),
+        (c"REPEAT", 4),
+        (c"STOP", 5),
+    ]);
+    lua.set_field(c"action");
+    1
+}
+
+/// The `netfilter` and `linux.nf` libraries.
+pub(crate) static LIBRARY: Library = Library::new(
+    "netfilter",
+    &[
+        (c"netfilter", lua_fn!(open_netfilter)),
+        (c"linux.nf", lua_fn!(open_nf)),
+    ],
+);
