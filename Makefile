@@ -22,7 +22,7 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test asan module-werror \
-	no-fpu ynl-check layers cli selftests bench demo vm clean
+	no-fpu ynl-check layers cli selftests bench demo vm clean bpf
 
 all: module
 
@@ -59,6 +59,28 @@ layers:
 	scripts/check-layers.sh --self-test
 	scripts/check-layers.sh
 
+# The eBPF programs of luaxdp/bpf (docs/xdp.md), in build/bpf, against a
+# vmlinux.h generated from the BTF of the kernel they will run on (never
+# committed).
+BPF_OUT := build/bpf
+BPF_SRC := $(wildcard luaxdp/bpf/*.bpf.c)
+BPF_OBJS := $(patsubst luaxdp/bpf/%.bpf.c,$(BPF_OUT)/%.o,$(BPF_SRC)) $(BPF_OUT)/sni_luaxdp.o
+BPF_CFLAGS := -g -O2 -target bpf -fms-extensions -Wno-microsoft-anon-tag -D__TARGET_ARCH_x86 -I$(BPF_OUT) -Iluaxdp/bpf -Wall -Werror
+
+bpf: $(KDIR_DEP)
+	@mkdir -p $(BPF_OUT)
+	bpftool btf dump file $(KDIR)/vmlinux format c >$(BPF_OUT)/vmlinux.h.new
+	@cmp -s $(BPF_OUT)/vmlinux.h.new $(BPF_OUT)/vmlinux.h || mv $(BPF_OUT)/vmlinux.h.new $(BPF_OUT)/vmlinux.h
+	@rm -f $(BPF_OUT)/vmlinux.h.new
+	$(MAKE) --no-print-directory $(BPF_OBJS)
+
+$(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua.h $(BPF_OUT)/vmlinux.h
+	clang$(LLVM) $(BPF_CFLAGS) -c $< -o $@
+
+# Lunatik's key and kfunc, for its examples/filter/sni.lua.
+$(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua.h $(BPF_OUT)/vmlinux.h
+	clang$(LLVM) $(BPF_CFLAGS) -DLUAXDP -DSTATE='"examples/filter/sni"' -c $< -o $@
+
 # The lunatik command-line tool, copied into the selftest VM.
 cli:
 	cargo build --release --locked -p lunatik
@@ -73,11 +95,11 @@ no-fpu: module-werror
 	scripts/check-no-fpu.sh --self-test
 	scripts/check-no-fpu.sh lunatik.ko
 
-selftests: module-werror cli
+selftests: module-werror cli bpf
 	selftests/run-vm.sh check $(KDIR)
 
 # Benchmarks in the VM; they print figures, they do not pass or fail.
-bench: module cli
+bench: module cli bpf
 	selftests/run-vm.sh bench $(KDIR)
 
 check: deps
@@ -88,10 +110,10 @@ check: deps
 	$(MAKE) no-fpu
 	$(MAKE) selftests
 
-demo: module cli
+demo: module cli bpf
 	selftests/run-vm.sh demo $(KDIR)
 
-vm: module cli
+vm: module cli bpf
 	selftests/run-vm.sh shell $(KDIR)
 
 # Removes Kbuild's outputs without needing (or building) a kernel tree.

@@ -311,6 +311,31 @@ impl<'a> Lua<'a> {
         // SAFETY: a protected call; `idx` is a live absolute index.
         unsafe { crate::vm::store_callback(self.as_ptr(), idx) }
     }
+
+    /// Keeps the function at absolute index `idx` in the registry under
+    /// `key`, replacing what was there (`vm::Callee::Slot` calls it). May
+    /// raise (memory).
+    pub fn set_slot(&mut self, key: &'static u8, idx: c_int) {
+        if idx < 1 || idx > self.top() || self.type_of(idx) != LUA_TFUNCTION {
+            self.error(c"library error: no function to keep");
+        }
+        // SAFETY: a protected call; the push fits the room every C
+        // function has (LUA_MINSTACK), and rawsetp pops it.
+        unsafe {
+            lua_pushvalue(self.as_ptr(), idx);
+            lua_rawsetp(self.as_ptr(), LUA_REGISTRYINDEX, (key as *const u8).cast());
+        }
+    }
+
+    /// Empties the registry slot `key`. Never raises: setting an existing
+    /// key to nil, or a missing one, allocates nothing.
+    pub fn clear_slot(&mut self, key: &'static u8) {
+        // SAFETY: as in `set_slot`.
+        unsafe {
+            lua_pushnil(self.as_ptr());
+            lua_rawsetp(self.as_ptr(), LUA_REGISTRYINDEX, (key as *const u8).cast());
+        }
+    }
 }
 
 /// A userdata type: values of `T` inside Lua, with one metatable per VM

@@ -11,7 +11,9 @@
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
 //! protected mode; none of them holds a Rust value with a destructor.
 
-pub use crate::vm_call::{call, drop_callback, store_callback, Arg, Callee, Lend};
+pub use crate::vm_call::{
+    call, drop_callback, slot_holds_function, store_callback, Arg, Callee, Lend,
+};
 pub use crate::vm_run::{
     close, collect, error_message, print_line, result_count, results, run, value_at, Value,
 };

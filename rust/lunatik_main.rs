@@ -84,8 +84,13 @@ mod registry;
 #[path = "../luanetfilter/skb.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod skb;
+mod softirq_index;
 mod softirq_vm;
 mod state;
+#[path = "../luaxdp/xdp.rs"]
+mod xdp;
+#[path = "../luaxdp/run.rs"]
+mod xdp_run;
 #[path = "../lua/vm.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm;
@@ -112,6 +117,7 @@ static LIBRARIES: &[&library::Library] = &[
     &linux::LIBRARY,
     &rcu::LIBRARY,
     &netfilter::LIBRARY,
+    &xdp::LIBRARY,
 ];
 
 /// What every state is made with: the libraries and the `events` group

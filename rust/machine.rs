@@ -617,6 +617,13 @@ impl Machine {
         core::mem::take(&mut self.data_mut().pending)
     }
 
+    /// Whether the registry holds a function under `key` (see
+    /// [`vm::Callee::Slot`]).
+    pub(crate) fn holds(&mut self, key: &'static u8) -> bool {
+        // SAFETY: `&mut self` gives exclusive use of the idle state.
+        unsafe { vm::slot_holds_function(self.L.as_ptr(), key) }
+    }
+
     /// Forgets callback `id` (a resource that calls it is gone).
     pub(crate) fn drop_callback(&mut self, id: i64) {
         // SAFETY: the state is idle; dropping a callback neither allocates

@@ -8,10 +8,16 @@
 //! within its namespace: states of different namespaces may share it and
 //! never see each other. Dropping the registry (on module unload) removes
 //! every state.
+//!
+//! Softirq states are also published in the RCU index of
+//! `rust/softirq_index.rs`, which packet paths read without the mutex;
+//! the registry keeps it in step and waits for its readers before it lets
+//! a removed state go.
 
 use crate::name::Name;
 use crate::net::NetRef;
-use crate::state::{Config, State};
+use crate::softirq_index;
+use crate::state::{Config, Context, State};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
@@ -41,6 +47,11 @@ impl Registry {
             return Err(EEXIST);
         }
         let state = State::new(config)?;
+        states.reserve(1, GFP_KERNEL)?;
+        if config.context == Context::Softirq {
+            softirq_index::insert(&state)?;
+        }
+        // Cannot fail: room was reserved above.
         states.push(state.clone(), GFP_KERNEL)?;
         Ok(state)
     }
@@ -79,9 +90,15 @@ impl Registry {
     /// none. The state dies when the returned reference and any other are
     /// dropped.
     pub(crate) fn remove_in(&self, net: NetRef, name: &Name) -> Result<Arc<State>> {
-        let mut states = self.states.lock();
-        let i = states.iter().position(|s| is(s, net, name)).ok_or(ENOENT)?;
-        states.remove(i).map_err(|_| ENOENT)
+        let state = {
+            let mut states = self.states.lock();
+            let i = states.iter().position(|s| is(s, net, name)).ok_or(ENOENT)?;
+            let state = states.remove(i).map_err(|_| ENOENT)?;
+            softirq_index::remove(&[&*state]);
+            state
+        };
+        unindexed(core::iter::once(&*state));
+        Ok(state)
     }
 
     /// Removes every state of `net` and returns them, so the caller drops
@@ -95,11 +112,21 @@ impl Registry {
                 i += 1;
                 continue;
             }
+            let room = gone.reserve(1, GFP_KERNEL).is_ok();
             let Ok(state) = states.remove(i) else { break };
-            // Without memory for the list, push drops the state right
-            // here, under the lock: slower for other users, still correct.
-            let _ = gone.push(state, GFP_KERNEL);
+            softirq_index::remove(&[&*state]);
+            if room {
+                // Cannot fail: room was reserved above.
+                let _ = gone.push(state, GFP_KERNEL);
+            } else {
+                // Without memory for the list the state is dropped right
+                // here, under the lock, once no packet path is inside it.
+                softirq_index::wait_readers();
+                drop(state);
+            }
         }
+        drop(states);
+        unindexed(gone.iter().map(|s| &**s));
         gone
     }
 
@@ -112,7 +139,22 @@ impl Registry {
     pub(crate) fn clear(&self) {
         // The states are dropped after the lock is released, so closing
         // their VMs does not hold up other users of the registry.
-        let states = core::mem::take(&mut *self.states.lock());
+        let states = {
+            let mut states = self.states.lock();
+            for s in states.iter() {
+                softirq_index::remove(&[&**s]);
+            }
+            core::mem::take(&mut *states)
+        };
+        softirq_index::wait_readers();
         drop(states);
+    }
+}
+
+/// Waits for the packet paths that may still be inside `gone`, which were
+/// just taken out of the softirq index, if any of them was a softirq state.
+fn unindexed<'a>(mut gone: impl Iterator<Item = &'a State>) {
+    if gone.any(|s| s.config().context == Context::Softirq) {
+        softirq_index::wait_readers();
     }
 }

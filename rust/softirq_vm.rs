@@ -67,7 +67,8 @@ impl SoftirqVm {
         })
     }
 
-    fn is_exposed(&self) -> bool {
+    /// Whether the packet path may enter.
+    pub(crate) fn is_exposed(&self) -> bool {
         self.exposed.load(Relaxed) != 0
     }
 

@@ -180,6 +180,19 @@ impl Replica {
     }
 }
 
+/// Why [`State::call_slot`] gave no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotError {
+    /// No function is attached (or the chunk attaching it is running).
+    Empty,
+    /// This CPU is running the replica already (a re-entry).
+    Busy,
+    /// The function failed: an error, the budget or deadline, memory.
+    Failed(ErrorKind),
+    /// It returned something the caller cannot use.
+    Invalid,
+}
+
 /// A Lua state.
 ///
 /// # Invariants
@@ -384,6 +397,54 @@ impl State {
     ) -> Result<R, RunError> {
         self.current()
             .with(|m| m.call(Callee::Global(func), args, f))
+    }
+
+    /// Calls the function a library keeps under registry key `key` (see
+    /// [`Callee::Slot`]) with `args` in the current CPU's replica, for a
+    /// packet path in any context that found the state by name (the XDP
+    /// kfuncs); `f` turns its results into the caller's value, or into the
+    /// message of a failure (a result the caller cannot use), which counts
+    /// as an error of the state.
+    ///
+    /// Contention, as for [`Owner::callback`]: a replica busy on another
+    /// CPU is waited for (every entry of an exposed state is bounded in
+    /// time, and a filter must not skip its script because packets were
+    /// spread over CPUs); a re-entry on the CPU that is running the
+    /// replica already is refused at once, as waiting would deadlock.
+    pub(crate) fn call_slot<R>(
+        &self,
+        key: &'static u8,
+        args: &[Arg<'_>],
+        f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
+    ) -> Result<R, SlotError> {
+        let Replica::Softirq(vm) = self.current() else {
+            // Slots are set by softirq-only libraries.
+            return Err(SlotError::Empty);
+        };
+        // Until the chunk that attached the function has finished, the
+        // state is not exposed: nothing is attached yet for the packet
+        // path.
+        if !vm.is_exposed() {
+            return Err(SlotError::Empty);
+        }
+        let entered = vm.enter(|m| {
+            if !m.holds(key) {
+                return Err(SlotError::Empty);
+            }
+            match m.call(Callee::Slot(key), args, f) {
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(message)) => {
+                    m.fail(message);
+                    Err(SlotError::Invalid)
+                }
+                // Counted and reported by the machine.
+                Err(e) => Err(SlotError::Failed(e.kind)),
+            }
+        });
+        entered.unwrap_or_else(|Refused| {
+            self.refuse();
+            Err(SlotError::Busy)
+        })
     }
 
     /// The replica for the CPU this runs on. The CPU may change right after

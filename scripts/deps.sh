@@ -10,6 +10,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev dwarves cpio busybox-static
 	qemu-system-x86 iproute2 kmod xz-utils make gcc patch
 	python3 python3-yaml python3-jsonschema jq
+	bpftool libbpf-dev zlib1g-dev pkg-config
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -70,6 +70,26 @@ pub enum Callee<'a> {
     Global(&'a CStr),
     /// A function kept with [`store_callback`].
     Callback(i64),
+    /// A function a library keeps in the registry under the address of
+    /// one of its statics (a light userdata key), such as the one
+    /// `xdp.attach` sets.
+    Slot(&'static u8),
+}
+
+/// Whether the registry holds a function under `key` (see
+/// [`Callee::Slot`]). Never raises: a raw read of the registry with a
+/// light userdata key neither allocates nor calls metamethods.
+///
+/// # Safety
+///
+/// `L` is a valid, idle state.
+pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
+    // SAFETY: as above.
+    unsafe {
+        let t = lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast());
+        lua_pop(L, 1);
+        t == LUA_TFUNCTION
+    }
 }
 
 /// Registry key (its address) of the table of callbacks.
@@ -197,6 +217,11 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                 }
                 lua_rotate(L, -2, 1);
                 lua_pop(L, 1);
+            }
+            Callee::Slot(key) => {
+                if lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast()) != LUA_TFUNCTION {
+                    luaL_error(L, c"no function attached".as_ptr());
+                }
             }
         }
         for arg in call.args {

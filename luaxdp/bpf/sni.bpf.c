@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The SNI filter's eBPF half: TCP segments to port 443 with PSH set go to
+ * the Lua function of the state STATE with one argument, the offset of
+ * the TCP payload (where a TLS record starts) from the start of the
+ * packet, as 2 bytes in network order: the contract of Lunatik's
+ * examples/filter/https.c, so its sni.lua runs on it unmodified. Other
+ * packets pass without Lua. A failed call passes the packet (Lunatik's
+ * choice: an unreachable filter must not cut the host off).
+ *
+ * Built twice: sni.o calls bpf_lua_run() in the state "sni"
+ * (examples/xdp/sni.lua); sni_luaxdp.o calls bpf_luaxdp_run() in the
+ * state "examples/filter/sni", as Lunatik's program does.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "lua.h"
+
+#ifndef STATE
+#define STATE "sni"
+#endif
+
+#define ETH_P_IP 0x0800
+
+static char state[] = STATE; /* writable memory: see lua.bpf.c */
+
+struct sni_arg {
+	__u16 offset;
+} __attribute__((packed));
+
+SEC("xdp")
+int sni(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	struct tcphdr *tcp;
+	struct sni_arg arg;
+	void *payload;
+	int action;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	if (ip->protocol != IPPROTO_TCP || ip->ihl < 5)
+		return XDP_PASS;
+	tcp = (void *)ip + ip->ihl * 4;
+	if ((void *)(tcp + 1) > data_end)
+		return XDP_PASS;
+	if (tcp->dest != bpf_htons(443) || !tcp->psh || tcp->doff < 5)
+		return XDP_PASS;
+	payload = (void *)tcp + tcp->doff * 4;
+	if (payload > data_end)
+		return XDP_PASS;
+	arg.offset = bpf_htons((__u16)(payload - data));
+#ifdef LUAXDP
+	action = bpf_luaxdp_run(state, sizeof(state), ctx, &arg, sizeof(arg));
+#else
+	action = bpf_lua_run(ctx, state, sizeof(state), &arg, sizeof(arg));
+#endif
+	return action < 0 ? XDP_PASS : action;
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! XDP programs calling Lua (docs/xdp.md): the `xdp` and `linux.xdp`
+//! libraries. The kfuncs that call the attached function are in
+//! luaxdp/kfunc.c (C, for their BTF) and luaxdp/run.rs.
+//!
+//! `xdp.attach(f)`, in a softirq state, keeps `f` in the replica's Lua
+//! registry under `xdp_run::ATTACHED` and defers an operation that exposes the
+//! state to the packet path once the chunk is done; `xdp.detach()`
+//! forgets `f`. Written against the safe handle (lua/lua.rs): no `unsafe`
+//! here, and no value with a destructor is held across a call that may
+//! raise (the longjmp rule).
+
+use crate::ffi::lua_CFunction;
+use crate::library::Library;
+use crate::lua::Lua;
+use crate::lua_fn;
+use crate::machine::{Apply, Context, Deferred, Refusal};
+use crate::xdp_run::ATTACHED;
+use core::ffi::{c_int, CStr};
+
+/// The XDP actions (`enum xdp_action`): a function's result must be one
+/// (`xdp_run::ACTION_MAX` is the largest).
+const ACTIONS: [(&CStr, i64); 5] = [
+    (c"ABORTED", 0),
+    (c"DROP", 1),
+    (c"PASS", 2),
+    (c"TX", 3),
+    (c"REDIRECT", 4),
+];
+
+/// What `xdp.attach` defers: exposing the state, so the kfuncs may enter
+/// it. There is no kernel object to register: a program finds the state
+/// by name in the softirq index.
+struct Expose;
+
+impl Deferred for Expose {
+    fn exposes(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, _cx: &mut Apply<'_>) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// `xdp.attach(f)`: `f(packet, argument)` becomes the function the
+/// kfuncs call in this state.
+fn attach(lua: &mut Lua<'_>) -> c_int {
+    let (_, context) = crate::machine::lua_context(lua);
+    if context != Context::Softirq {
+        lua.error(c"xdp.attach needs a softirq state (lunatik run SCRIPT softirq)");
+    }
+    lua.check_type(1, crate::ffi::LUA_TFUNCTION);
+    lua.set_slot(&ATTACHED, 1);
+    if crate::machine::lua_defer(lua, Expose).is_err() {
+        lua.error(c"not enough memory");
+    }
+    0
+}
+
+/// `xdp.detach()`: the kfuncs find no function here any more (they
+/// return `-ENOLINK`).
+fn detach(lua: &mut Lua<'_>) -> c_int {
+    lua.clear_slot(&ATTACHED);
+    0
+}
+
+/// `require "xdp"`.
+fn open_xdp(lua: &mut Lua<'_>) -> c_int {
+    let functions: [(&CStr, lua_CFunction); 2] =
+        [(c"attach", lua_fn!(attach)), (c"detach", lua_fn!(detach))];
+    lua.push_table(functions.len());
+    lua.set_functions(&functions);
+    1
+}
+
+/// `require "linux.xdp"`: the XDP actions, `ABORTED` to `REDIRECT`.
+fn open_actions(lua: &mut Lua<'_>) -> c_int {
+    lua.push_integers(&ACTIONS);
+    1
+}
+
+/// The library: its Lua modules, and the kfuncs registered on load (they
+/// stay until the module goes).
+pub(crate) static LIBRARY: Library = Library {
+    init: Some(crate::xdp_run::register_kfuncs),
+    ..Library::new(
+        "xdp",
+        &[
+            (c"xdp", lua_fn!(open_xdp)),
+            (c"linux.xdp", lua_fn!(open_actions)),
+        ],
+    )
+};
