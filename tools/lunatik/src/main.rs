@@ -103,6 +103,11 @@ enum Command {
         /// The state's name.
         name: Option<String>,
     },
+    /// XDP programs that call Lua: attach, detach, list, test-run.
+    Xdp {
+        #[command(subcommand)]
+        command: cmd::xdp::XdpCommand,
+    },
     /// Print script output and callback errors as they happen.
     Log {
         /// Stop after this many events.
@@ -156,6 +161,7 @@ fn main() -> ExitCode {
         } => cmd::stats::cmd_stats(name, json, namespace),
         Command::Shell { name } => cmd::shell::cmd_shell(name),
         Command::Log { count } => cmd::log::cmd_log(count),
+        Command::Xdp { command } => cmd::xdp::run(command).map_err(failure::Failure::Other),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub(crate) mod run;
 pub(crate) mod shell;
 pub(crate) mod stats;
 pub(crate) mod stop;
+pub(crate) mod xdp;
 
 use crate::failure::Failure;
 use serde::Serialize;

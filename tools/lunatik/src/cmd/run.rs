@@ -114,6 +114,22 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// `lunatik run`.
+/// A state's default name: for a script found under /lib/modules/lua,
+/// the name it was asked by, without `.lua` (`lunatik run
+/// examples/filter/sni` names the state `examples/filter/sni`, as
+/// Lunatik does, and XDP programs use that name); for a file path, the
+/// file's name without `.lua`.
+fn default_name(script: &str, path: &Path) -> String {
+    let asked = if Path::new(script).is_file() {
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        script.to_string()
+    };
+    asked.strip_suffix(".lua").unwrap_or(&asked).to_string()
+}
+
 pub(crate) fn cmd_run(
     script: &str,
     ctx: Option<ContextArg>,
@@ -124,13 +140,7 @@ pub(crate) fn cmd_run(
     unlimited: bool,
 ) -> Result<(), Failure> {
     let path = find_script(script)?;
-    let name = name.unwrap_or_else(|| {
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        file.strip_suffix(".lua").unwrap_or(&file).to_string()
-    });
+    let name = name.unwrap_or_else(|| default_name(script, &path));
     check_name(&name)?;
     let source = read_file(&path)?;
     let mut client = connect()?;
