@@ -2,7 +2,9 @@
 # with the lunatik CLI, show a runaway loop and a memory hog stopped by the
 # instruction budget and the memory cap while their states keep working,
 # then block HTTP requests by User-Agent with a netfilter hook in Lua,
-# update the blocklist live, and unload.
+# update the blocklist live, then drop TLS ClientHellos by server name
+# at XDP (an eBPF program calling Lua), edit that blocklist live too, and
+# unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
@@ -68,5 +70,35 @@ step get "BadBot/2.1"
 step server lunatik exec useragent -e 'return "requests", requests, "blocked", blocked'
 step server lunatik stats useragent
 step server lunatik stop useragent
+
+say "at XDP, before any skb: an eBPF program hands TLS ClientHellos to Lua, which drops blocked server names"
+. /selftests/xdp-frames.sh
+# hello_to NAME: a ClientHello for NAME sent over TCP to the server's
+# port 443, and what the server received of it.
+hello_to() {
+	printf '%s -> ' "$1"
+	rm -f /tmp/got
+	server nc -l -p 443 >/tmp/got &
+	local nc=$!
+	sleep 1
+	hello "$1" | xxd -r -p >/tmp/hello.bin
+	client timeout 3 nc 10.200.0.2 443 </tmp/hello.bin >/dev/null 2>&1
+	kill $nc 2>/dev/null
+	wait $nc 2>/dev/null
+	if grep -q "$1" /tmp/got; then echo "received by the server"; else echo "(nothing arrived: dropped at XDP)"; fi
+}
+step server lunatik run /examples/xdp/sni.lua softirq
+step server lunatik xdp attach vs /lib/bpf/sni.o
+step server lunatik xdp list
+step server lunatik exec sni -e 'require("rcu").table("sni.blocklist")["ads.example"] = true'
+step hello_to news.example
+step hello_to ads.example
+say "the SNI blocklist is edited while the program stays attached"
+step server lunatik exec sni -e 'local t = require("rcu").table("sni.blocklist") t["ads.example"] = nil t["news.example"] = true'
+step hello_to ads.example
+step hello_to news.example
+step server lunatik exec sni -e 'return "blocked", blocked, "passed", passed'
+step server lunatik xdp detach vs
+step server lunatik stop sni
 step rmmod lunatik
 step sh -c 'dmesg | grep lunatik: | tail -n 1'

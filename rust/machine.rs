@@ -85,8 +85,7 @@ pub(crate) enum ErrorKind {
 
 impl ErrorKind {
     /// The kernel error code that stands for this failure (the XDP kfuncs
-    /// planned in docs/architecture.md, "Not built yet", are to return the
-    /// same codes).
+    /// return it negated; docs/architecture.md, "XDP").
     pub(crate) fn errno(self) -> Error {
         match self {
             ErrorKind::Syntax => EINVAL,

@@ -60,3 +60,8 @@ echo "    Lua hook returning ACCEPT: $trivial pps ($(( trivial * 100 / none ))% 
 echo "    User-Agent blocker:       $agent pps ($(( agent * 100 / none ))% of no hook; $calls hook calls)"
 $IP netns del bs 2>/dev/null; $IP netns del bc 2>/dev/null
 rmmod lunatik
+
+# Sections other areas add, one file each (selftests/bench.d/*.sh).
+for section in /selftests/bench.d/*.sh; do
+	[ -e "$section" ] && sh "$section"
+done

@@ -11,6 +11,10 @@
 # Logs of the last run stay in build/vm/. LUNATIK_VM_TIMEOUT (seconds)
 # bounds a check or demo run. LUNATIK_SUITES (a space-separated list of
 # suite name prefixes, such as "03") runs only those suites.
+# LUNATIK_UPSTREAM, the path of a Lunatik checkout, puts its
+# examples/filter/sni.lua, unmodified, where `lunatik run
+# examples/filter/sni` finds it (suite 08-xdp); without it a stand-in of
+# this project's with the same behaviour (selftests/fixtures/) is there.
 # LUNATIK_FUZZ_SEED sets the first seed of the Lua API fuzzer's suite
 # (06-fuzz), to replay a run; by default it derives one from the time.
 set -euo pipefail
@@ -29,7 +33,7 @@ cli=$repo/target/release/lunatik
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,selftests/fuzz,examples,usr/bin}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua/examples/filter,lib/bpf,selftests/suites,selftests/fuzz,examples,usr/bin}
 cp "$(command -v busybox)" "$root/bin/busybox"
 
 # A dynamically linked host binary and the libraries it needs, at the
@@ -58,11 +62,23 @@ echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 cp "$repo/selftests/init" "$root/init"
 cp "$repo/lunatik.ko" "$root/lib/modules/"
-cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$root/selftests/"
+cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$repo/selftests/xdp-frames.sh" "$root/selftests/"
+mkdir -p "$root/selftests/bench.d"
+cp "$repo"/selftests/bench.d/*.sh "$root/selftests/bench.d/" 2>/dev/null || true
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
+# The eBPF programs of luaxdp/bpf (make bpf), and the script Lunatik's
+# SNI program calls.
+cp "$repo"/build/bpf/*.o "$root/lib/bpf/" 2>/dev/null || true
+if [ -n "${LUNATIK_UPSTREAM:-}" ]; then
+	cp "$LUNATIK_UPSTREAM/examples/filter/sni.lua" "$root/lib/modules/lua/examples/filter/sni.lua"
+	echo upstream >"$root/lib/modules/lua/examples/filter/ORIGIN"
+else
+	cp "$repo/selftests/fixtures/filter-sni.lua" "$root/lib/modules/lua/examples/filter/sni.lua"
+	echo fixture >"$root/lib/modules/lua/examples/filter/ORIGIN"
+fi
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
