@@ -153,10 +153,27 @@ impl State {
         args: &[vm::Arg<'_>],
         f: impl FnOnce(&[vm::Value<'_>]) -> R,
     ) -> Result<R, String> {
+        self.call_callee(vm::Callee::Global(func), args, f)
+    }
+
+    /// Whether the registry holds a function under `key`
+    /// (`vm::Callee::Slot`).
+    pub fn holds_slot(&mut self, key: &'static u8) -> bool {
+        // SAFETY: `self` owns the idle state.
+        unsafe { vm::slot_holds_function(self.L, key) }
+    }
+
+    /// Calls `callee` with `args`; `f` sees its results.
+    pub fn call_callee<R>(
+        &mut self,
+        callee: vm::Callee<'_>,
+        args: &[vm::Arg<'_>],
+        f: impl FnOnce(&[vm::Value<'_>]) -> R,
+    ) -> Result<R, String> {
         // SAFETY: `self` owns the idle state; the values borrowed from its
         // stack are used before the next call touches it.
         unsafe {
-            match vm::call(self.L, vm::Callee::Global(func), args) {
+            match vm::call(self.L, callee, args) {
                 Ok(()) => {
                     let values: Vec<vm::Value<'_>> = (0..vm::result_count(self.L))
                         .map(|n| vm::value_at(self.L, n))

@@ -60,14 +60,32 @@ static COUNTER: Class<core::cell::Cell<i64>> = Class {
     _values: PhantomData,
 };
 
+/// The registry key of the function `t.slot` keeps.
+static SLOT: u8 = 0;
+
+/// `t.slot(f)`: keeps `f` under [`SLOT`], as `xdp.attach` does.
+fn slot(lua: &mut Lua<'_>) -> c_int {
+    lua.check_type(1, crate::ffi::LUA_TFUNCTION);
+    lua.set_slot(&SLOT, 1);
+    0
+}
+
+/// `t.unslot()`: empties [`SLOT`], as `xdp.detach` does.
+fn unslot(lua: &mut Lua<'_>) -> c_int {
+    lua.clear_slot(&SLOT);
+    0
+}
+
 /// `require "handletest"`.
 pub unsafe extern "C" fn open(L: *mut crate::ffi::lua_State) -> c_int {
     fn body(lua: &mut Lua<'_>) -> c_int {
-        let functions: [(&CStr, lua_CFunction); 4] = [
+        let functions: [(&CStr, lua_CFunction); 6] = [
             (c"opt", lua_fn!(opt)),
             (c"many", lua_fn!(many)),
             (c"popargs", lua_fn!(popargs)),
             (c"counter", lua_fn!(counter)),
+            (c"slot", lua_fn!(slot)),
+            (c"unslot", lua_fn!(unslot)),
         ];
         lua.push_table(functions.len());
         lua.set_functions(&functions);
@@ -141,4 +159,34 @@ fn class_values_have_a_hidden_metatable() {
         .run(&format!("{t} local c = t.counter(1) c.bump({{}})"))
         .unwrap_err();
     assert!(e.contains("test.counter expected"), "{e}");
+}
+
+#[test]
+fn slots_hold_the_function_a_library_keeps() {
+    use crate::vm::{Arg, Callee, Value};
+    let mut s = state();
+    let t = "local t = require 'handletest' ";
+    assert!(!s.holds_slot(&SLOT));
+    let e = s.call_callee(Callee::Slot(&SLOT), &[], |_| ()).unwrap_err();
+    assert!(e.contains("no function attached"), "{e}");
+    s.run(&format!("{t} t.slot(function(x) return x * 2 end)"))
+        .unwrap();
+    assert!(s.holds_slot(&SLOT));
+    let v = s
+        .call_callee(Callee::Slot(&SLOT), &[Arg::Int(21)], |r| {
+            r.to_vec() == [Value::Int(42)]
+        })
+        .unwrap();
+    assert!(v);
+    // Replaced, then emptied.
+    s.run(&format!("{t} t.slot(function() return 7 end)"))
+        .unwrap();
+    let v = s
+        .call_callee(Callee::Slot(&SLOT), &[], |r| r.to_vec() == [Value::Int(7)])
+        .unwrap();
+    assert!(v);
+    let e = s.run(&format!("{t} t.slot(42)")).unwrap_err();
+    assert!(e.contains("function expected"), "{e}");
+    s.run(&format!("{t} t.unslot() t.unslot()")).unwrap();
+    assert!(!s.holds_slot(&SLOT));
 }
