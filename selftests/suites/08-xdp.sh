@@ -9,7 +9,7 @@
 KO=/lib/modules/lunatik.ko
 BPF=/lib/bpf
 SERVER=10.202.0.2
-plan 18
+plan 19
 
 . /selftests/xdp-frames.sh
 frame 443 $PSH_ACK "$(hello blocked.example)" >/tmp/blocked.hex
@@ -154,6 +154,34 @@ expect 0 lunatik run /tmp/views.lua softirq percpu --name xdp &&
 	expect 0 lunatik stats xdp --json && jq -e ".[0].replicas == $(nproc)" $out >/dev/null &&
 	expect 0 lunatik stop xdp
 result $? percpu_state
+
+# Contention: two programs on the two CPUs call one replica (a state that
+# is not per-CPU) whose function takes a few milliseconds. A call that
+# finds the replica busy on the other CPU waits for it, so every call
+# runs: 2 x 50 calls, no error, no refusal (a refusal would count as an
+# error and leave calls short).
+cat >/tmp/slow.lua <<'LUA'
+local a, linux = require("linux.xdp"), require("linux")
+n = 0
+require("xdp").attach(function()
+	local t = linux.time()
+	while linux.time() - t < 2000000 do end
+	n = n + 1
+	return a.PASS
+end)
+LUA
+expect 0 lunatik run /tmp/slow.lua softirq --name xdp && {
+	lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c1 2>&1 &
+	c1=$!
+	lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c2 2>&1
+	wait $c1
+	grep -q "^retval $XDP_PASS" /tmp/c1 && grep -q "^retval $XDP_PASS" /tmp/c2
+} && expect 0 lunatik exec xdp -e 'return n' && equals 100 &&
+	expect 0 lunatik stats xdp --json && jq -e '.[0].errors == 0' $out >/dev/null
+r=$?
+diag "contention: $(cat /tmp/c1 /tmp/c2 | tr '\n' ' ')"
+lunatik stop xdp
+result $r busy_replica_waited_for
 
 # Lunatik's SNI script, unmodified, under Lunatik's name: `lunatik run
 # examples/filter/sni softirq` names the state examples/filter/sni, the
