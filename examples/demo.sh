@@ -78,7 +78,8 @@ say "at XDP, before any skb: an eBPF program hands TLS ClientHellos to Lua, whic
 hello_to() {
 	printf '%s -> ' "$1"
 	rm -f /tmp/got
-	server nc -l -p 443 >/tmp/got &
+	# Started directly (not through a function) so $! is nc itself.
+	$IP netns exec server nc -l -p 443 >/tmp/got &
 	local nc=$!
 	sleep 1
 	hello "$1" | xxd -r -p >/tmp/hello.bin
