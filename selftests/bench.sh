@@ -173,6 +173,25 @@ dns=$(best_pps 53 $query)
 dns_queries=$(lunatik exec dnsblock -e 'return queries')
 lunatik stop dnsblock
 
+# With LUNATIK_BENCH_PROFILE=1 (make bench), where the time of a flood
+# through the header hook goes: perf samples the software clock (TCG has
+# no hardware counters), kernel and module symbols from /proc/kallsyms.
+if [ -f /selftests/profile ]; then
+	lunatik run /tmp/header.lua softirq >/dev/null
+	lunatik-udp listen 9 60 >/dev/null 2>&1 &
+	listener=$!
+	sleep 0.5
+	perf record -q -a -e cpu-clock -o /tmp/perf.data -- \
+		$IP netns exec bc taskset -c 0 lunatik-udp flood 10.201.0.2:9 $N >/dev/null 2>&1
+	kill $listener 2>/dev/null
+	wait $listener 2>/dev/null
+	lunatik stop header
+	echo "profile of a flood through the header hook (perf, cpu-clock, CPU 0):"
+	perf report -q -i /tmp/perf.data --stdio --sort symbol -C 0 2>/dev/null |
+		grep -v '^$' | head -40
+	echo
+fi
+
 # Per-CPU state: the trivial hook in one VM per CPU, flooded from one CPU,
 # then from two at once; the same without a hook shows what the machine
 # itself scales to.

@@ -17,6 +17,8 @@
 # scripts/bench.sh gives the one built against the bench kernel), and
 # LUNATIK_VM_OVERLAY a directory copied over the initramfs (the staged
 # upstream Lunatik of `make bench LUNATIK_UPSTREAM=...`).
+# LUNATIK_BENCH_PROFILE=1 adds perf to a bench VM, which then profiles
+# the packet path (selftests/bench.sh).
 set -euo pipefail
 mode=${1:?usage: run-vm.sh check|demo|bench|shell KDIR}
 kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
@@ -55,6 +57,11 @@ if [ "$mode" = bench ]; then
 	cp "$repo"/selftests/bench-lua/*.lua "$root/selftests/bench-lua/"
 	cp "$repo/selftests/upstream.sh" "$root/selftests/"
 	cp "$repo"/selftests/bench.d/*.sh "$root/selftests/bench.d/" 2>/dev/null || true
+	# LUNATIK_BENCH_PROFILE=1: perf, to profile the packet path.
+	if [ -n "${LUNATIK_BENCH_PROFILE:-}" ]; then
+		install_bin "$(command -v perf)"
+		touch "$root/selftests/profile"
+	fi
 fi
 # genl and jq fall back to where Debian puts them when PATH lacks sbin.
 install_bin "$(command -v genl || echo /usr/sbin/genl)"
