@@ -15,8 +15,10 @@ out=$REPO_DIR/build/bench
 # Kbuild builds an external module in its source tree (and refuses a
 # separate output tree once the repository has objects of its own), so
 # the bench build gets its own copy: the files git knows, as they are
-# now, and the prepared Lua sources.
+# now, and the prepared Lua sources (a fresh copy each time: a file moved
+# or deleted in the repository must not linger in it).
 log "building the module against the bench kernel in build/bench/src"
+rm -rf "$out/src"
 mkdir -p "$out/src"
 {
 	git ls-files -co --exclude-standard
