@@ -4,7 +4,8 @@
 # against it in build/bench/src, a copy of the sources, so the normal
 # build in the repository is not disturbed, optionally builds the upstream
 # Lunatik checkout named by LUNATIK_UPSTREAM against the same kernel
-# (scripts/upstream.sh), and boots the VM once to run selftests/bench.sh.
+# (scripts/upstream.sh) and the modules of the revisions named by
+# LUNATIK_BENCH_REVS, and boots the VM once to run selftests/bench.sh.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$REPO_DIR"
@@ -26,10 +27,37 @@ mkdir -p "$out/src"
 } | tar -cf - -T - | tar -C "$out/src" -xf -
 make -C "$kdir" M="$out/src" LLVM="$LLVM_SUFFIX" -j"$(nproc)" modules >&2
 
-overlay=
+# What the VM gets besides the module: upstream's modules and scripts,
+# and the modules of earlier revisions to compare with.
+overlay=$out/overlay
+rm -rf "$overlay"
+mkdir -p "$overlay"
 if [ -n "${LUNATIK_UPSTREAM:-}" ]; then
 	scripts/upstream.sh "$LUNATIK_UPSTREAM" "$kdir" "$out/upstream"
-	overlay=$out/upstream/root
+	cp -r "$out/upstream/root/." "$overlay/"
+fi
+
+# LUNATIK_BENCH_REVS="NAME=REV ...": the module of each git revision, built
+# against the bench kernel from `git archive` (with the Lua sources
+# prepared now), measured in the same boot after the table, each against
+# the others (selftests/bench.sh, "Revisions"): before/after figures for a
+# change without a second boot.
+if [ -n "${LUNATIK_BENCH_REVS:-}" ]; then
+	mkdir -p "$overlay/lib/modules/revisions"
+	n=0
+	for spec in $LUNATIK_BENCH_REVS; do
+		name=${spec%%=*} rev=${spec#*=}
+		n=$((n + 1))
+		dir=$out/rev/$name
+		log "building revision $name ($rev) against the bench kernel"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		git archive "$rev" | tar -C "$dir" -xf -
+		find build/lua/src -type f | tar -cf - -T - | tar -C "$dir" -xf -
+		make -C "$kdir" M="$dir" LLVM="$LLVM_SUFFIX" -j"$(nproc)" modules >&2
+		# Numbered, so the VM measures them in the order given.
+		cp "$dir/lunatik.ko" "$overlay/lib/modules/revisions/$(printf %02d $n)-$name.ko"
+	done
 fi
 
 LUNATIK_KO=$out/src/lunatik.ko LUNATIK_VM_OVERLAY=$overlay selftests/run-vm.sh bench "$kdir"

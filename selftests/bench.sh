@@ -224,6 +224,34 @@ done </tmp/cpu.out
 lunatik stop cpu
 rmmod lunatik
 
+# --- Revisions (make bench LUNATIK_BENCH_REVS=...) -----------------------
+# Each revision's module in turn, on the same topology and the same
+# no-hook rate: call cost, idle state, the two hooks, CPU-bound Lua.
+REVS=/tmp/bench.revs
+: >$REVS
+for ko in /lib/modules/revisions/*.ko; do
+	[ -f "$ko" ] || continue
+	name=$(basename "$ko" .ko)
+	name=${name#*-}
+	dmesg -c >/dev/null
+	insmod "$ko" || { echo "$name|(did not load)" >>$REVS; continue; }
+	k=$(dmesg | sed -n 's/.*lunatik: bench: //p')
+	r_idle=$(echo "$k" | sed -n 's/^idle state with standard libraries: \([0-9]*\) bytes/\1/p')
+	r_call=$(echo "$k" | sed -n 's/^empty Lua function.* ratio \([0-9.]*\)$/\1/p')
+	lunatik run /tmp/accept.lua softirq >/dev/null
+	r_trivial=$(best_pps 9)
+	lunatik stop accept
+	lunatik run /tmp/header.lua softirq >/dev/null
+	r_header=$(best_pps 9)
+	lunatik stop header
+	lunatik run /tmp/idle.lua --name cpu >/dev/null
+	r_cpu=$(lunatik-lua-bench /selftests/bench-lua/*.lua 2>/dev/null |
+		while read -r n h k; do printf '%s %s ' "$n" "$(ratio "$h" "$k")x"; done)
+	lunatik stop cpu
+	rmmod lunatik
+	echo "$name|${r_idle} B|${r_call}x|$(pct "$r_trivial" "$none") +$(added "$r_trivial" "$none") ns|$(pct "$r_header" "$none") +$(added "$r_header" "$none") ns|$r_cpu" >>$REVS
+done
+
 # --- Upstream Lunatik, same boot, same topology --------------------------
 if [ -d $UP ]; then
 	. /selftests/upstream.sh
@@ -249,6 +277,7 @@ if [ -d $UP ]; then
 		row "upstream" "" "(its modules did not load; see the kernel log)"
 	fi
 fi
+
 $IP netns del bc 2>/dev/null
 $IP link del bvs 2>/dev/null
 
@@ -265,6 +294,16 @@ awk -F'|' '
 			else printf "  %-40s %s\n", label[i], ours[i]
 	}' $ROWS
 [ -n "$views" ] && echo "  (softirq state call cost: $views)"
+if [ -s $REVS ]; then
+	echo
+	echo "Revisions, in this boot (hooks against the no-hook rate above; CPU-bound"
+	echo "Lua as kernel / host speed):"
+	awk -F'|' '{ printf "  %-12s %-9s %-8s %-22s %-22s %s\n", $1, $2, $3, $4, $5, $6 }' \
+		<<EOF
+revision|idle|call/C|trivial hook|header hook|CPU-bound
+EOF
+	awk -F'|' '{ printf "  %-12s %-9s %-8s %-22s %-22s %s\n", $1, $2, $3, $4, $5, $6 }' $REVS
+fi
 
 # Sections other features add (selftests/bench.d/*.sh), each printing its
 # own figures.
