@@ -72,33 +72,23 @@ pub enum Callee<'a> {
     Callback(i64),
 }
 
-/// Registry key (its address) of the table of callbacks.
-static CALLBACKS: u8 = 0;
-
 /// Keeps the function at `idx` among the state's callbacks, for the
-/// kernel to call later, and returns its id: 1, 2, ... in the order of
-/// the calls, so the replicas of a per-CPU state that run the same chunk
-/// give the same function the same id.
+/// kernel to call later, and returns its id: a reference in the registry
+/// (`luaL_ref`), so calling it back is one array read. References are
+/// handed out in order and never reused (a forgotten callback's slot keeps
+/// `false`, see [`drop_callback`]), so the replicas of a per-CPU state that
+/// run the same chunks give the same function the same id, and an old
+/// handle never names a newer callback.
 ///
 /// # Safety
 ///
 /// `L` is in a protected call (this raises on memory errors); `idx` is a
-/// valid absolute index.
+/// valid absolute index of a function.
 pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
     // SAFETY: as above.
     unsafe {
-        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) != LUA_TTABLE {
-            lua_pop(L, 1);
-            lua_createtable(L, 4, 0);
-            lua_pushvalue(L, -1);
-            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast());
-        }
-        // Forgotten callbacks stay as `false`, so the length keeps counting.
-        let id = lua_rawlen(L, -1) as i64 + 1;
         lua_pushvalue(L, idx);
-        lua_rawseti(L, -2, id);
-        lua_pop(L, 1);
-        id
+        i64::from(luaL_ref(L, LUA_REGISTRYINDEX))
     }
 }
 
@@ -110,14 +100,12 @@ pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
 ///
 /// `L` is a valid, idle state (or a running one, from a C function).
 pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
-    // SAFETY: as above.
+    // SAFETY: as above; only a slot holding a function (a callback) is
+    // replaced, never the registry's own entries.
     unsafe {
-        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) == LUA_TTABLE
-            && id >= 1
-            && id <= lua_rawlen(L, -1) as i64
-        {
+        if id >= 1 && lua_rawgeti(L, LUA_REGISTRYINDEX, id) == LUA_TFUNCTION {
             lua_pushboolean(L, 0);
-            lua_rawseti(L, -2, id);
+            lua_rawseti(L, LUA_REGISTRYINDEX, id);
         }
         lua_pop(L, 1);
     }
@@ -189,14 +177,9 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                 }
             }
             Callee::Callback(id) => {
-                let found = lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast())
-                    == LUA_TTABLE
-                    && lua_rawgeti(L, -1, id) == LUA_TFUNCTION;
-                if !found {
+                if lua_rawgeti(L, LUA_REGISTRYINDEX, id) != LUA_TFUNCTION {
                     luaL_error(L, c"no callback %d in this state".as_ptr(), id as c_int);
                 }
-                lua_rotate(L, -2, 1);
-                lua_pop(L, 1);
             }
         }
         for arg in call.args {
