@@ -359,3 +359,12 @@ fn callbacks_are_registry_references_never_reused() {
     }
     assert_eq!(s.eval("return 6 * 7").unwrap(), "42");
 }
+
+#[test]
+fn an_idle_state_fits_in_12_kib() {
+    // The kernel's idle state is the same Lua with the same libraries
+    // (make bench prints its size); thousands of idle states must stay
+    // cheap.
+    let used = state().account().used;
+    assert!(used <= 12 * 1024, "{used} bytes");
+}
