@@ -411,6 +411,23 @@ pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: b
     }
 }
 
+/// Attaches a view made by [`push_view`] to `len` bytes at `ptr`, read-only
+/// unless `writable` (a null `ptr` leaves it detached).
+///
+/// # Safety
+///
+/// `view` came from [`push_view`] and its userdata is alive; `ptr` is
+/// valid for `len` bytes (and for writes if `writable`) until [`detach`]
+/// is called. Never calls Lua.
+pub unsafe fn attach(view: *mut View, ptr: *mut u8, len: usize, writable: bool) {
+    // SAFETY: by the contract.
+    unsafe {
+        (*view).ptr = ptr;
+        (*view).len = if ptr.is_null() { 0 } else { len };
+        (*view).readonly = !writable;
+    }
+}
+
 /// Detaches a view: from now on it reads as empty.
 ///
 /// # Safety
@@ -454,6 +471,17 @@ impl<'a> DataArg<'a> {
             writable: true,
             _memory: core::marker::PhantomData,
         }
+    }
+
+    /// Attaches `view` (made by [`push_view`]) to this memory.
+    ///
+    /// # Safety
+    ///
+    /// As for [`attach`]; `self` borrows the memory for `'a`, which must
+    /// outlive the attachment.
+    pub unsafe fn attach_view(&self, view: *mut View) {
+        // SAFETY: by the contract.
+        unsafe { attach(view, self.ptr, self.len, self.writable) }
     }
 
     /// Pushes a view of the memory (for an object that holds views, such

@@ -35,16 +35,20 @@ pub enum Arg<'a> {
 /// never reachable from Lua once the call is over (a view a script kept
 /// then reads as empty).
 ///
-/// A value whose push or anchoring raised is never released: it is
-/// garbage that no Lua code can reach (the contract below), so the memory
-/// it shows stays out of reach without it.
+/// A value whose push or anchoring raised is never attached nor released:
+/// it is garbage that no Lua code can reach, or an object the lender keeps
+/// that shows nothing (the contract below), so the memory stays out of
+/// reach without it.
 ///
 /// # Safety
 ///
 /// `push` leaves exactly one new value on the stack when it returns, made
-/// of fresh objects without finalizers that nothing else references.
-/// `release` calls no Lua function that may raise, and after it returns
-/// the value gives Lua no access to memory the lender owns.
+/// of fresh objects without finalizers that nothing else references, or
+/// of objects without finalizers the lender keeps in the registry for
+/// every call (a packet's `skb`), which show no memory until `attach`.
+/// `attach` and `release` call no Lua function that may raise, and after
+/// `release` returns the value gives Lua no access to memory the lender
+/// owns.
 pub unsafe trait Lend {
     /// Pushes the value and returns what [`Lend::release`] needs.
     ///
@@ -53,6 +57,17 @@ pub unsafe trait Lend {
     /// `L` is in a protected call (this may raise on memory errors); the
     /// memory the value shows outlives the call.
     unsafe fn push(&self, L: *mut lua_State) -> *mut c_void;
+
+    /// Points the value at the lender's memory: called once after `push`,
+    /// when the value is anchored and will be released whatever happens.
+    /// A value that shows its memory from `push` on has nothing to do.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from this value's `push` in the current call.
+    unsafe fn attach(&self, token: *mut c_void) {
+        let _ = token;
+    }
 
     /// Ends the loan: called once after the call, with what `push`
     /// returned, while the value is still anchored.
@@ -158,9 +173,12 @@ impl<'a> CallArgs<'a> {
             );
         }
         self.anchored += 1;
-        // Anchored: from here on the value is released after the call.
+        // Anchored: from here on the value is released after the call, so
+        // it may show the lender's memory.
         self.lent[self.lent_len] = (Some(value), token);
         self.lent_len += 1;
+        // SAFETY: `token` came from `value`'s push just above.
+        unsafe { value.attach(token) };
     }
 }
 
