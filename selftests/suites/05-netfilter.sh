@@ -9,7 +9,7 @@
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
 SERVER=10.200.0.2
-plan 14
+plan 15
 
 # get AGENT: one HTTP request from the client with that User-Agent, which
 # should be served; the page on standard output. The timeout only stops a
@@ -184,6 +184,31 @@ diag "bad-error: $errors errors, $logged log lines, $(dmesg | grep -c 'bad-error
 [ "$logged" -gt 0 ] && [ "$logged" -lt "$errors" ] && dmesg | grep -q "bad-noverdict: callback failed: netfilter hook returned no verdict" || r=1
 for mode in error loop memory noverdict; do sv stop bad-$mode || r=1; done
 result $r failopen_hooks_accept_and_count
+
+# Every packet gets the same skb object (made once per state), attached
+# to the packet only while the hook runs: an skb and a view a script keeps
+# read as detached afterwards, never as a freed packet.
+cat >/tmp/keep.lua <<'LUA'
+local nf = require("linux.nf")
+n, same = 0, 0
+require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, hook = function(skb)
+	n = n + 1
+	if not kept then kept, kept_view = skb, skb:data("net") end
+	if skb == kept and #kept_view > 0 then same = same + 1 end
+	return nf.action.ACCEPT
+end}
+LUA
+# keep_saw N: the hook has seen N packets or more.
+keep_saw() { [ "$(sv exec keep -e 'return n')" -ge "$1" ]; }
+expect 0 sv run /tmp/keep.lua softirq &&
+	nsx client lunatik-udp flood $SERVER:9 50 >/dev/null &&
+	wait_until keep_saw 50 &&
+	expect 0 sv exec keep -e 'return same == n, #kept_view, #kept > 0, select(2, pcall(kept_view.getbyte, kept_view, 0))' &&
+	grep -q "^true	0	true	.*out of bounds" $out &&
+	expect 0 sv stop keep
+r=$?
+[ $r = 0 ] || diag "kept objects: $(cat $out)"
+result $r kept_skb_and_view_are_detached
 
 # A per-CPU state hooks every CPU's replica; each counts in its own VM.
 cat >/tmp/percpu.lua <<'LUA'
