@@ -22,7 +22,7 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test asan module-werror \
-	no-fpu ynl-check layers cli selftests bench demo vm clean bpf
+	no-fpu ynl-check layers cli selftests bench lua-bench demo vm clean bpf
 
 all: module
 
@@ -98,9 +98,17 @@ no-fpu: module-werror
 selftests: module-werror cli bpf
 	selftests/run-vm.sh check $(KDIR)
 
-# Benchmarks in the VM; they print figures, they do not pass or fail.
-bench: module cli bpf
-	selftests/run-vm.sh bench $(KDIR)
+# Benchmarks in the VM, on the bench kernel (built and cached on first
+# use, never used by `make check`); they print a table of figures, they do
+# not pass or fail. LUNATIK_UPSTREAM=/path/to/lunatik adds a column for an
+# upstream Lunatik checkout (docs/bench.md).
+bench: deps lua-source cli lua-bench
+	scripts/bench.sh
+
+# The host build of the project's Lua, run in the bench VM to compare
+# CPU-bound Lua with the kernel's.
+lua-bench: lua-source
+	cargo build --release --locked -p lunatik-lua --bin lunatik-lua-bench
 
 check: deps
 	$(MAKE) layers

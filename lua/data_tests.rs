@@ -311,3 +311,68 @@ fn skb_object_shows_the_packet_and_returns_a_mark() {
     let e = s.run("kept:mark(-1)").unwrap_err();
     assert!(e.contains("mark out of range"), "{e}");
 }
+
+#[test]
+fn one_skb_object_serves_every_packet_and_a_kept_one_is_detached() {
+    use super::skb::SkbArg;
+    use core::cell::Cell;
+    let mut s = state();
+    s.run(
+        "calls = 0
+         function hook(skb)
+            calls = calls + 1
+            local same = skb == first
+            if calls == 1 then first, first_view = skb, skb:data('net') end
+            return same, #first_view, first_view:getbyte(0), skb:data('mac') == nil, skb:mark()
+         end",
+    )
+    .unwrap();
+    let mark = Cell::new(None);
+    let (one, two, mac) = ([1u8, 2], [9u8, 8, 7], [0xaau8; 14]);
+    let mut packet = |net: &[u8], mac: Option<&[u8]>, m: u32| {
+        let skb = SkbArg {
+            net: DataArg::read_only(net),
+            mac: mac.map(DataArg::read_only),
+            len: net.len() as i64,
+            ifindex: 1,
+            mark: m,
+            new_mark: &mark,
+        };
+        s.call(c"hook", &[Arg::Lent(&skb)], |v| {
+            v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        packet(&one, Some(&mac), 5),
+        ["Bool(false)", "Int(2)", "Int(1)", "Bool(false)", "Int(5)"]
+    );
+    // The second packet gets the same object, its view now showing the
+    // second packet, no link-layer view, and no mark left over.
+    assert_eq!(
+        packet(&two, None, 6),
+        ["Bool(true)", "Int(3)", "Int(9)", "Bool(true)", "Int(6)"]
+    );
+    assert_eq!(mark.get(), None);
+    // Outside a hook, what the script kept is detached: it reads nothing.
+    assert_eq!(
+        s.run("return #first_view, #first, first:data('mac') == nil")
+            .unwrap(),
+        ["0", "3", "true"]
+    );
+    let e = s.run("return first_view:getbyte(0)").unwrap_err();
+    assert!(e.contains("out of bounds"), "{e}");
+    // A hook that fails still leaves the views detached.
+    s.run("function hook(skb) kept_view = skb:data('net') error('boom') end")
+        .unwrap();
+    let skb = SkbArg {
+        net: DataArg::read_only(&one),
+        mac: None,
+        len: 2,
+        ifindex: 1,
+        mark: 0,
+        new_mark: &mark,
+    };
+    assert!(s.call(c"hook", &[Arg::Lent(&skb)], |_| ()).is_err());
+    assert_eq!(s.run("return #kept_view").unwrap(), ["0"]);
+}

@@ -81,6 +81,7 @@ extern "C" {
     pub fn lua_toboolean(L: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_tolstring(L: *mut lua_State, idx: c_int, len: *mut usize) -> *const c_char;
     pub fn lua_pushnil(L: *mut lua_State);
+    pub fn lua_checkstack(L: *mut lua_State, n: c_int) -> c_int;
     pub fn lua_pushinteger(L: *mut lua_State, n: lua_Integer);
     pub fn lua_pushlstring(L: *mut lua_State, s: *const c_char, len: usize) -> *const c_char;
     pub fn lua_pushstring(L: *mut lua_State, s: *const c_char) -> *const c_char;
@@ -119,6 +120,8 @@ extern "C" {
         k: *const c_void,
     );
     pub fn lua_touserdata(L: *mut lua_State, idx: c_int) -> *mut c_void;
+    pub fn lua_getmetatable(L: *mut lua_State, objindex: c_int) -> c_int;
+    pub fn lua_rawequal(L: *mut lua_State, idx1: c_int, idx2: c_int) -> c_int;
     pub fn lua_next(L: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_rawlen(L: *mut lua_State, idx: c_int) -> u64;
 
@@ -149,6 +152,7 @@ extern "C" {
     pub fn luaL_setmetatable(L: *mut lua_State, tname: *const c_char);
     pub fn luaL_testudata(L: *mut lua_State, ud: c_int, tname: *const c_char) -> *mut c_void;
     pub fn luaL_checkudata(L: *mut lua_State, ud: c_int, tname: *const c_char) -> *mut c_void;
+    pub fn luaL_ref(L: *mut lua_State, t: c_int) -> c_int;
     pub fn lua_rawget(L: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_rawset(L: *mut lua_State, idx: c_int);
     pub fn lua_rawgeti(L: *mut lua_State, idx: c_int, n: lua_Integer) -> c_int;

@@ -359,8 +359,9 @@ pub struct Class<T: 'static> {
 impl<T: 'static> Class<T> {
     /// Pushes the class's metatable, made if this VM has none yet.
     fn push_metatable(&self, lua: &mut Lua<'_>) {
-        // The metatable, and while it is made a table and a function.
-        lua.reserve(3);
+        // The metatable, and while it is made a table, a copy of the
+        // metatable and a function.
+        lua.reserve(4);
         let L = lua.as_ptr();
         // SAFETY: a protected call; luaL_newmetatable pushes the existing
         // table or a new one with `__name` set, and the fields are set on
@@ -369,16 +370,20 @@ impl<T: 'static> Class<T> {
             if luaL_newmetatable(L, self.name.as_ptr()) == 0 {
                 return;
             }
+            // Every method and metamethod holds the metatable as upvalue
+            // 1, for `check`.
             if !self.methods.is_empty() {
                 lua_createtable(L, 0, self.methods.len() as c_int);
                 for (name, f) in self.methods {
-                    lua_pushcclosure(L, *f, 0);
+                    lua_pushvalue(L, -2);
+                    lua_pushcclosure(L, *f, 1);
                     lua_setfield(L, -2, name.as_ptr());
                 }
                 lua_setfield(L, -2, c"__index".as_ptr());
             }
             for (name, f) in self.metamethods {
-                lua_pushcclosure(L, *f, 0);
+                lua_pushvalue(L, -1);
+                lua_pushcclosure(L, *f, 1);
                 lua_setfield(L, -2, name.as_ptr());
             }
             lua_pushstring(L, self.name.as_ptr());
@@ -407,11 +412,32 @@ impl<T: 'static> Class<T> {
 
     /// The userdata of this class at argument `arg`; raises if it is not
     /// one. May raise.
+    ///
+    /// Inside one of this class's methods, which hold the metatable as
+    /// upvalue 1 (see `push_metatable`), the usual case is one comparison
+    /// with it, not a lookup of the metatable by name in the registry (a
+    /// string key) as `luaL_checkudata` does; anything else goes through
+    /// `luaL_checkudata`, for its error.
     pub fn check<'a>(&self, lua: &mut Lua<'a>, arg: c_int) -> &'a T {
+        lua.reserve(1);
+        let L = lua.as_ptr();
         // SAFETY: a protected call; only `push` makes userdata with this
         // metatable, each holding an initialised `T`, alive while the
-        // argument slot holds it (`'a`, the `Lua` invariant).
-        unsafe { &*luaL_checkudata(lua.as_ptr(), arg, self.name.as_ptr()).cast::<T>() }
+        // argument slot holds it (`'a`, the `Lua` invariant). Comparing
+        // pushes one value and pops it, and never raises; in a function
+        // without upvalues, upvalue 1 is an acceptable index that compares
+        // unequal to everything.
+        unsafe {
+            let ud = lua_touserdata(L, arg);
+            if !ud.is_null() && lua_getmetatable(L, arg) != 0 {
+                let ours = lua_rawequal(L, -1, lua_upvalueindex(1)) != 0;
+                lua_pop(L, 1);
+                if ours {
+                    return &*ud.cast::<T>();
+                }
+            }
+            &*luaL_checkudata(L, arg, self.name.as_ptr()).cast::<T>()
+        }
     }
 
     /// The raw block of the userdata at argument `arg`, for a `__gc` that

@@ -299,3 +299,72 @@ fn idle_state_memory() {
     println!("idle state with standard libraries: {used} bytes");
     assert!(used > 4096 && used < 64 * 1024, "{used}");
 }
+
+/// `keep(f)`: stores `f` as a callback and returns its id (as a hook
+/// registration does).
+unsafe extern "C" fn keep(L: *mut super::ffi::lua_State) -> core::ffi::c_int {
+    use super::ffi::*;
+    // SAFETY: called by Lua in protected mode; nothing has a destructor.
+    unsafe {
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+        let id = super::vm::store_callback(L, 1);
+        lua_pushinteger(L, id);
+    }
+    1
+}
+
+#[test]
+fn callbacks_are_registry_references_never_reused() {
+    use super::vm::{self, Callee, Value};
+    let mut s = state();
+    // SAFETY: the state is idle; a light C function never allocates.
+    unsafe {
+        super::ffi::lua_pushcclosure(s.L, keep, 0);
+        super::ffi::lua_setglobal(s.L, c"keep".as_ptr());
+    }
+    let id = |s: &mut State, src: &str| -> i64 { s.eval(src).unwrap().parse().unwrap() };
+    let call = |s: &mut State, id: i64| -> Result<i64, String> {
+        // SAFETY: the state is idle; the result is read before the next call.
+        unsafe {
+            match vm::call(s.L, Callee::Callback(id), &[]) {
+                Ok(()) => match vm::value_at(s.L, 0) {
+                    Value::Int(v) => Ok(v),
+                    v => Err(format!("{v:?}")),
+                },
+                Err(_) => Err(String::from_utf8_lossy(vm::error_message(s.L)).into_owned()),
+            }
+        }
+    };
+    let a = id(&mut s, "return keep(function() return 1 end)");
+    let b = id(&mut s, "return keep(function() return 2 end)");
+    assert_ne!(a, b);
+    assert_eq!(call(&mut s, a), Ok(1));
+    assert_eq!(call(&mut s, b), Ok(2));
+    // SAFETY: the state is idle.
+    unsafe { vm::drop_callback(s.L, a) };
+    let e = call(&mut s, a).unwrap_err();
+    assert!(e.contains("no callback"), "{e}");
+    // A forgotten id is never handed out again, so an old handle cannot
+    // name a newer callback.
+    let c = id(&mut s, "return keep(function() return 3 end)");
+    assert!(c != a && c != b, "{a} {b} {c}");
+    assert_eq!(call(&mut s, c), Ok(3));
+    assert_eq!(call(&mut s, b), Ok(2));
+    // Ids that are not callbacks (the registry's own slots) are refused,
+    // and dropping them changes nothing.
+    for bogus in [0, 1, 2, 3, 1 << 40] {
+        // SAFETY: the state is idle.
+        unsafe { vm::drop_callback(s.L, bogus) };
+        assert!(call(&mut s, bogus).is_err());
+    }
+    assert_eq!(s.eval("return 6 * 7").unwrap(), "42");
+}
+
+#[test]
+fn an_idle_state_fits_in_12_kib() {
+    // The kernel's idle state is the same Lua with the same libraries
+    // (make bench prints its size); thousands of idle states must stay
+    // cheap.
+    let used = state().account().used;
+    assert!(used <= 12 * 1024, "{used} bytes");
+}

@@ -52,9 +52,24 @@ pub struct View {
 /// `L` is the calling thread, in a protected call (this raises when the
 /// argument is not a view).
 unsafe fn check<'a>(L: *mut lua_State) -> &'a mut View {
-    // SAFETY: luaL_checkudata returns a userdata with our metatable, which
-    // only `new` and `push_view` create, both holding an initialised View.
-    unsafe { &mut *luaL_checkudata(L, 1, MT.as_ptr()).cast::<View>() }
+    // SAFETY: a userdata whose metatable is the views' one was made by
+    // `new` or `push_view`, both holding an initialised View. Every method
+    // and metamethod holds that metatable as upvalue 1 (see
+    // `set_metatable`), so the usual case is one comparison with it rather
+    // than a lookup by name in the registry, as luaL_checkudata does (it
+    // raises the error otherwise); comparing pushes one value and pops it,
+    // and never raises.
+    unsafe {
+        let ud = lua_touserdata(L, 1);
+        if !ud.is_null() && lua_getmetatable(L, 1) != 0 {
+            let ours = lua_rawequal(L, -1, lua_upvalueindex(1)) != 0;
+            lua_pop(L, 1);
+            if ours {
+                return &mut *ud.cast::<View>();
+            }
+        }
+        &mut *luaL_checkudata(L, 1, MT.as_ptr()).cast::<View>()
+    }
 }
 
 /// Checks that `width` bytes at the offset in argument `arg` lie inside
@@ -356,15 +371,19 @@ unsafe fn set_metatable(L: *mut lua_State) {
             lua_setmetatable(L, -2);
             return;
         }
+        // Each function keeps the metatable as upvalue 1, for `check`.
         lua_createtable(L, 0, METHODS.len() as c_int);
         for (name, f) in METHODS {
-            lua_pushcclosure(L, *f, 0);
+            lua_pushvalue(L, -2);
+            lua_pushcclosure(L, *f, 1);
             lua_setfield(L, -2, name.as_ptr());
         }
         lua_setfield(L, -2, c"__index".as_ptr());
-        lua_pushcclosure(L, len, 0);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, len, 1);
         lua_setfield(L, -2, c"__len".as_ptr());
-        lua_pushcclosure(L, tostring, 0);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, tostring, 1);
         lua_setfield(L, -2, c"__tostring".as_ptr());
         // getmetatable(d) returns this string, so scripts cannot reach or
         // change the methods of every view.
@@ -411,6 +430,23 @@ pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: b
     }
 }
 
+/// Attaches a view made by [`push_view`] to `len` bytes at `ptr`, read-only
+/// unless `writable` (a null `ptr` leaves it detached).
+///
+/// # Safety
+///
+/// `view` came from [`push_view`] and its userdata is alive; `ptr` is
+/// valid for `len` bytes (and for writes if `writable`) until [`detach`]
+/// is called. Never calls Lua.
+pub unsafe fn attach(view: *mut View, ptr: *mut u8, len: usize, writable: bool) {
+    // SAFETY: by the contract.
+    unsafe {
+        (*view).ptr = ptr;
+        (*view).len = if ptr.is_null() { 0 } else { len };
+        (*view).readonly = !writable;
+    }
+}
+
 /// Detaches a view: from now on it reads as empty.
 ///
 /// # Safety
@@ -454,6 +490,17 @@ impl<'a> DataArg<'a> {
             writable: true,
             _memory: core::marker::PhantomData,
         }
+    }
+
+    /// Attaches `view` (made by [`push_view`]) to this memory.
+    ///
+    /// # Safety
+    ///
+    /// As for [`attach`]; `self` borrows the memory for `'a`, which must
+    /// outlive the attachment.
+    pub unsafe fn attach_view(&self, view: *mut View) {
+        // SAFETY: by the contract.
+        unsafe { attach(view, self.ptr, self.len, self.writable) }
     }
 
     /// Pushes a view of the memory (for an object that holds views, such

@@ -14,6 +14,12 @@
 //! `vm::Lend`). An `skb` a script keeps thus shows old numbers and empty
 //! views, never freed memory.
 //!
+//! A state makes one `skb` and its two views once, on its first packet,
+//! and keeps them in its registry: every later packet re-attaches the same
+//! objects, so the packet path allocates nothing. A script that keeps the
+//! object or a view between packets holds that same object: detached
+//! (empty) outside a hook, showing the current packet inside one.
+//!
 //! `core`-only, tested on the host. Every function is a `lua_CFunction`
 //! that may raise through its checks and holds no value with a destructor.
 
@@ -31,14 +37,21 @@ const NET: c_int = 1;
 const MAC: c_int = 2;
 
 /// The fields of a packet an `skb` object shows.
+///
+/// Invariant: `views` are the views held in uservalue slots [`NET`] and
+/// [`MAC`] of this same userdata, which only [`cached`] sets (no library
+/// given to scripts can change a userdata's uservalues), so they live as
+/// long as the `skb`.
 #[repr(C)]
 pub struct Skb {
-    len: i64,
-    ifindex: i64,
-    mark: u32,
+    len: Cell<i64>,
+    ifindex: Cell<i64>,
+    mark: Cell<u32>,
     /// The mark the script set, applied when the hook returns.
     new_mark: Cell<Option<u32>>,
-    /// The views in the uservalue slots, for detaching; null until set.
+    /// Whether the current packet has a link-layer header.
+    has_mac: Cell<bool>,
+    /// The views in the uservalue slots.
     views: [Cell<*mut View>; 2],
 }
 
@@ -57,10 +70,14 @@ static SKB: Class<Skb> = Class {
 
 /// `skb:data(header)`: the view from `"net"` or `"mac"`.
 fn data(lua: &mut Lua<'_>) -> c_int {
-    SKB.check(lua, 1);
+    let skb = SKB.check(lua, 1);
     let slot = match lua.check_bytes(2) {
         b"net" => NET,
-        b"mac" => MAC,
+        b"mac" if skb.has_mac.get() => MAC,
+        b"mac" => {
+            lua.push_nil();
+            return 1;
+        }
         _ => lua.arg_error(2, c"header must be \"net\" or \"mac\""),
     };
     lua.push_uservalue(1, slot);
@@ -70,7 +87,7 @@ fn data(lua: &mut Lua<'_>) -> c_int {
 /// `skb:ifindex()`.
 fn ifindex(lua: &mut Lua<'_>) -> c_int {
     let skb = SKB.check(lua, 1);
-    lua.push_integer(skb.ifindex);
+    lua.push_integer(skb.ifindex.get());
     1
 }
 
@@ -79,7 +96,7 @@ fn ifindex(lua: &mut Lua<'_>) -> c_int {
 fn mark(lua: &mut Lua<'_>) -> c_int {
     let skb = SKB.check(lua, 1);
     if lua.type_of(2) <= LUA_TNIL {
-        lua.push_integer(i64::from(skb.new_mark.get().unwrap_or(skb.mark)));
+        lua.push_integer(i64::from(skb.new_mark.get().unwrap_or(skb.mark.get())));
         return 1;
     }
     let v = lua.check_integer(2);
@@ -93,7 +110,7 @@ fn mark(lua: &mut Lua<'_>) -> c_int {
 /// `#skb`: the packet's length.
 fn len(lua: &mut Lua<'_>) -> c_int {
     let skb = SKB.check(lua, 1);
-    lua.push_integer(skb.len);
+    lua.push_integer(skb.len.get());
     1
 }
 
@@ -115,36 +132,79 @@ pub struct SkbArg<'a> {
     pub new_mark: &'a Cell<Option<u32>>,
 }
 
-// SAFETY: `push` pushes one fresh `skb` (no finalizer) whose uservalues are
-// fresh views; `release` detaches them without calling Lua.
-unsafe impl Lend for SkbArg<'_> {
-    unsafe fn push(&self, L: *mut lua_State) -> *mut c_void {
-        // SAFETY: `L` runs a C function in protected mode (the trait's
-        // contract); the handle never pops what is on the stack already.
-        let mut lua = unsafe { Lua::from_raw(L) };
+/// Registry key (its address) of the state's `skb` object.
+static CACHED: u8 = 0;
+
+/// Pushes the state's `skb` object, made on first use (detached, with two
+/// detached views) and kept in the registry, so packets after the first
+/// allocate nothing. One call lends at most one `skb` (`vm::call` lends
+/// each argument once, and a hook has one), so the object never shows two
+/// packets at once.
+///
+/// # Safety
+///
+/// `L` runs a C function in protected mode (this raises on memory errors).
+unsafe fn cached(L: *mut lua_State) -> *mut Skb {
+    // SAFETY: as above; only this function stores under CACHED, always an
+    // `skb`, which the registry keeps alive for the state's life.
+    unsafe {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast()) == LUA_TUSERDATA {
+            return lua_touserdata(L, -1).cast::<Skb>();
+        }
+        lua_pop(L, 1);
+        let mut lua = Lua::from_raw(L);
         let skb = SKB.push(
             &mut lua,
             Skb {
-                len: self.len,
-                ifindex: self.ifindex,
-                mark: self.mark,
+                len: Cell::new(0),
+                ifindex: Cell::new(0),
+                mark: Cell::new(0),
                 new_mark: Cell::new(None),
-                views: [Cell::new(core::ptr::null_mut()), Cell::new(core::ptr::null_mut())],
+                has_mac: Cell::new(false),
+                views: [
+                    Cell::new(core::ptr::null_mut()),
+                    Cell::new(core::ptr::null_mut()),
+                ],
             },
             2,
         );
-        // SAFETY: a protected call, and memory that outlives it (the
-        // trait's contract); each view goes into its slot of the `skb` on
-        // the stack below it.
+        for (i, slot) in [NET, MAC].into_iter().enumerate() {
+            skb.views[i].set(data::push_view(L, core::ptr::null_mut(), 0, false));
+            lua_setiuservalue(L, -2, slot);
+        }
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast());
+        core::ptr::from_ref(skb).cast_mut()
+    }
+}
+
+// SAFETY: `push` pushes the state's `skb` (no finalizer, kept in the
+// registry), whose views show nothing until `attach`; `attach` and
+// `release` write plain fields and never call Lua.
+unsafe impl Lend for SkbArg<'_> {
+    unsafe fn push(&self, L: *mut lua_State) -> *mut c_void {
+        // SAFETY: `L` runs a C function in protected mode (the trait's
+        // contract).
+        unsafe { cached(L) }.cast()
+    }
+
+    unsafe fn attach(&self, token: *mut c_void) {
+        // SAFETY: `token` is the `skb` `push` returned, anchored; its views
+        // are alive (Skb invariant), and the memory outlives the call (the
+        // trait's contract).
         unsafe {
-            skb.views[0].set(self.net.push_view(L));
-            lua_setiuservalue(L, -2, NET);
-            if let Some(mac) = &self.mac {
-                skb.views[1].set(mac.push_view(L));
-                lua_setiuservalue(L, -2, MAC);
+            let skb = &*token.cast::<Skb>();
+            skb.len.set(self.len);
+            skb.ifindex.set(self.ifindex);
+            skb.mark.set(self.mark);
+            skb.new_mark.set(None);
+            skb.has_mac.set(self.mac.is_some());
+            self.net.attach_view(skb.views[0].get());
+            match &self.mac {
+                Some(mac) => mac.attach_view(skb.views[1].get()),
+                None => data::detach(skb.views[1].get()),
             }
         }
-        core::ptr::from_ref(skb).cast_mut().cast()
     }
 
     unsafe fn release(&self, token: *mut c_void) {

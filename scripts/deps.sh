@@ -11,6 +11,8 @@ APT_PACKAGES=(
 	qemu-system-x86 iproute2 kmod xz-utils make gcc patch
 	python3 python3-yaml python3-jsonschema jq
 	bpftool libbpf-dev zlib1g-dev pkg-config
+	# Building an upstream Lunatik checkout for `make bench LUNATIK_UPSTREAM=...`.
+	lua5.4
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

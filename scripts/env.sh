@@ -13,22 +13,38 @@ KERNEL_SRC=$CACHE_DIR/linux-$KERNEL_VERSION
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIG_FRAGMENT=$REPO_DIR/selftests/config
+# The bench kernel: selftests/config with the debug options turned off.
+BENCH_FRAGMENT=$REPO_DIR/selftests/bench.config
 
 export PATH=$HOME/.cargo/bin:$PATH
 export LIBCLANG_PATH=/usr/lib/llvm$LLVM_SUFFIX/lib
 
+# The configuration fragments of a kernel flavour, merged in this order:
+# "selftest" (the default, with the debug checkers) or "bench".
+kernel_fragments() {
+	case "${1:-selftest}" in
+	selftest) echo "$CONFIG_FRAGMENT" ;;
+	bench) echo "$CONFIG_FRAGMENT $BENCH_FRAGMENT" ;;
+	*) die "unknown kernel flavour: $1" ;;
+	esac
+}
+
 # The build tree is keyed by everything that makes a module built against it
-# incompatible: the fragment, the kernel version and the compilers.
+# incompatible: the fragments, the kernel version and the compilers. The
+# selftest key hashes selftests/config alone, so adding flavours did not
+# move its cache.
 kernel_build_dir() {
-	local key
+	local flavour=${1:-selftest} key prefix=
+	[ "$flavour" = selftest ] || prefix=$flavour-
 	key=$( {
-		cat "$CONFIG_FRAGMENT"
+		# shellcheck disable=SC2046 # fragment paths hold no spaces
+		cat $(kernel_fragments "$flavour")
 		echo "$KERNEL_PKG_VERSION"
 		rustc --version
 		"clang$LLVM_SUFFIX" --version | sed -n 1p
 		bindgen --version
 	} | sha256sum | cut -c1-12)
-	echo "$CACHE_DIR/linux-$KERNEL_VERSION-$key"
+	echo "$CACHE_DIR/linux-$KERNEL_VERSION-$prefix$key"
 }
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -17,6 +17,12 @@
 # this project's with the same behaviour (selftests/fixtures/) is there.
 # LUNATIK_FUZZ_SEED sets the first seed of the Lua API fuzzer's suite
 # (06-fuzz), to replay a run; by default it derives one from the time.
+# LUNATIK_KO is the module to load (default: the repository's lunatik.ko;
+# scripts/bench.sh gives the one built against the bench kernel), and
+# LUNATIK_VM_OVERLAY a directory copied over the initramfs (the staged
+# upstream Lunatik of `make bench LUNATIK_UPSTREAM=...`).
+# LUNATIK_BENCH_PROFILE=1 adds perf to a bench VM, which then profiles
+# the packet path (selftests/bench.sh).
 set -euo pipefail
 mode=${1:?usage: run-vm.sh check|demo|bench|shell KDIR}
 kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
@@ -26,14 +32,15 @@ timeout_s=${LUNATIK_VM_TIMEOUT:-1200}
 
 kernel=$kdir/arch/x86/boot/bzImage
 [ -f "$kernel" ] || { echo "error: no kernel image at $kernel" >&2; exit 1; }
-[ -f "$repo/lunatik.ko" ] || { echo "error: lunatik.ko is not built (run make)" >&2; exit 1; }
+ko=${LUNATIK_KO:-$repo/lunatik.ko}
+[ -f "$ko" ] || { echo "error: $ko is not built (run make)" >&2; exit 1; }
 cli=$repo/target/release/lunatik
 [ -x "$cli" ] || { echo "error: the lunatik CLI is not built (run make cli)" >&2; exit 1; }
 
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua/examples/filter,lib/bpf,selftests/suites,selftests/fuzz,examples,usr/bin}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua/examples/filter,lib/bpf,selftests/suites,selftests/fuzz,selftests/bench.d,selftests/bench-lua,examples,usr/bin}
 cp "$(command -v busybox)" "$root/bin/busybox"
 
 # A dynamically linked host binary and the libraries it needs, at the
@@ -49,6 +56,16 @@ install_bin() {
 install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
 install_bin "$repo/target/release/lunatik-udp"
+if [ "$mode" = bench ]; then
+	install_bin "$repo/target/release/lunatik-lua-bench"
+	cp "$repo"/selftests/bench-lua/*.lua "$root/selftests/bench-lua/"
+	cp "$repo/selftests/upstream.sh" "$root/selftests/"
+	# LUNATIK_BENCH_PROFILE=1: perf, to profile the packet path.
+	if [ -n "${LUNATIK_BENCH_PROFILE:-}" ]; then
+		install_bin "$(command -v perf)"
+		touch "$root/selftests/profile"
+	fi
+fi
 # genl and jq fall back to where Debian puts them when PATH lacks sbin.
 install_bin "$(command -v genl || echo /usr/sbin/genl)"
 # iproute2's ip, for network namespaces (busybox's has no netns); busybox
@@ -61,9 +78,8 @@ echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 cp "$repo/selftests/init" "$root/init"
-cp "$repo/lunatik.ko" "$root/lib/modules/"
+cp "$ko" "$root/lib/modules/lunatik.ko"
 cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$repo/selftests/xdp-frames.sh" "$root/selftests/"
-mkdir -p "$root/selftests/bench.d"
 cp "$repo"/selftests/bench.d/*.sh "$root/selftests/bench.d/" 2>/dev/null || true
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
@@ -80,6 +96,7 @@ else
 	echo fixture >"$root/lib/modules/lua/examples/filter/ORIGIN"
 fi
 chmod +x "$root/init"
+[ -n "${LUNATIK_VM_OVERLAY:-}" ] && cp -r "$LUNATIK_VM_OVERLAY"/. "$root/"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
 qemu=(

@@ -35,16 +35,20 @@ pub enum Arg<'a> {
 /// never reachable from Lua once the call is over (a view a script kept
 /// then reads as empty).
 ///
-/// A value whose push or anchoring raised is never released: it is
-/// garbage that no Lua code can reach (the contract below), so the memory
-/// it shows stays out of reach without it.
+/// A value whose push or anchoring raised is never attached nor released:
+/// it is garbage that no Lua code can reach, or an object the lender keeps
+/// that shows nothing (the contract below), so the memory stays out of
+/// reach without it.
 ///
 /// # Safety
 ///
 /// `push` leaves exactly one new value on the stack when it returns, made
-/// of fresh objects without finalizers that nothing else references.
-/// `release` calls no Lua function that may raise, and after it returns
-/// the value gives Lua no access to memory the lender owns.
+/// of fresh objects without finalizers that nothing else references, or
+/// of objects without finalizers the lender keeps in the registry for
+/// every call (a packet's `skb`), which show no memory until `attach`.
+/// `attach` and `release` call no Lua function that may raise, and after
+/// `release` returns the value gives Lua no access to memory the lender
+/// owns.
 pub unsafe trait Lend {
     /// Pushes the value and returns what [`Lend::release`] needs.
     ///
@@ -53,6 +57,17 @@ pub unsafe trait Lend {
     /// `L` is in a protected call (this may raise on memory errors); the
     /// memory the value shows outlives the call.
     unsafe fn push(&self, L: *mut lua_State) -> *mut c_void;
+
+    /// Points the value at the lender's memory: called once after `push`,
+    /// when the value is anchored and will be released whatever happens.
+    /// A value that shows its memory from `push` on has nothing to do.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from this value's `push` in the current call.
+    unsafe fn attach(&self, token: *mut c_void) {
+        let _ = token;
+    }
 
     /// Ends the loan: called once after the call, with what `push`
     /// returned, while the value is still anchored.
@@ -92,33 +107,23 @@ pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
     }
 }
 
-/// Registry key (its address) of the table of callbacks.
-static CALLBACKS: u8 = 0;
-
 /// Keeps the function at `idx` among the state's callbacks, for the
-/// kernel to call later, and returns its id: 1, 2, ... in the order of
-/// the calls, so the replicas of a per-CPU state that run the same chunk
-/// give the same function the same id.
+/// kernel to call later, and returns its id: a reference in the registry
+/// (`luaL_ref`), so calling it back is one array read. References are
+/// handed out in order and never reused (a forgotten callback's slot keeps
+/// `false`, see [`drop_callback`]), so the replicas of a per-CPU state that
+/// run the same chunks give the same function the same id, and an old
+/// handle never names a newer callback.
 ///
 /// # Safety
 ///
 /// `L` is in a protected call (this raises on memory errors); `idx` is a
-/// valid absolute index.
+/// valid absolute index of a function.
 pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
     // SAFETY: as above.
     unsafe {
-        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) != LUA_TTABLE {
-            lua_pop(L, 1);
-            lua_createtable(L, 4, 0);
-            lua_pushvalue(L, -1);
-            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast());
-        }
-        // Forgotten callbacks stay as `false`, so the length keeps counting.
-        let id = lua_rawlen(L, -1) as i64 + 1;
         lua_pushvalue(L, idx);
-        lua_rawseti(L, -2, id);
-        lua_pop(L, 1);
-        id
+        i64::from(luaL_ref(L, LUA_REGISTRYINDEX))
     }
 }
 
@@ -130,14 +135,12 @@ pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
 ///
 /// `L` is a valid, idle state (or a running one, from a C function).
 pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
-    // SAFETY: as above.
+    // SAFETY: as above; only a slot holding a function (a callback) is
+    // replaced, never the registry's own entries.
     unsafe {
-        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast()) == LUA_TTABLE
-            && id >= 1
-            && id <= lua_rawlen(L, -1) as i64
-        {
+        if id >= 1 && lua_rawgeti(L, LUA_REGISTRYINDEX, id) == LUA_TFUNCTION {
             lua_pushboolean(L, 0);
-            lua_rawseti(L, -2, id);
+            lua_rawseti(L, LUA_REGISTRYINDEX, id);
         }
         lua_pop(L, 1);
     }
@@ -190,9 +193,12 @@ impl<'a> CallArgs<'a> {
             );
         }
         self.anchored += 1;
-        // Anchored: from here on the value is released after the call.
+        // Anchored: from here on the value is released after the call, so
+        // it may show the lender's memory.
         self.lent[self.lent_len] = (Some(value), token);
         self.lent_len += 1;
+        // SAFETY: `token` came from `value`'s push just above.
+        unsafe { value.attach(token) };
     }
 }
 
@@ -209,14 +215,9 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
                 }
             }
             Callee::Callback(id) => {
-                let found = lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CALLBACKS).cast())
-                    == LUA_TTABLE
-                    && lua_rawgeti(L, -1, id) == LUA_TFUNCTION;
-                if !found {
+                if lua_rawgeti(L, LUA_REGISTRYINDEX, id) != LUA_TFUNCTION {
                     luaL_error(L, c"no callback %d in this state".as_ptr(), id as c_int);
                 }
-                lua_rotate(L, -2, 1);
-                lua_pop(L, 1);
             }
             Callee::Slot(key) => {
                 if lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast()) != LUA_TFUNCTION {

@@ -149,9 +149,16 @@ unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
             (c"string", luaopen_string),
             (c"utf8", luaopen_utf8),
         ];
+        // Each opener's table becomes a global. Not through luaL_requiref:
+        // it also records the table in a registry table of loaded
+        // modules, which only Lua's own `require` reads; this module's
+        // `require` keeps its own, made on first use, so an idle state
+        // goes without.
         for (name, open) in libs {
-            luaL_requiref(L, name.as_ptr(), open, 1);
-            lua_pop(L, 1);
+            lua_pushcclosure(L, open, 0);
+            lua_pushstring(L, name.as_ptr());
+            lua_callk(L, 1, 1, 0, core::ptr::null());
+            lua_setglobal(L, name.as_ptr());
         }
         mathlib::open(L, args.seed);
         lua_createtable(L, 0, 1);

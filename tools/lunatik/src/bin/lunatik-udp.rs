@@ -1,8 +1,9 @@
 //! `lunatik-udp`: the UDP ends of the netfilter selftests and benchmark,
 //! since busybox's nc speaks only TCP.
 //!
-//! - `lunatik-udp flood ADDR:PORT COUNT [SIZE]`: sends COUNT datagrams of
-//!   SIZE bytes (64 by default) as fast as it can and prints
+//! - `lunatik-udp flood ADDR:PORT COUNT [SIZE | hex:BYTES]`: sends COUNT
+//!   datagrams of SIZE bytes of `x` (64 by default), or of the bytes given
+//!   in hexadecimal, as fast as it can and prints
 //!   `sent COUNT in NS ns: PPS pps`.
 //! - `lunatik-udp listen PORT [SECONDS]`: prints `listening on PORT` on
 //!   standard error once the socket is bound (a test waits for that line
@@ -15,7 +16,7 @@ use std::net::{ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-fn flood(addr: &str, count: u64, size: usize) -> std::io::Result<()> {
+fn flood(addr: &str, count: u64, payload: &[u8]) -> std::io::Result<()> {
     let to = addr
         .to_socket_addrs()?
         .next()
@@ -25,11 +26,10 @@ fn flood(addr: &str, count: u64, size: usize) -> std::io::Result<()> {
     // which then sends nothing; the tests count datagrams sent to closed
     // ports.
     let sock = UdpSocket::bind("0.0.0.0:0")?;
-    let payload = vec![b'x'; size];
     let start = Instant::now();
     let (mut sent, mut failed) = (0u64, 0u64);
     while sent < count {
-        match sock.send_to(&payload, to) {
+        match sock.send_to(payload, to) {
             Ok(_) => sent += 1,
             // A full queue: try again.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -94,13 +94,28 @@ fn listen(port: u16, seconds: Option<u64>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The datagram `flood` sends: SIZE bytes of `x`, or `hex:BYTES` decoded.
+fn payload(arg: Option<&str>) -> Option<Vec<u8>> {
+    match arg {
+        None => Some(vec![b'x'; 64]),
+        Some(s) => match s.strip_prefix("hex:") {
+            Some(hex) if hex.len() % 2 == 0 => (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect(),
+            Some(_) => None,
+            None => s.parse().ok().map(|size| vec![b'x'; size]),
+        },
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["flood", addr, count, ref rest @ ..] => {
-            match (count.parse(), rest.first().map_or(Ok(64), |s| s.parse())) {
-                (Ok(count), Ok(size)) => flood(addr, count, size),
-                _ => Err(std::io::Error::other("bad COUNT or SIZE")),
+            match (count.parse(), payload(rest.first().copied())) {
+                (Ok(count), Some(payload)) => flood(addr, count, &payload),
+                _ => Err(std::io::Error::other("bad COUNT, SIZE or hex payload")),
             }
         }
         ["listen", port, ref rest @ ..] if rest.len() <= 1 => {
@@ -110,7 +125,7 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: lunatik-udp flood ADDR:PORT COUNT [SIZE] | listen PORT [SECONDS]");
+            eprintln!("usage: lunatik-udp flood ADDR:PORT COUNT [SIZE | hex:BYTES] | listen PORT [SECONDS]");
             return ExitCode::from(2);
         }
     };
