@@ -60,3 +60,6 @@ echo "    Lua hook returning ACCEPT: $trivial pps ($(( trivial * 100 / none ))% 
 echo "    User-Agent blocker:       $agent pps ($(( agent * 100 / none ))% of no hook; $calls hook calls)"
 $IP netns del bs 2>/dev/null; $IP netns del bc 2>/dev/null
 rmmod lunatik
+
+# Sections other files add (selftests/bench.d/*.sh), each run on its own.
+for f in /selftests/bench.d/*.sh; do [ -e "$f" ] && sh "$f"; done

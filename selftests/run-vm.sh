@@ -29,7 +29,7 @@ cli=$repo/target/release/lunatik
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,selftests/fuzz,examples,usr/bin}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules/lua,selftests/suites,selftests/fuzz,selftests/bench.d,examples,usr/bin}
 cp "$(command -v busybox)" "$root/bin/busybox"
 
 # A dynamically linked host binary and the libraries it needs, at the
@@ -45,6 +45,7 @@ install_bin() {
 install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
 install_bin "$repo/target/release/lunatik-udp"
+install_bin "$repo/target/release/lunatik-tcp"
 # genl and jq fall back to where Debian puts them when PATH lacks sbin.
 install_bin "$(command -v genl || echo /usr/sbin/genl)"
 # iproute2's ip, for network namespaces (busybox's has no netns); busybox
@@ -61,6 +62,7 @@ cp "$repo/lunatik.ko" "$root/lib/modules/"
 cp "$repo/selftests/lib.sh" "$repo/selftests/bench.sh" "$root/selftests/"
 cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
+cp "$repo"/selftests/bench.d/*.sh "$root/selftests/bench.d/" 2>/dev/null || true
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
 chmod +x "$root/init"
