@@ -208,9 +208,11 @@ local function filter(skb)
 	local seen = {}
 	local mode, carry, left = feed(f, src, d:getstring(off + skip), config.maxline or 2048, seen)
 	if not mode then
-		-- Counted once, not once per retransmission. Allowed requests
-		-- in the dropped segment are not counted: they never arrive.
-		if f.denied ~= seq then f.denied = seq count(carry, false) end
+		-- Counted once per connection, which cannot get past the denied
+		-- request: not once per retransmission, however the sender
+		-- splits them. Allowed requests in the dropped segment are not
+		-- counted: they never arrive.
+		if not f.denied then f.denied = true count(carry, false) end
 		return nf.action.DROP
 	end
 	for _, rule in ipairs(seen) do count(rule, true) end

@@ -102,7 +102,7 @@ result $? l7_odd_case_method_denied
 
 # A request line longer than maxline (2048 bytes) is refused, whether
 # it fills one segment or several; a dot segment is refused too.
-long=/public/$(printf '%03000d' 0)
+long=/public/$(head -c 3000 /dev/zero | tr '\0' a)
 denied b 1 "GET $long HTTP/1.0\\r\\n\\r\\n" && hits_are toolong 1 &&
 	denied b 1 'GET /public/../admin/index.html HTTP/1.0\r\n\r\n' && hits_are badpath 1
 result $? l7_long_and_dotted_paths_denied
