@@ -37,7 +37,7 @@
 -- unit of verdict: if any request it completes is denied, the whole
 -- segment is dropped, allowed requests before it included. A segment
 -- beyond a gap in the stream is dropped until the gap is filled; a
--- retransmission of bytes already judged passes.
+-- retransmission of bytes already judged on this connection passes.
 local nf = require("linux.nf")
 local linux = require("linux")
 local netfilter = require("netfilter")
@@ -180,7 +180,7 @@ local function filter(skb)
 			nflows = nflows + 1
 		end
 		seq = (seq + 1) & 0xffffffff
-		f = {mode = "line", carry = "", left = 0, next = seq, seen = now}
+		f = {mode = "line", carry = "", left = 0, start = seq, next = seq, seen = now}
 		flows[key] = f
 	end
 	local len = math.max(#d - off, 0)
@@ -196,13 +196,17 @@ local function filter(skb)
 		-- loaded later, or the flow was evicted): read it from here on.
 		if nflows >= MAXFLOWS then evict(now) end
 		if nflows >= MAXFLOWS then count("flows full", false) return nf.action.DROP end
-		f = {mode = "line", carry = "", left = 0, next = seq}
+		f = {mode = "line", carry = "", left = 0, start = seq, next = seq}
 		flows[key], nflows = f, nflows + 1
 	end
 	f.seen = now
+	-- skip: how far the segment starts before the next byte expected.
+	-- Bytes from f.start to f.next were judged; anything else out of
+	-- order (a gap before the segment, or bytes before the flow's start,
+	-- as a SYN in the middle of a connection would make) is dropped.
 	local skip = (f.next - seq) & 0xffffffff
 	if skip ~= 0 then
-		if skip >= 0x80000000 then return nf.action.DROP end -- a gap before it
+		if skip > (f.next - f.start) & 0xffffffff then return nf.action.DROP end
 		if skip >= len then return nf.action.ACCEPT end -- judged already
 	end
 	local seen = {}

@@ -177,6 +177,20 @@ fn l7policy_drops_a_gap_and_passes_retransmissions() {
         )
         .unwrap();
     assert_eq!(got, "1,0,1,1,1 0 1");
+    // A SYN in the middle of a connection starts the flow anew: bytes
+    // before its sequence number are not taken for retransmissions.
+    let got = s
+        .eval(
+            r#"local a = "10.0.0.9"
+            local v = {hook(1, tcp(a, "10.0.0.2", 6, 80, 99, 0x02))}
+            v[#v + 1] = hook(1, tcp(a, "10.0.0.2", 6, 80, 100, 0x18, "GET /public/x HTTP/1.1\r\n"))
+            v[#v + 1] = hook(1, tcp(a, "10.0.0.2", 6, 80, 100000, 0x02))
+            v[#v + 1] = hook(1, tcp(a, "10.0.0.2", 6, 80, 124, 0x18, "POST /admin/x HTTP/1.1\r\n"))
+            v[#v + 1] = hook(1, tcp(a, "10.0.0.2", 6, 80, 100, 0x18, "POST /admin/x HTTP/1.1\r\n"))
+            return table.concat(v, ",")"#,
+        )
+        .unwrap();
+    assert_eq!(got, "1,1,1,0,0");
 }
 
 #[test]
