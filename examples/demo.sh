@@ -2,9 +2,9 @@
 # with the lunatik CLI, show a runaway loop and a memory hog stopped by the
 # instruction budget and the memory cap while their states keep working,
 # then block HTTP requests by User-Agent with a netfilter hook in Lua,
-# update the blocklist live, then drop TLS ClientHellos by server name
-# at XDP (an eBPF program calling Lua), edit that blocklist live too, and
-# unload.
+# update the blocklist live, police an HTTP API per client address, block
+# a port scanner, then drop TLS ClientHellos by server name at XDP (an
+# eBPF program calling Lua), edit that blocklist live too, and unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
@@ -70,6 +70,29 @@ step get "BadBot/2.1"
 step server lunatik exec useragent -e 'return "requests", requests, "blocked", blocked'
 step server lunatik stats useragent
 step server lunatik stop useragent
+
+say "an HTTP API policy: which methods and paths each client address may use (l7policy.lua)"
+mkdir -p /tmp/www/public /tmp/www/admin && echo "public page" >/tmp/www/public/index.html && echo "admin page" >/tmp/www/admin/index.html
+fetch() { printf '%s -> ' "$1"; client timeout 3 wget -q -O - "http://10.200.0.2$1" 2>/dev/null || echo "(no answer: dropped)"; }
+step server lunatik run l7policy.lua softirq
+step server lunatik exec l7policy -e 'require("rcu").table("l7.rules")["* GET /public/"] = true'
+step fetch /public/index.html
+step fetch /admin/index.html
+say "the admin rule is added for this client's address while the policy runs"
+step server lunatik exec l7policy -e 'require("rcu").table("l7.rules")["10.200.0.1 GET /admin/"] = true'
+step fetch /admin/index.html
+step server lunatik exec l7policy -e 'return hits["* GET /public/"], hits["10.200.0.1 GET /admin/"], hits.default'
+step server lunatik stop l7policy
+
+say "scan suppression: a Threshold Random Walk over connection outcomes (scanblock.lua)"
+step server lunatik run scanblock.lua softirq
+step client lunatik-tcp scan 10.200.0.2 1000 1199 2000
+step server lunatik exec scanblock -e 'return "blocks", blocks, "dropped", dropped'
+step fetch /public/index.html
+say "the operator lifts the block by hand (it would end by itself after block_s, 60 s)"
+step server lunatik exec scanblock -e 'require("rcu").table("scan.blocked")["10.200.0.1"] = nil'
+step fetch /public/index.html
+step server lunatik stop scanblock
 
 say "at XDP, before any skb: an eBPF program hands TLS ClientHellos to Lua, which drops blocked server names"
 . /selftests/xdp-frames.sh

@@ -216,6 +216,8 @@ impl Drop for State {
 #[cfg(test)]
 mod data_tests;
 #[cfg(test)]
+mod examples_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod hardening_tests;

@@ -66,6 +66,7 @@ if [ "$mode" = bench ]; then
 		touch "$root/selftests/profile"
 	fi
 fi
+install_bin "$repo/target/release/lunatik-tcp"
 # genl and jq fall back to where Debian puts them when PATH lacks sbin.
 install_bin "$(command -v genl || echo /usr/sbin/genl)"
 # iproute2's ip, for network namespaces (busybox's has no netns); busybox
