@@ -81,6 +81,7 @@ mod rcu_space;
 #[path = "../luarcu/table.rs"]
 mod rcu_table;
 mod registry;
+mod script;
 #[path = "../luanetfilter/skb.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod skb;
@@ -95,6 +96,9 @@ mod vm_call;
 #[path = "../lua/vm/run.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm_run;
+#[path = "../lua/vm/require.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm_require;
 #[path = "../lua/vm/sandbox.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm_sandbox;
@@ -114,11 +118,12 @@ static LIBRARIES: &[&library::Library] = &[
     &netfilter::LIBRARY,
 ];
 
-/// What every state is made with: the libraries and the `events` group
-/// its `print` and failures go to.
+/// What every state is made with: the libraries, the `events` group its
+/// `print` and failures go to, and the script files `require` reads.
 pub(crate) static RUNTIME: library::Runtime = library::Runtime {
     libraries: LIBRARIES,
     events: events::send,
+    files: Some(script::load),
 };
 
 module! {

@@ -23,7 +23,7 @@ LAYERS = [
     ("kernel glue", ["rust/cpu.rs", "rust/bh_lock.rs", "rust/kalloc.rs", "rust/net.rs",
                      "rust/random.rs"]),
     ("states", ["rust/library.rs", "rust/machine.rs", "rust/softirq_vm.rs",
-                "rust/state.rs", "rust/registry.rs"]),
+                "rust/state.rs", "rust/registry.rs", "rust/script.rs"]),
     ("libraries", ["lua?*/*.rs"]),
     ("control plane", ["rust/control.rs", "rust/genl/*.rs", "rust/events.rs"]),
     ("module root", ["rust/lunatik_main.rs", "rust/bench.rs", "rust/state_tests.rs"]),
