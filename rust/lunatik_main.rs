@@ -59,6 +59,8 @@ mod name;
 mod net;
 #[path = "../luanetfilter/netfilter.rs"]
 mod netfilter;
+#[path = "../luanetfilter/constants.rs"]
+mod nf_constants;
 #[path = "../luanetfilter/hook.rs"]
 mod nf_hook;
 #[allow(unreachable_pub, dead_code)]
