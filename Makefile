@@ -22,7 +22,8 @@ endif
 MODULE_MAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all module deps kernel lua-source check host-test asan module-werror \
-	no-fpu ynl-check layers cli selftests bench lua-bench demo vm clean bpf
+	no-fpu ynl-check layers cli selftests bench lua-bench demo vm clean bpf \
+	install uninstall
 
 all: module
 
@@ -123,6 +124,52 @@ demo: module cli bpf
 
 vm: module cli bpf
 	selftests/run-vm.sh shell $(KDIR)
+
+# Installs what `make` and `make cli` built (it builds nothing, so it can
+# run as root after an unprivileged build): the module into
+# /lib/modules/RELEASE/extra (RELEASE is KDIR's kernel release) and its
+# modules.dep, the lunatik command, its man pages and shell completions
+# (generated from the command's own definition) under PREFIX, and the
+# examples under /lib/modules/lua/examples. DESTDIR stages it all into
+# another root (the selftest VM's, for one).
+PREFIX ?= /usr/local
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
+MODDIR = $(DESTDIR)/lib/modules/$(KRELEASE)/extra
+SCRIPTDIR = $(DESTDIR)/lib/modules/lua
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+GENDOC = build/gendoc
+# depmod works on DESTDIR's tree, not the running system's, when staging.
+DEPMOD = depmod $(if $(DESTDIR),-b $(abspath $(DESTDIR))) $(KRELEASE)
+
+install:
+	@test -f lunatik.ko || { echo "error: lunatik.ko is not built (run make)" >&2; exit 1; }
+	@test -x target/release/lunatik -a -x target/release/lunatik-gendoc || \
+		{ echo "error: the lunatik command is not built (run make cli)" >&2; exit 1; }
+	@test -n "$(KRELEASE)" || { echo "error: no kernel release in $(KDIR)" >&2; exit 1; }
+	install -D -m 644 lunatik.ko $(MODDIR)/lunatik.ko
+	$(DEPMOD)
+	install -D -m 755 target/release/lunatik $(BINDIR)/lunatik
+	rm -rf $(GENDOC)
+	target/release/lunatik-gendoc $(GENDOC)
+	install -d $(MANDIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR)
+	install -m 644 $(GENDOC)/man1/*.1 $(MANDIR)/
+	install -m 644 $(GENDOC)/completions/lunatik.bash $(BASHDIR)/lunatik
+	install -m 644 $(GENDOC)/completions/_lunatik $(ZSHDIR)/_lunatik
+	install -m 644 $(GENDOC)/completions/lunatik.fish $(FISHDIR)/lunatik.fish
+	cd examples && find . -name '*.lua' -exec install -D -m 644 {} $(abspath $(SCRIPTDIR))/examples/{} \;
+
+# Removes what `make install` put in place (with the same DESTDIR, PREFIX
+# and KDIR), and the directories it leaves empty.
+uninstall:
+	rm -f $(MODDIR)/lunatik.ko $(BINDIR)/lunatik $(MANDIR)/lunatik.1 $(MANDIR)/lunatik-*.1
+	rm -f $(BASHDIR)/lunatik $(ZSHDIR)/_lunatik $(FISHDIR)/lunatik.fish
+	rm -rf $(SCRIPTDIR)/examples
+	-rmdir $(MODDIR) $(SCRIPTDIR) 2>/dev/null
+	if [ -d $(DESTDIR)/lib/modules/$(KRELEASE) ]; then $(DEPMOD); fi
 
 # Removes Kbuild's outputs without needing (or building) a kernel tree.
 clean:

@@ -29,6 +29,8 @@ pub mod skb;
 pub mod vm;
 #[path = "vm/call.rs"]
 pub mod vm_call;
+#[path = "vm/require.rs"]
+pub mod vm_require;
 #[path = "vm/run.rs"]
 pub mod vm_run;
 #[path = "vm/sandbox.rs"]
@@ -85,6 +87,68 @@ static LIBRARIES: &[vm::Library] = &[(c"data", data::open)];
 #[cfg(test)]
 static LIBRARIES: &[vm::Library] = &[(c"data", data::open), (c"handletest", lua_tests::open)];
 
+/// The host's `require`: its libraries and, for script files, [`FILES`].
+struct HostModules(&'static [vm::Library]);
+
+impl vm::Modules for HostModules {
+    fn find(&self, name: &[u8]) -> Option<ffi::lua_CFunction> {
+        self.0.find(name)
+    }
+
+    fn files(&self) -> Option<ffi::lua_CFunction> {
+        Some(load_file)
+    }
+}
+
+static MODULES: HostModules = HostModules(LIBRARIES);
+
+/// The script files host states `require`, by path relative to
+/// `/lib/modules/lua`: what the tests of `require` load.
+pub static FILES: &[(&str, &[u8])] = &[
+    (
+        "mod/a.lua",
+        b"local name, path = ...\nreturn { name = name, path = path, n = 1 }",
+    ),
+    ("pkg/init.lua", b"return 'pkg from init.lua'"),
+    ("pkg.lua", b"return 'pkg from pkg.lua'"),
+    ("noreturn.lua", b"counter = (counter or 0) + 1"),
+    ("selfset.lua", b"package.loaded[...] = 'set by the chunk'"),
+    ("broken.lua", b"return {"),
+    ("fails.lua", b"error('fails on load')"),
+    (
+        "needs.lua",
+        b"local s = require('string'); return s.rep('x', 3)",
+    ),
+    // A precompiled chunk's signature, "\27Lua": refused as bytecode.
+    ("binary.lua", b"\x1bLua\x55\x00"),
+];
+
+/// The host's loader of script files (`vm::Modules::files`): the chunk
+/// of `FILES[path]`, compiled as text, or nothing.
+unsafe extern "C" fn load_file(L: *mut lua_State) -> c_int {
+    // SAFETY: called by `require` in protected mode; the errors raised
+    // here leave nothing with a destructor behind.
+    unsafe {
+        let mut len = 0;
+        let p = ffi::luaL_checklstring(L, 1, &mut len);
+        let path = core::slice::from_raw_parts(p.cast::<u8>(), len);
+        let Some((_, text)) = FILES.iter().find(|(n, _)| n.as_bytes() == path) else {
+            return 0;
+        };
+        let status = ffi::luaL_loadbufferx(
+            L,
+            text.as_ptr().cast(),
+            text.len(),
+            c"=file".as_ptr(),
+            c"t".as_ptr(),
+        );
+        if status != ffi::LUA_OK {
+            ffi::lua_error(L);
+        }
+        1
+    }
+}
+
 /// A host Lua state with a memory cap and an instruction budget.
 pub struct State {
     L: *mut lua_State,
@@ -113,7 +177,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print, &LIBRARIES) } {
+        match unsafe { vm::open_libs(state.L, 42, print, &MODULES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {
@@ -228,6 +292,8 @@ mod ratelimit_tests;
 #[cfg(test)]
 #[path = "../luarcu/tests.rs"]
 mod rcu_tests;
+#[cfg(test)]
+mod require_tests;
 #[cfg(all(test, lunatik_sanitize))]
 mod sanitizer_tests;
 #[cfg(test)]

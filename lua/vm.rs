@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The life of one Lua state, the same in the kernel and on the host, in
-//! three files: its sandbox (lua/vm/sandbox.rs: creating it, the
-//! standard libraries, `require`), running code in it (lua/vm/run.rs:
+//! four files: its sandbox (lua/vm/sandbox.rs: creating it, the
+//! standard libraries), `require` (lua/vm/require.rs: libraries and
+//! script files by name), running code in it (lua/vm/run.rs:
 //! chunks, results, errors, `print`, collections, the close) and calling
 //! into it from the kernel (lua/vm/call.rs: arguments, lent values,
 //! callbacks). Callers use them through this module, `crate::vm`.
@@ -14,7 +15,8 @@
 pub use crate::vm_call::{
     call, drop_callback, slot_holds_function, store_callback, Arg, Callee, Lend,
 };
+pub use crate::vm_require::{Library, Modules, SCRIPT_PATH_MAX, SCRIPT_ROOT, VERSION};
 pub use crate::vm_run::{
     close, collect, error_message, print_line, result_count, results, run, value_at, Value,
 };
-pub use crate::vm_sandbox::{new_state, open_libs, Library, Modules};
+pub use crate::vm_sandbox::{new_state, open_libs};

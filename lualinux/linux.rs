@@ -143,14 +143,11 @@ fn open_linux(lua: &mut Lua<'_>) -> c_int {
     1
 }
 
-/// The version `lunatik.version` reports.
-const VERSION: &CStr = c"lunatik-rs 0.1.0 (Lua 5.5)";
-
 /// `require "lunatik"`: `{ version = ..., name = <this state's name> }`.
 fn open_lunatik(lua: &mut Lua<'_>) -> c_int {
     let name = crate::machine::lua_state_name(lua);
     lua.push_table(2);
-    lua.push_bytes(VERSION.to_bytes());
+    lua.push_bytes(crate::vm::VERSION.to_bytes());
     lua.set_field(c"version");
     lua.push_bytes(name.as_bytes());
     lua.set_field(c"name");

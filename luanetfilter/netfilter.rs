@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Netfilter hooks in Lua (docs/architecture.md, "Packet paths" and
-//! "Libraries for scripts"): the `netfilter` and `linux.nf` libraries,
-//! and the kernel hooks behind them.
+//! "Libraries for scripts"): the `netfilter` and `linux.nf` libraries
+//! (the constants of the latter come from the kernel's headers:
+//! luanetfilter/constants.rs), and the kernel hooks behind them.
 //!
 //! `netfilter.register{hook = f, pf = ..., hooknum = ..., priority = ...,
 //! mark = ...}` works in softirq states only (hooks run in softirq
@@ -31,7 +32,7 @@
 //! let the attack through), `ACCEPT` with `failopen = true` (for hooks
 //! that only observe). docs/netfilter.md states the rule.
 
-use crate::ffi::lua_CFunction;
+use crate::ffi::{lua_CFunction, LUA_TTABLE};
 use crate::library::Library;
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
@@ -139,57 +140,35 @@ fn open_netfilter(lua: &mut Lua<'_>) -> c_int {
     1
 }
 
-/// `require "linux.nf"`: `proto`, `inet`, `ip.pri` and `action`, with the
-/// kernel's values (include/uapi/linux/netfilter.h, netfilter_ipv4.h).
+/// `require "linux.nf"`: upstream Lunatik's tables (`proto`, `inet`,
+/// `netdev`, `arp`, `ip.pri`, `br`, `br.pri`, `action`) with the values
+/// of the kernel's headers (luanetfilter/constants.rs).
 fn open_nf(lua: &mut Lua<'_>) -> c_int {
-    lua.push_table(4);
-    lua.push_integers(&[
-        (c"UNSPEC", 0),
-        (c"INET", 1),
-        (c"IPV4", 2),
-        (c"ARP", 3),
-        (c"NETDEV", 5),
-        (c"BRIDGE", 7),
-        (c"IPV6", 10),
-    ]);
-    lua.set_field(c"proto");
-    lua.push_integers(&[
-        (c"PRE_ROUTING", 0),
-        (c"LOCAL_IN", 1),
-        (c"FORWARD", 2),
-        (c"LOCAL_OUT", 3),
-        (c"POST_ROUTING", 4),
-    ]);
-    lua.set_field(c"inet");
-    lua.push_table(1);
-    lua.push_integers(&[
-        (c"FIRST", i64::from(i32::MIN)),
-        (c"RAW_BEFORE_DEFRAG", -450),
-        (c"CONNTRACK_DEFRAG", -400),
-        (c"RAW", -300),
-        (c"SELINUX_FIRST", -225),
-        (c"CONNTRACK", -200),
-        (c"MANGLE", -150),
-        (c"NAT_DST", -100),
-        (c"FILTER", 0),
-        (c"SECURITY", 50),
-        (c"NAT_SRC", 100),
-        (c"SELINUX_LAST", 225),
-        (c"CONNTRACK_HELPER", 300),
-        (c"LAST", i64::from(i32::MAX)),
-    ]);
-    lua.set_field(c"pri");
-    lua.set_field(c"ip");
-    lua.push_integers(&[
-        (c"DROP", 0),
-        (c"ACCEPT", 1),
-        (c"STOLEN", 2),
-        (c"QUEUE", 3),
-        (c"REPEAT", 4),
-        (c"STOP", 5),
-    ]);
-    lua.set_field(c"action");
+    lua.push_table(8);
+    let nf = lua.top();
+    for c in crate::nf_constants::all() {
+        subtable(lua, c.table);
+        if let Some(sub) = c.sub {
+            subtable(lua, sub);
+        }
+        lua.push_integer(c.value);
+        lua.set_field(c.name);
+        let above = lua.top() - nf;
+        lua.pop(above);
+    }
     1
+}
+
+/// Pushes `t[key]` for the table `t` on top, made a new table if it was
+/// not one.
+fn subtable(lua: &mut Lua<'_>, key: &CStr) {
+    let t = lua.top();
+    if lua.get_field(t, key) != LUA_TTABLE {
+        lua.pop(1);
+        lua.push_table(8);
+        lua.set_field(key);
+        lua.get_field(t, key);
+    }
 }
 
 /// The `netfilter` and `linux.nf` libraries.

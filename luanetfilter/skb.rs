@@ -2,8 +2,9 @@
 
 //! The `skb` object a packet hook receives (docs/architecture.md,
 //! "Libraries for scripts"): `#skb` (the packet's length),
-//! `skb:data("net")` and `skb:data("mac")` (read-only `data` views from
-//! the network or link-layer header to the end; `nil` for a header the
+//! `skb:data("net")` (also `skb:data()`) and `skb:data("mac")`
+//! (read-only `data` views from the network or link-layer header to the
+//! end; `nil` for a header the
 //! packet does not have), `skb:ifindex()` (the device's index) and
 //! `skb:mark([v])` (the packet's mark, or set a new one, applied when the
 //! hook returns).
@@ -68,10 +69,16 @@ static SKB: Class<Skb> = Class {
     _values: PhantomData,
 };
 
-/// `skb:data(header)`: the view from `"net"` or `"mac"`.
+/// `skb:data([header])`: the view from `"net"` (the default, as
+/// upstream) or `"mac"`.
 fn data(lua: &mut Lua<'_>) -> c_int {
     let skb = SKB.check(lua, 1);
-    let slot = match lua.check_bytes(2) {
+    let which: &[u8] = if lua.type_of(2) <= LUA_TNIL {
+        b"net"
+    } else {
+        lua.check_bytes(2)
+    };
+    let slot = match which {
         b"net" => NET,
         b"mac" if skb.has_mac.get() => MAC,
         b"mac" => {

@@ -66,6 +66,8 @@ pub(crate) struct Runtime {
     pub(crate) libraries: &'static [&'static Library],
     /// The events sender.
     pub(crate) events: Events,
+    /// The loader of script files `require` reads (rust/script.rs).
+    pub(crate) files: Option<crate::ffi::lua_CFunction>,
 }
 
 impl vm::Modules for Runtime {
@@ -75,6 +77,10 @@ impl vm::Modules for Runtime {
             .flat_map(|lib| lib.modules.iter())
             .find(|(n, _)| n.to_bytes() == name)
             .map(|(_, open)| *open)
+    }
+
+    fn files(&self) -> Option<crate::ffi::lua_CFunction> {
+        self.files
     }
 }
 

@@ -59,6 +59,8 @@ mod name;
 mod net;
 #[path = "../luanetfilter/netfilter.rs"]
 mod netfilter;
+#[path = "../luanetfilter/constants.rs"]
+mod nf_constants;
 #[path = "../luanetfilter/hook.rs"]
 mod nf_hook;
 #[allow(unreachable_pub, dead_code)]
@@ -81,6 +83,7 @@ mod rcu_space;
 #[path = "../luarcu/table.rs"]
 mod rcu_table;
 mod registry;
+mod script;
 #[path = "../luanetfilter/skb.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod skb;
@@ -100,6 +103,9 @@ mod vm_call;
 #[path = "../lua/vm/run.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm_run;
+#[path = "../lua/vm/require.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod vm_require;
 #[path = "../lua/vm/sandbox.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod vm_sandbox;
@@ -120,11 +126,12 @@ static LIBRARIES: &[&library::Library] = &[
     &xdp::LIBRARY,
 ];
 
-/// What every state is made with: the libraries and the `events` group
-/// its `print` and failures go to.
+/// What every state is made with: the libraries, the `events` group its
+/// `print` and failures go to, and the script files `require` reads.
 pub(crate) static RUNTIME: library::Runtime = library::Runtime {
     libraries: LIBRARIES,
     events: events::send,
+    files: Some(script::load),
 };
 
 module! {

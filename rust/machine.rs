@@ -308,6 +308,18 @@ pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Resul
     unsafe { defer(lua.as_ptr(), op) }
 }
 
+/// Whether the entry running `L` may sleep: a process state's, or a
+/// softirq state's before it is exposed to the packet path (see
+/// rust/softirq_vm.rs).
+///
+/// # Safety
+///
+/// As for [`context`].
+pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
+    // SAFETY: as above.
+    unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).preemptible }
+}
+
 /// The name of the state whose machine runs `L`.
 ///
 /// # Safety

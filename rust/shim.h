@@ -42,6 +42,11 @@ struct nlattr *lunatik_nla_nest_start(struct sk_buff *skb, int type);
 void lunatik_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 void lunatik_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 
+/* rust/script.c: script files for `require`, under /lib/modules/lua */
+struct file;
+struct file *lunatik_script_open(const char *rel);
+loff_t lunatik_script_size(struct file *file);
+
 /* rust/baseline.c */
 void lunatik_empty_call(void);
 

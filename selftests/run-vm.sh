@@ -3,7 +3,9 @@
 # with KDIR's bzImage and an initramfs holding busybox, lunatik.ko, the
 # lunatik CLI, iproute2's genl (an outside client of the family), the
 # suites and the examples (also under /lib/modules/lua, where Lunatik
-# looks for scripts).
+# looks for scripts), and what `make install DESTDIR=` stages (the module
+# under /lib/modules/RELEASE/extra, /usr/local/bin/lunatik, man pages,
+# completions, /lib/modules/lua/examples).
 #   check  run the suites; vmtest judges the KTAP and console logs
 #   demo   run examples/demo.sh on the terminal
 #   bench  run selftests/bench.sh on the terminal
@@ -95,6 +97,21 @@ if [ -n "${LUNATIK_UPSTREAM:-}" ]; then
 else
 	cp "$repo/selftests/fixtures/filter-sni.lua" "$root/lib/modules/lua/examples/filter/sni.lua"
 	echo fixture >"$root/lib/modules/lua/examples/filter/ORIGIN"
+fi
+# What `make install` lays out, staged as the VM's installed system
+# (suite 10-install loads the module with modprobe and runs the installed
+# command and examples): the kernel's own module lists first, as an
+# installed kernel has them, so depmod finds a complete tree.
+if [ "$mode" != bench ]; then
+	inst=$out/install
+	release=$(cat "$kdir/include/config/kernel.release")
+	rm -rf "$inst"
+	mkdir -p "$inst/lib/modules/$release"
+	cp "$kdir"/modules.builtin "$kdir"/modules.builtin.modinfo "$kdir"/modules.order \
+		"$inst/lib/modules/$release/"
+	make -s -C "$repo" install DESTDIR="$inst" KDIR="$kdir" >"$out/install.log" 2>&1 ||
+		{ cat "$out/install.log" >&2; echo "error: make install DESTDIR=$inst failed" >&2; exit 1; }
+	cp -a "$inst/." "$root/"
 fi
 chmod +x "$root/init"
 [ -n "${LUNATIK_VM_OVERLAY:-}" ] && cp -r "$LUNATIK_VM_OVERLAY"/. "$root/"

@@ -2,8 +2,8 @@
 
 //! The sandbox of a Lua state: creating it with an accounted allocator
 //! and opening the standard libraries scripts get (docs/architecture.md,
-//! "Lua in the kernel"), with `require` over the libraries the caller
-//! lists ([`Modules`]).
+//! "Lua in the kernel"), with `require` (lua/vm/require.rs) over the
+//! libraries the caller lists ([`Modules`]).
 //!
 //! `core`-only. The longjmp rule: every Lua call that may raise either runs
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
@@ -11,7 +11,8 @@
 
 use crate::account::{self, Account, RawAlloc};
 use crate::ffi::*;
-use crate::{byteorder, mathlib};
+use crate::mathlib;
+use crate::vm_require::Modules;
 use core::ffi::{c_int, c_void, CStr};
 
 /// `lua_upvalueindex(1)`.
@@ -22,75 +23,6 @@ struct OpenArgs<M: 'static> {
     seed: u64,
     print: lua_CFunction,
     extra: &'static M,
-}
-
-/// A library `require` finds by name: its name and its opener, which
-/// returns the library's value.
-pub type Library = (&'static CStr, lua_CFunction);
-
-/// Where `require` looks for the libraries this file does not have: the
-/// kernel's registry of libraries (rust/library.rs), or a plain list.
-/// The VM receives it; it never names a library of its own beyond
-/// [`BUILTIN`].
-pub trait Modules: Sync + 'static {
-    /// The opener of the library called `name`, if there is one.
-    fn find(&self, name: &[u8]) -> Option<lua_CFunction>;
-}
-
-impl Modules for &'static [Library] {
-    fn find(&self, name: &[u8]) -> Option<lua_CFunction> {
-        self.iter()
-            .find(|(n, _)| n.to_bytes() == name)
-            .map(|(_, open)| *open)
-    }
-}
-
-/// The libraries of the Lua core itself; every other library (`data`,
-/// `rcu`, `linux`, ...) comes from the caller's [`Modules`].
-const BUILTIN: &[Library] = &[(c"byteorder", byteorder::open)];
-
-/// Registry key (its address) of the table of loaded libraries.
-static LOADED: u8 = 0;
-
-/// `require(name)`: the library `name`, opened on first use. Only the
-/// built-in libraries exist (loading script files is not supported yet).
-unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int {
-    // SAFETY: called by Lua in protected mode; the checks, the table
-    // accesses and the opener may raise; nothing here has a destructor.
-    unsafe {
-        let mut len = 0usize;
-        let name = luaL_checklstring(L, 1, &mut len);
-        lua_settop(L, 1);
-        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast()) != LUA_TTABLE {
-            lua_pop(L, 1);
-            lua_createtable(L, 0, 4);
-            lua_pushvalue(L, -1);
-            lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
-        }
-        lua_pushvalue(L, 1);
-        if lua_rawget(L, 2) != LUA_TNIL {
-            return 1;
-        }
-        lua_pop(L, 1);
-        // The libraries are Rust statics: `open_libs` passes the extra
-        // ones as a light userdata pointing to a `&'static M`.
-        let extra = &*lua_touserdata(L, lua_upvalueindex(1)).cast::<M>();
-        let wanted = core::slice::from_raw_parts(name.cast::<u8>(), len);
-        let Some(open) = BUILTIN.find(wanted).or_else(|| extra.find(wanted)) else {
-            luaL_error(L, c"module '%s' not found".as_ptr(), name);
-        };
-        lua_pushcclosure(L, open, 0);
-        lua_pushvalue(L, 1);
-        lua_callk(L, 1, 1, 0, core::ptr::null());
-        if lua_type(L, -1) == LUA_TNIL {
-            lua_pop(L, 1);
-            lua_pushboolean(L, 1);
-        }
-        lua_pushvalue(L, 1);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, 2);
-    }
-    1
 }
 
 /// `load` restricted to text chunks: precompiled bytecode is not verified
@@ -177,9 +109,7 @@ unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
         lua_pushcclosure(L, args.print, 0);
         lua_setglobal(L, c"print".as_ptr());
 
-        lua_pushlightuserdata(L, (args.extra as *const M).cast_mut().cast());
-        lua_pushcclosure(L, require::<M>, 1);
-        lua_setglobal(L, c"require".as_ptr());
+        crate::vm_require::open::<M>(L, args.extra);
     }
     0
 }
@@ -199,8 +129,10 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
 /// Opens the standard libraries of docs/architecture.md, "Lua in the
 /// kernel": base (without `dofile`/`loadfile`, `load` for text only),
 /// coroutine, table, string, utf8, the integer math and
-/// `debug.traceback`, with `print` as given, and `require` for the
-/// built-in libraries (`data`, `byteorder`) and `extra`.
+/// `debug.traceback`, with `print` as given, `package`,
+/// `_LUNATIK_VERSION` and `require` for those (by name), the built-in
+/// library (`byteorder`), `extra`'s libraries and its script files
+/// (lua/vm/require.rs).
 ///
 /// # Safety
 ///

@@ -6,7 +6,7 @@
 # a TLS ClientHello parsed for its server name.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
-plan 18
+plan 19
 
 # rcu NS FIELD: one figure of the namespace's rcu tables (`lunatik stats
 # --namespace --json`): rcu_bytes, rcu_tables, rcu_bytes_max, ...
@@ -274,6 +274,26 @@ diag "after deleting rq1 and rq2: $(rcu "" rcu_bytes_all) bytes in all namespace
 [ "$(rcu "" rcu_bytes_all)" = "$(rcu "" rcu_bytes)" ] &&
 	[ "$(rcu "" rcu_tables_all)" = "$(rcu "" rcu_tables)" ]
 result $? rcu_namespace_deletion_gives_bytes_back
+
+# linux.nf, generated from the kernel's headers: upstream's tables, with
+# the uAPI's values (stable ABI, so they are safe to state here), and
+# nothing the headers hide from the kernel (NFPROTO_DECNET, *_NUMHOOKS).
+expect 0 lunatik run /examples/hello.lua --name nfc &&
+	expect 0 lunatik exec nfc -e 'local nf = require("linux.nf")
+		local n = 0
+		for _, t in pairs{nf.proto, nf.inet, nf.netdev, nf.arp, nf.ip.pri, nf.br, nf.br.pri, nf.action} do
+			-- Integers only: br holds the table br.pri too.
+			for _, v in pairs(t) do if math.type(v) == "integer" then n = n + 1 end end
+		end
+		return nf.proto.INET, nf.proto.ARP, nf.proto.NETDEV, nf.proto.BRIDGE, nf.proto.IPV6,
+			nf.inet.LOCAL_OUT, nf.inet.INGRESS, nf.netdev.INGRESS, nf.netdev.EGRESS,
+			nf.arp.IN, nf.arp.OUT, nf.arp.FORWARD, nf.br.BROUTING, nf.br.pri.FILTER_BRIDGED,
+			nf.br.pri.FIRST, nf.ip.pri.FILTER, nf.ip.pri.MANGLE, nf.ip.pri.LAST,
+			nf.action.DROP, nf.action.ACCEPT, nf.action.STOP,
+			nf.proto.DECNET, nf.inet.NUMHOOKS, nf.br.pri.PRE_ROUTING, n' &&
+	equals "$(printf '1\t3\t5\t7\t10\t3\t5\t0\t1\t0\t1\t2\t5\t-200\t-2147483648\t0\t-150\t2147483647\t0\t1\t5\tnil\tnil\tnil\t53')" &&
+	expect 0 lunatik stop nfc
+result $? linux_nf_constants_from_the_headers
 
 # Everything goes: states, tables (named ones with the module), entries
 # freed after their grace periods; nothing leaks.

@@ -7,6 +7,7 @@ pub mod name;
 #[path = "../../../rust/protocol.rs"]
 pub mod protocol;
 
+pub mod cli;
 pub mod client;
 pub mod log;
 pub mod message;

@@ -2,7 +2,7 @@
 //! `shell` and `log` share.
 
 use crate::failure::{check_name, connect, failure, Failure};
-use crate::ContextArg;
+use lunatik::cli::ContextArg;
 use lunatik::client::{Client, KernelError, RequestError};
 use lunatik::message::{source_attrs, Attr, Lunatik};
 use lunatik::protocol::{cmd, context, error_kind};

@@ -4,85 +4,23 @@
 //! (libbpf-rs), which resolves `__ksym` kfunc externs in module BTF
 //! (docs/xdp.md, "Loading").
 
-use clap::{Subcommand, ValueEnum};
 use libbpf_rs::{MapCore, MapFlags, Object, ObjectBuilder, ProgramInput, Xdp, XdpFlags};
+use lunatik::cli::{Mode, XdpCommand};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// How the program is attached.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Mode {
-    /// In the driver (veth, most NICs), before an skb exists.
-    Native,
-    /// On the skb, after the driver: works on every device.
-    Generic,
+/// The attach flags of a mode.
+trait ModeFlags {
+    fn flags(self) -> XdpFlags;
 }
 
-impl Mode {
+impl ModeFlags for Mode {
     fn flags(self) -> XdpFlags {
         match self {
             Mode::Native => XdpFlags::DRV_MODE,
             Mode::Generic => XdpFlags::SKB_MODE,
         }
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Native => "native",
-            Mode::Generic => "generic",
-        }
-    }
-}
-
-/// The `xdp` verbs.
-#[derive(Subcommand)]
-pub enum XdpCommand {
-    /// Load an eBPF object and attach one of its XDP programs to a device.
-    Attach {
-        /// The device.
-        dev: String,
-        /// The eBPF object file.
-        object: PathBuf,
-        /// The program (default: the object's first).
-        #[arg(long)]
-        prog: Option<String>,
-        /// Where it runs.
-        #[arg(long, value_enum, default_value = "native")]
-        mode: Mode,
-        /// Fill hash map MAP with the lines of FILE as keys (MAP=FILE).
-        #[arg(long = "map", value_name = "MAP=FILE")]
-        maps: Vec<String>,
-    },
-    /// Detach the XDP program of a device (in either mode).
-    Detach {
-        /// The device.
-        dev: String,
-    },
-    /// List the devices of this namespace with an XDP program.
-    List,
-    /// Run a program on a frame with BPF_PROG_TEST_RUN and print the
-    /// result ("retval R", and "ns N" per run with --repeat).
-    Test {
-        /// The eBPF object file.
-        object: PathBuf,
-        /// The program (default: the object's first).
-        #[arg(long)]
-        prog: Option<String>,
-        /// The frame, as hexadecimal text (whitespace ignored).
-        #[arg(long)]
-        data: PathBuf,
-        /// Runs inside one call; the kernel reports the mean time.
-        #[arg(long, default_value_t = 1)]
-        repeat: u32,
-        /// Also run every truncation of the frame, from 0 bytes up, and
-        /// print "LEN retval R" (or "LEN error E" when the kernel refuses
-        /// the frame) for each.
-        #[arg(long)]
-        truncations: bool,
-        /// Fill hash map MAP with the lines of FILE as keys (MAP=FILE).
-        #[arg(long = "map", value_name = "MAP=FILE")]
-        maps: Vec<String>,
-    },
 }
 
 /// A failure of an `xdp` verb, as one line.
