@@ -122,6 +122,15 @@ unsigned long lunatik_stack_pointer(void);
 #define LUNATIK_WORK_CHARS	16
 void lunatik_work(struct lua_State *L, long units);
 
+/*
+ * States have no files: the base library leaves out dofile and loadfile
+ * (the patch to lbaselib.c) instead of the sandbox removing them, which
+ * would leave two dead keys in _G; Lua sizes a table with dead keys a
+ * quarter larger on its next growth, and that doubled _G for one more
+ * global (docs/states.md, idle state size).
+ */
+#define LUNATIK_NO_FILES
+
 #ifdef LUNATIK_KERNEL
 /*
  * The VM dispatches with a switch, not computed gotos: objtool cannot

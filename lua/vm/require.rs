@@ -128,7 +128,10 @@ pub(crate) unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int 
         let mut len = 0usize;
         let name = luaL_checklstring(L, 1, &mut len);
         lua_settop(L, 1);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast()) != LUA_TTABLE {
+            lua_pop(L, 1);
+            open_package(L);
+        }
         lua_pushvalue(L, 1);
         if lua_rawget(L, 2) != LUA_TNIL {
             return 1;
@@ -231,22 +234,27 @@ unsafe fn store_loaded(L: *mut lua_State, name: c_int) -> c_int {
 /// scripts also see as `package.loaded`.
 static LOADED: u8 = 0;
 
-/// Makes `package` (`loaded`, `path`), the table of loaded libraries
-/// holding the standard ones (globals by then), `_LUNATIK_VERSION` and
-/// the global `require` over `modules`.
+/// Makes `package` (`loaded`, `path`) and the table of loaded libraries
+/// holding the standard ones (globals by then), and leaves the latter on
+/// the stack. Called by the first [`require`]: an idle state that never
+/// requires anything does not pay for them (docs/libraries.md,
+/// "require").
 ///
 /// # Safety
 ///
-/// Inside the sandbox's protected opening, after the standard libraries
-/// (this may raise); `modules` outlives the state.
-pub(crate) unsafe fn open<M: Modules>(L: *mut lua_State, modules: &'static M) {
+/// Inside [`require`] (this may raise; nothing on the caller's side has a
+/// destructor).
+unsafe fn open_package(L: *mut lua_State) {
     // SAFETY: as above.
     unsafe {
-        lua_createtable(L, 0, 16);
+        lua_createtable(L, 0, STANDARD.len() as c_int + 1);
         for name in STANDARD {
             lua_getglobal(L, name.as_ptr());
             lua_setfield(L, -2, name.as_ptr());
         }
+        // A script may have replaced or removed the global `package`
+        // before its first require; the table of loaded libraries is the
+        // registry's either way.
         lua_createtable(L, 0, 2);
         lua_pushvalue(L, -2);
         lua_setfield(L, -2, c"loaded".as_ptr());
@@ -255,8 +263,21 @@ pub(crate) unsafe fn open<M: Modules>(L: *mut lua_State, modules: &'static M) {
         lua_pushvalue(L, -1);
         lua_setfield(L, -3, c"package".as_ptr());
         lua_setglobal(L, c"package".as_ptr());
+        lua_pushvalue(L, -1);
         lua_rawsetp(L, LUA_REGISTRYINDEX, (&raw const LOADED).cast());
+    }
+}
 
+/// Makes the global `require` over `modules` and `_LUNATIK_VERSION`;
+/// `package` follows with the first `require`.
+///
+/// # Safety
+///
+/// Inside the sandbox's protected opening, after the standard libraries
+/// (this may raise); `modules` outlives the state.
+pub(crate) unsafe fn open<M: Modules>(L: *mut lua_State, modules: &'static M) {
+    // SAFETY: as above.
+    unsafe {
         lua_pushlightuserdata(L, (modules as *const M).cast_mut().cast());
         lua_pushcclosure(L, require::<M>, 1);
         lua_setglobal(L, c"require".as_ptr());

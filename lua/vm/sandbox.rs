@@ -98,11 +98,8 @@ unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
         lua_setfield(L, -2, c"traceback".as_ptr());
         lua_setglobal(L, c"debug".as_ptr());
 
-        // Files are out of reach; `require` is the module's own.
-        for name in [c"dofile", c"loadfile"] {
-            lua_pushnil(L);
-            lua_setglobal(L, name.as_ptr());
-        }
+        // Files are out of reach (no dofile or loadfile: LUNATIK_NO_FILES
+        // in lua/luaconf.h); `require` is the module's own.
         lua_getglobal(L, c"load".as_ptr());
         lua_pushcclosure(L, load_text, 1);
         lua_setglobal(L, c"load".as_ptr());
