@@ -37,9 +37,10 @@ modprobe lunatik && [ "$(cat /sys/module/lunatik/initstate 2>/dev/null)" = live 
 	dmesg | grep -q "lunatik: loaded"
 result $? modprobe_loads_the_installed_module
 
-# `examples/hello` is found as /lib/modules/lua/examples/hello.lua.
-expect 0 $LUNATIK run examples/hello && dmesg | grep -qF "lunatik: hello: hello, kernel" &&
-	expect 0 $LUNATIK exec hello -e 'return greet("installed")' && equals "hello, installed"
+# `examples/hello` is found as /lib/modules/lua/examples/hello.lua; the
+# state is named after the module, as upstream Lunatik names it.
+expect 0 $LUNATIK run examples/hello && dmesg | grep -qF "lunatik: examples/hello: hello, kernel" &&
+	expect 0 $LUNATIK exec examples/hello -e 'return greet("installed")' && equals "hello, installed"
 result $? installed_command_runs_installed_example
 
 expect 0 $LUNATIK --version && has $out "lunatik "
@@ -49,10 +50,10 @@ result $? version
 # input.
 printf 'return 6 * 7\nx = "a" .. "b"\nreturn x\n' >/tmp/shell.in
 expect 0 $LUNATIK </tmp/shell.in && [ "$(cat $out)" = "$(printf '42\nab')" ] &&
-	expect 0 $LUNATIK list --json && jq -e 'map(.name) == ["hello"]' $out >/dev/null
+	expect 0 $LUNATIK list --json && jq -e 'map(.name) == ["examples/hello"]' $out >/dev/null
 result $? no_verb_opens_the_shell
 
-expect 0 $LUNATIK stop hello && modprobe -r lunatik && [ ! -e /sys/module/lunatik ] &&
+expect 0 $LUNATIK stop examples/hello && modprobe -r lunatik && [ ! -e /sys/module/lunatik ] &&
 	dmesg | grep -q "lunatik: unloaded"
 result $? modprobe_r_unloads
 

@@ -117,14 +117,14 @@ for name in allowed.example blocked.example x.ads.example www.allowed.example; d
 	nsx dclient nslookup -timeout=1 -retry=1 $name $SERVER >/dev/null 2>&1
 done
 [ $r = 0 ] && wait_until grep -q www.allowed.example /tmp/dns11.log &&
-	wait_until dmesg_has "nf_dnsblock: DNS query for .blocked.example blocked" &&
-	wait_until dmesg_has "nf_dnsblock: DNS query for .x.ads.example blocked"
+	wait_until dmesg_has "examples/dnsblock/nf_dnsblock: DNS query for .blocked.example blocked" &&
+	wait_until dmesg_has "examples/dnsblock/nf_dnsblock: DNS query for .x.ads.example blocked"
 r=$?
 kill $dns
 wait $dns 2>/dev/null
 diag "dns server saw: $(grep -o '[a-z.]*example' /tmp/dns11.log | sort | uniq -c | tr '\n' ' ')"
 [ $r = 0 ] && grep -q "allowed.example" /tmp/dns11.log && ! grep -q "blocked.example\|ads.example" /tmp/dns11.log &&
-	expect 0 nsx dclient lunatik stop nf_dnsblock
+	expect 0 nsx dclient lunatik stop examples/dnsblock/nf_dnsblock
 result $? upstream_dnsblock_layout_blocks_queries
 netns del dclient
 netns del dserver
