@@ -75,11 +75,11 @@ bpf: $(KDIR_DEP)
 	@rm -f $(BPF_OUT)/vmlinux.h.new
 	$(MAKE) --no-print-directory $(BPF_OBJS)
 
-$(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua.h $(BPF_OUT)/vmlinux.h
+$(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BPF_OUT)/vmlinux.h
 	clang$(LLVM) $(BPF_CFLAGS) -c $< -o $@
 
 # Lunatik's key and kfunc, for its examples/filter/sni.lua.
-$(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua.h $(BPF_OUT)/vmlinux.h
+$(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BPF_OUT)/vmlinux.h
 	clang$(LLVM) $(BPF_CFLAGS) -DLUAXDP -DSTATE='"examples/filter/sni"' -c $< -o $@
 
 # The lunatik command-line tool, copied into the selftest VM.

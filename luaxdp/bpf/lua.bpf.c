@@ -12,7 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "lua.h"
+#include "lua_kfuncs.h"
 
 #ifndef STATE
 #define STATE "xdp"

@@ -15,13 +15,12 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "lua.h"
+#include "lua_kfuncs.h"
+#include "tls.h"
 
 #ifndef STATE
 #define STATE "sni"
 #endif
-
-#define ETH_P_IP 0x0800
 
 static char state[] = STATE; /* writable memory: see lua.bpf.c */
 
@@ -32,28 +31,13 @@ struct sni_arg {
 SEC("xdp")
 int sni(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + sizeof(*eth);
-	struct tcphdr *tcp;
+	int offset = tls_payload_offset(ctx);
 	struct sni_arg arg;
-	void *payload;
 	int action;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (offset < 0)
 		return XDP_PASS;
-	if (ip->protocol != IPPROTO_TCP || ip->ihl < 5)
-		return XDP_PASS;
-	tcp = (void *)ip + ip->ihl * 4;
-	if ((void *)(tcp + 1) > data_end)
-		return XDP_PASS;
-	if (tcp->dest != bpf_htons(443) || !tcp->psh || tcp->doff < 5)
-		return XDP_PASS;
-	payload = (void *)tcp + tcp->doff * 4;
-	if (payload > data_end)
-		return XDP_PASS;
-	arg.offset = bpf_htons((__u16)(payload - data));
+	arg.offset = bpf_htons((__u16)offset);
 #ifdef LUAXDP
 	action = bpf_luaxdp_run(state, sizeof(state), ctx, &arg, sizeof(arg));
 #else

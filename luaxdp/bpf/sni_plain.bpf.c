@@ -10,8 +10,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "tls.h"
 
-#define ETH_P_IP 0x0800
 #define NAME_MAX 64
 #define MAX_EXTENSIONS 32
 
@@ -49,24 +49,13 @@ static __always_inline int load16(struct xdp_md *ctx, __u32 off, __u32 *v)
 SEC("xdp")
 int sni_plain(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + sizeof(*eth);
+	int offset = tls_payload_offset(ctx);
 	struct name key = {};
-	struct tcphdr *tcp;
 	__u32 p, v, len, end, kind, i;
 
-	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (offset < 0)
 		return XDP_PASS;
-	if (ip->protocol != IPPROTO_TCP || ip->ihl < 5)
-		return XDP_PASS;
-	tcp = (void *)ip + ip->ihl * 4;
-	if ((void *)(tcp + 1) > data_end)
-		return XDP_PASS;
-	if (tcp->dest != bpf_htons(443) || !tcp->psh || tcp->doff < 5)
-		return XDP_PASS;
-	p = (void *)tcp + tcp->doff * 4 - data;
+	p = offset;
 
 	/* Record header: handshake (0x16), version, length. */
 	if (load8(ctx, p, &v) || v != 0x16)
