@@ -221,24 +221,37 @@ netns add server && netns add client &&
 	nsx client ip link set vc up && nsx server ip link set vs up &&
 	nsx client ip link set lo up && nsx server ip link set lo up
 r=$?
-# send NAME: the client sends a ClientHello for NAME; the server's nc
-# (started first, stopped after) saves what arrived in /tmp/got.
+# send NAME [SECONDS]: the client sends a ClientHello for NAME; the
+# server's nc (started first, stopped after) saves what arrived in
+# /tmp/got. With SECONDS, the client gives up after that long (a hello
+# that must not arrive); without, the hello is waited for (wait_until's
+# bound), so a slow first connection (neighbour resolution, a debug
+# kernel) is not taken for a drop.
 send() {
 	rm -f /tmp/got
 	$IP netns exec server nc -l -p 443 >/tmp/got &
-	local server=$!
+	local server=$! client=
 	wait_until nsx server sh -c 'netstat -ltn | grep -q ":443 "'
 	hello "$1" | xxd -r -p >/tmp/hello.bin
-	nsx client timeout 3 nc $SERVER 443 </tmp/hello.bin >/dev/null 2>&1
+	if [ -n "${2:-}" ]; then
+		nsx client timeout "$2" nc $SERVER 443 </tmp/hello.bin >/dev/null 2>&1
+	else
+		nsx client timeout 70 nc $SERVER 443 </tmp/hello.bin >/dev/null 2>&1 &
+		client=$!
+		wait_until arrived "$1"
+	fi
 	kill $server 2>/dev/null
 	wait $server 2>/dev/null
+	# The server's end closed: the client sees the connection end.
+	[ -z "$client" ] || wait $client 2>/dev/null
 	return 0
 }
 # arrived NAME: the last hello sent reached the server, with NAME in it.
 arrived() { grep -q "$1" /tmp/got; }
-# gets NAME / loses NAME: a hello for NAME reaches the server / does not.
+# gets NAME / loses NAME: a hello for NAME reaches the server / does not
+# within 3 s (in which TCP retransmits it; every copy is dropped).
 gets() { send "$1" && arrived "$1" || { diag "$1 did not arrive"; return 1; }; }
-loses() { send "$1" && ! arrived "$1" || { diag "$1 arrived"; return 1; }; }
+loses() { send "$1" 3 && ! arrived "$1" || { diag "$1 arrived"; return 1; }; }
 # block NAME / unblock NAME: edits the blocklist of the server's filter.
 # The table is named, so it outlives the states that use it: each
 # scenario starts with fresh() (blocked.example blocked, no other).
