@@ -20,6 +20,33 @@ KO=/lib/modules/lunatik.ko
 UP=/lib/modules/upstream
 CPUS=$(nproc)
 
+# Sections other features add (selftests/bench.d/*.sh), each printing its
+# own figures, after the table. LUNATIK_BENCH_ONLY (make bench; here
+# lunatik.bench_only= on the kernel command line), a space-separated list
+# of section name prefixes such as "examples", runs only those sections
+# and skips the table.
+only=$(sed -n 's/.*lunatik\.bench_only=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+sections() {
+	local section p
+	for section in /selftests/bench.d/*.sh; do
+		[ -f "$section" ] || continue
+		if [ -n "$only" ]; then
+			for p in $only; do
+				case "$(basename "$section")" in "$p"*) break ;; esac
+				p=
+			done
+			[ -n "$p" ] || continue
+		fi
+		echo
+		sh "$section"
+	done
+}
+if [ -n "$only" ]; then
+	echo "lunatik-rs benchmarks: $CPUS vCPUs, QEMU TCG, kernel $(uname -r), sections: $only"
+	sections
+	exit 0
+fi
+
 # Rows of the table: "label|this project|upstream".
 ROWS=/tmp/bench.rows
 : >$ROWS
@@ -314,10 +341,4 @@ EOF
 	awk -F'|' '{ printf "  %-12s %-9s %-8s %-22s %-22s %s\n", $1, $2, $3, $4, $5, $6 }' $REVS
 fi
 
-# Sections other features add (selftests/bench.d/*.sh), each printing its
-# own figures.
-for section in /selftests/bench.d/*.sh; do
-	[ -f "$section" ] || continue
-	echo
-	sh "$section"
-done
+sections
