@@ -157,13 +157,13 @@ echo "      no policy:               $l7_none"
 echo "      10 rules:                $l7_10 ($(pct "$l7_10" "$l7_none") of no policy)"
 echo "      1,000 rules:             $l7_1000 ($(pct "$l7_1000" "$l7_none") of no policy; $l7_rules rules; allowed/denied $l7_counts)"
 echo "    scanblock, $PKTS packets a flood, best of 3 (packets/s the server took in):"
-echo "                               UDP to a listener   SYNs from spoofed sources"
-printf '      %-24s %-19s %s\n' "no hook:" "$udp_none" "$syn_none"
-printf '      %-24s %-19s %s\n' "netfilter path:" "$udp_nf ($(pct "$udp_nf" "$udp_none"))" "$syn_nf ($(pct "$syn_nf" "$syn_none"))"
-printf '      %-24s %-19s %s\n' "XDP pass.o (no Lua):" "$udp_pass ($(pct "$udp_pass" "$udp_none"))" "$syn_pass ($(pct "$syn_pass" "$syn_none"))"
-printf '      %-24s %-19s %s\n' "XDP path:" "$udp_xdp ($(pct "$udp_xdp" "$udp_none"), $(pct "$udp_xdp" "$udp_pass") of pass.o)" \
+echo "                               UDP to a listener                   SYNs from spoofed sources"
+printf '      %-24s %-35s %s\n' "no hook:" "$udp_none" "$syn_none"
+printf '      %-24s %-35s %s\n' "netfilter path:" "$udp_nf ($(pct "$udp_nf" "$udp_none"))" "$syn_nf ($(pct "$syn_nf" "$syn_none"))"
+printf '      %-24s %-35s %s\n' "XDP pass.o (no Lua):" "$udp_pass ($(pct "$udp_pass" "$udp_none"))" "$syn_pass ($(pct "$syn_pass" "$syn_none"))"
+printf '      %-24s %-35s %s\n' "XDP path:" "$udp_xdp ($(pct "$udp_xdp" "$udp_none"), $(pct "$udp_xdp" "$udp_pass") of pass.o)" \
 	"$syn_xdp ($(pct "$syn_xdp" "$syn_none"), $(pct "$syn_xdp" "$syn_pass") of pass.o)"
-echo "      (blocks/dropped/untracked: netfilter $nf_counts, XDP $xdp_counts; XDP state calls $xdp_calls)"
+echo "      (blocks/dropped/untracked: netfilter $nf_counts, XDP $xdp_counts; calls of the XDP state, XDP and LOCAL_OUT: $xdp_calls)"
 
 kill $listener $httpd 2>/dev/null
 wait $listener $httpd 2>/dev/null
