@@ -101,7 +101,7 @@ for _ in $(seq 100); do grep -q listening /tmp/dns.err && break; sleep 0.1; done
 # resolve NAME: the addresses the client's resolver query gets.
 resolve() {
 	printf '%s -> ' "$1"
-	client nslookup -type=a -timeout=2 -retry=0 "$1" 10.200.0.2 2>&1 | awk '/^Address: / { printf "%s ", $2 }'
+	client nslookup -type=a -timeout=2 -retry=1 "$1" 10.200.0.2 2>&1 | awk '/^Address: / { printf "%s ", $2 }'
 	echo
 }
 step resolve www.example

@@ -34,9 +34,10 @@ snmp() {
 }
 # above NS PROTO FIELD N: that counter exceeds N.
 above() { [ "$(snmp "$1" "$2" "$3")" -gt "$4" ]; }
-# lookup NAME: the client's resolver query for NAME's A records, answered
-# by the server (or not: then nslookup fails after one second).
-lookup() { nsx rwc nslookup -type=a -timeout=1 -retry=0 "$1" $S >$out 2>&1; }
+# lookup NAME [SECONDS]: the client's resolver query for NAME's A
+# records, answered by the server, or failing after SECONDS (10: an
+# answer that must arrive gets a generous bound; one that must not, 2).
+lookup() { nsx rwc nslookup -type=a -timeout=${2:-10} -retry=1 "$1" $S >$out 2>&1; }
 
 # --- A UDP payload byte and the IPv4 header's TOS, rewritten by the
 # sender's POST_ROUTING hook, which first tries the read-only view.
@@ -119,7 +120,7 @@ result $r fixed_udp_checksum_accepted
 
 csum=$(snmp rwc Udp InCsumErrors)
 expect 0 nsx rwc lunatik exec flip -e 'fix = false' &&
-	! lookup www.example && ! grep -q "192.0.2" $out &&
+	! lookup www.example 2 && ! grep -q "192.0.2" $out &&
 	wait_until above rwc Udp InCsumErrors "$csum"
 r=$?
 diag "client's Udp InCsumErrors: $csum before, $(snmp rwc Udp InCsumErrors) after"
@@ -138,8 +139,8 @@ result $r dnsrewrite_rewrites_the_name
 
 lookup mail.example && grep -q "Address: 192.0.2.3" $out &&
 	{ lookup bad.example; wait_until grep -q "bad.example 1" /tmp/rwdns.log; } &&
-	expect 0 nsx rwc lunatik exec dnsrewrite -e 'return answers, rewritten' &&
-	equals "$(printf '3\t2')" &&
+	expect 0 nsx rwc lunatik exec dnsrewrite -e 'return answers >= 3, rewritten' &&
+	equals "$(printf 'true\t2')" &&
 	expect 0 nsx rwc lunatik stats dnsrewrite --json && jq -e '.[0].errors == 0' $out >/dev/null
 r=$?
 diag "$(cat $out)"
