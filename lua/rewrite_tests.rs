@@ -2,7 +2,7 @@
 //! true)`, `skb:checksum()`) with a stand-in for the kernel side that
 //! moves the bytes as a cloned packet's copy does, and of
 //! examples/dnsrewrite.lua on crafted DNS answers. The VM suite
-//! 12-rewrite runs both over real traffic.
+//! 14-rewrite runs both over real traffic.
 
 use super::data::DataArg;
 use super::skb::{Extents, PacketOps, SkbArg};

@@ -1,5 +1,5 @@
 //! `lunatik-dns`: the DNS server of the packet-rewriting selftests
-//! (suite 12-rewrite), since busybox has no DNS server.
+//! (suite 14-rewrite), since busybox has no DNS server.
 //!
 //! `lunatik-dns PORT [NAME=ADDR | NAME=truncated]...` answers queries on
 //! UDP PORT: for a NAME given with IPv4 addresses, one A record per
@@ -16,6 +16,11 @@
 //! leave it to the device (`CHECKSUM_PARTIAL`, which a veth pair never
 //! computes and its peer never checks): the receiver verifies it, so an
 //! answer changed on the way without fixing its checksum is dropped.
+//!
+//! `lunatik-dns tx-checksum-off DEV` does the same for every packet
+//! device DEV sends, TCP included (`ethtool -K DEV tx off`, which busybox
+//! lacks): the kernel then computes the checksums before the device, and
+//! the receiver verifies them.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -162,13 +167,65 @@ fn zone(args: &[String]) -> Option<Vec<(String, Answer)>> {
         .collect()
 }
 
+/// Turns off the transmit checksum offload of device `dev`
+/// (`ETHTOOL_STXCSUM` with 0).
+fn tx_checksum_off(dev: &str) -> std::io::Result<()> {
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    /// `struct ifreq`: the name, then a 24-byte union whose first member
+    /// here is the pointer to the ethtool command.
+    #[repr(C)]
+    struct Ifreq {
+        name: [libc::c_char; libc::IFNAMSIZ],
+        data: *mut EthtoolValue,
+        _rest: [u8; 16],
+    }
+    const ETHTOOL_STXCSUM: u32 = 0x17;
+    if dev.len() >= libc::IFNAMSIZ {
+        return Err(std::io::Error::other("device name too long"));
+    }
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_STXCSUM,
+        data: 0,
+    };
+    let mut ifr = Ifreq {
+        name: [0; libc::IFNAMSIZ],
+        data: &raw mut value,
+        _rest: [0; 16],
+    };
+    for (d, s) in ifr.name.iter_mut().zip(dev.bytes()) {
+        *d = s as libc::c_char;
+    }
+    let sock = UdpSocket::bind("0.0.0.0:0")?;
+    // SAFETY: `ifr` and the `value` it points to live across the call,
+    // laid out as the kernel's `struct ifreq` and `struct ethtool_value`.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &raw mut ifr) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, dev] = &args[..] {
+        if cmd == "tx-checksum-off" {
+            return match tx_checksum_off(dev) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("lunatik-dns: {dev}: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
     let (Some(port), Some(zone)) = (
         args.first().and_then(|p| p.parse().ok()),
         args.get(1..).and_then(zone),
     ) else {
-        eprintln!("usage: lunatik-dns PORT [NAME=ADDR | NAME=truncated]...");
+        eprintln!("usage: lunatik-dns PORT [NAME=ADDR | NAME=truncated]... | tx-checksum-off DEV");
         return ExitCode::from(2);
     };
     match serve(port, &zone) {

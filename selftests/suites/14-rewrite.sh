@@ -1,10 +1,11 @@
 # Writable packets in netfilter hooks (docs/netfilter.md, "Writing
 # packets"): views are read-only unless the hook asks; edits made through
 # a writable view reach the receiver; skb:checksum() is what makes the
-# receiver accept them (without it, the IPv4 header checksum or the UDP
-# checksum is wrong and the receiving kernel drops the packet, counted
-# in its SNMP counters); examples/dnsrewrite.lua changes the address a
-# real resolver query gets for one name, and only for that name.
+# receiver accept them (without it, the IPv4 header checksum, the UDP
+# checksum or the TCP checksum is wrong and the receiving kernel drops
+# the packet, counted in its SNMP counters); examples/dnsrewrite.lua
+# changes the address a real resolver query gets for one name, and only
+# for that name.
 #
 # The DNS server is lunatik-dns (tools/lunatik/src/bin/lunatik-dns.rs),
 # whose answers carry a UDP checksum computed in software, so the
@@ -13,7 +14,7 @@
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
 C=10.212.0.1 S=10.212.0.2
-plan 9
+plan 11
 
 echo clear >/sys/kernel/debug/kmemleak
 dmesg -c >/dev/null
@@ -62,7 +63,8 @@ require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.POST_ROUTING
 		return nf.action.ACCEPT
 	end}
 LUA
-nsx rws lunatik-udp listen 9 >/tmp/rw9.log 2>/tmp/rw9.err &
+# Started directly (not through nsx, a function) so $! is the process.
+$IP netns exec rws lunatik-udp listen 9 >/tmp/rw9.log 2>/tmp/rw9.err &
 listener=$!
 wait_until grep -q "listening on 9" /tmp/rw9.err &&
 	expect 0 nsx rwc lunatik run /tmp/rw.lua softirq &&
@@ -90,7 +92,7 @@ expect 0 nsx rwc lunatik stop rw
 # --- Answers of a real resolver query, edited by the client's
 # PRE_ROUTING hook: the last byte of the last answer's address flips
 # (192.0.2.2 becomes 192.0.2.3).
-nsx rws lunatik-dns 53 www.example=192.0.2.1 www.example=192.0.2.2 mail.example=192.0.2.3 \
+$IP netns exec rws lunatik-dns 53 www.example=192.0.2.1 www.example=192.0.2.2 mail.example=192.0.2.3 \
 	bad.example=truncated >/tmp/rwdns.log 2>/tmp/rwdns.err &
 dns=$!
 cat >/tmp/flip.lua <<'LUA'
@@ -148,6 +150,55 @@ result $r dnsrewrite_leaves_other_names_and_malformed_answers
 expect 0 nsx rwc lunatik stop dnsrewrite
 kill $dns
 wait $dns 2>/dev/null
+
+# --- TCP: an HTTP answer's body edited by the client's PRE_ROUTING hook
+# ("hello" becomes "Hello"). The server's device computes no checksums,
+# so the kernel computes them before it and the client verifies them.
+mkdir -p /tmp/www14 && echo "hello from the server" >/tmp/www14/index.html
+nsx rws lunatik-dns tx-checksum-off rws0 >/dev/null
+$IP netns exec rws httpd -f -p 80 -h /tmp/www14 &
+httpd=$!
+cat >/tmp/tcpflip.lua <<'LUA'
+local nf = require("linux.nf")
+local byteorder = require("byteorder")
+fix = true
+require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.PRE_ROUTING,
+	hook = function(skb)
+		local d = skb:data()
+		local tcp = (d:getuint8(0) & 0x0f) * 4
+		if d:getuint8(9) ~= 6 or #d < tcp + 20 or byteorder.ntoh16(d:getuint16(tcp)) ~= 80 then
+			return nf.action.ACCEPT
+		end
+		local body = tcp + (d:getuint8(tcp + 12) >> 4) * 4
+		local at = body < #d and d:getstring(body):find("hello from", 1, true)
+		if not at then return nf.action.ACCEPT end
+		d = skb:data("net", true)
+		d:setbyte(body + at - 1, string.byte("H"))
+		if fix then fixed = skb:checksum() end
+		return nf.action.ACCEPT
+	end}
+LUA
+get() { nsx rwc wget -q -O - -T "$1" http://$S/index.html >$out 2>&1; }
+wait_until get 10 && grep -q "^hello from the server" $out &&
+	expect 0 nsx rwc lunatik run /tmp/tcpflip.lua softirq &&
+	get 30 && grep -q "^Hello from the server" $out &&
+	expect 0 nsx rwc lunatik exec tcpflip -e 'return fixed' && equals true
+r=$?
+diag "got: $(cat $out)"
+result $r tcp_fixed_checksum_accepted
+
+# Without skb:checksum() every copy of the segment (retransmissions too)
+# fails the client's TCP checksum, and the body never arrives.
+csum=$(snmp rwc Tcp InCsumErrors)
+expect 0 nsx rwc lunatik exec tcpflip -e 'fix = false' &&
+	! get 3 && ! grep -q "ello from" $out &&
+	wait_until above rwc Tcp InCsumErrors "$csum"
+r=$?
+diag "client's Tcp InCsumErrors: $csum before, $(snmp rwc Tcp InCsumErrors) after"
+result $r tcp_unfixed_checksum_dropped
+expect 0 nsx rwc lunatik stop tcpflip
+kill $httpd
+wait $httpd 2>/dev/null
 netns del rwc
 netns del rws
 
