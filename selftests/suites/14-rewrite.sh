@@ -178,7 +178,8 @@ require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.PRE_ROUTING,
 		return nf.action.ACCEPT
 	end}
 LUA
-get() { nsx rwc wget -q -O - -T "$1" http://$S/index.html >$out 2>&1; }
+# get SECONDS: the page, within SECONDS (busybox wget -T crashes).
+get() { nsx rwc timeout "$1" wget -q -O - http://$S/index.html >$out 2>&1; }
 wait_until get 10 && grep -q "^hello from the server" $out &&
 	expect 0 nsx rwc lunatik run /tmp/tcpflip.lua softirq &&
 	get 30 && grep -q "^Hello from the server" $out &&
