@@ -3,8 +3,9 @@
 # instruction budget and the memory cap while their states keep working,
 # then block HTTP requests by User-Agent with a netfilter hook in Lua,
 # update the blocklist live, police an HTTP API per client address, block
-# a port scanner, rewrite the DNS answers for one name, then drop TLS ClientHellos by server name at XDP (an
-# eBPF program calling Lua), edit that blocklist live too, and unload.
+# a port scanner, rewrite the DNS answers for one name, then drop TLS
+# ClientHellos by server name at XDP (an eBPF program calling Lua), edit
+# that blocklist live too, and unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
