@@ -293,6 +293,7 @@ fn skb_object_shows_the_packet_and_returns_a_mark() {
         ifindex: 3,
         mark: 1,
         new_mark: &new_mark,
+        ops: None,
     };
     let arg = Arg::Lent(&skb);
     let got = s
@@ -349,6 +350,7 @@ fn one_skb_object_serves_every_packet_and_a_kept_one_is_detached() {
             ifindex: 1,
             mark: m,
             new_mark: &mark,
+            ops: None,
         };
         s.call(c"hook", &[Arg::Lent(&skb)], |v| {
             v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()
@@ -384,6 +386,7 @@ fn one_skb_object_serves_every_packet_and_a_kept_one_is_detached() {
         ifindex: 1,
         mark: 0,
         new_mark: &mark,
+        ops: None,
     };
     assert!(s.call(c"hook", &[Arg::Lent(&skb)], |_| ()).is_err());
     assert_eq!(s.run("return #kept_view").unwrap(), ["0"]);

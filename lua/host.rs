@@ -294,6 +294,8 @@ mod ratelimit_tests;
 mod rcu_tests;
 #[cfg(test)]
 mod require_tests;
+#[cfg(test)]
+mod rewrite_tests;
 #[cfg(all(test, lunatik_sanitize))]
 mod sanitizer_tests;
 #[cfg(test)]

@@ -447,6 +447,19 @@ pub unsafe fn attach(view: *mut View, ptr: *mut u8, len: usize, writable: bool) 
     }
 }
 
+/// Makes an attached view writable or read-only again, over the same
+/// bytes.
+///
+/// # Safety
+///
+/// `view` came from [`push_view`] and its userdata is alive; if
+/// `writable`, its bytes are valid for writes until [`detach`] is called.
+/// Never calls Lua.
+pub unsafe fn set_writable(view: *mut View, writable: bool) {
+    // SAFETY: by the contract.
+    unsafe { (*view).readonly = !writable }
+}
+
 /// Detaches a view: from now on it reads as empty.
 ///
 /// # Safety
