@@ -561,14 +561,18 @@ unsafe impl Lend for KeptArg<'_> {
         }
     }
 
+    fn kept(&self) -> bool {
+        true
+    }
+
     unsafe fn attach(&self, token: *mut core::ffi::c_void) {
-        // SAFETY: `token` is the view `push` returned, anchored; the memory
-        // outlives the call (the trait's contract).
+        // SAFETY: `token` is the view `push` returned, kept in the
+        // registry; the memory outlives the call (the trait's contract).
         unsafe { self.memory.attach_view(token.cast()) }
     }
 
     unsafe fn release(&self, token: *mut core::ffi::c_void) {
-        // SAFETY: `token` is the view `push` returned, still anchored.
+        // SAFETY: `token` is the view `push` returned, kept in the registry.
         unsafe { detach(token.cast()) }
     }
 }

@@ -195,10 +195,14 @@ unsafe impl Lend for SkbArg<'_> {
         unsafe { cached(L) }.cast()
     }
 
+    fn kept(&self) -> bool {
+        true
+    }
+
     unsafe fn attach(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` returned, anchored; its views
-        // are alive (Skb invariant), and the memory outlives the call (the
-        // trait's contract).
+        // SAFETY: `token` is the `skb` `push` returned, kept in the
+        // registry; its views are alive (Skb invariant), and the memory
+        // outlives the call (the trait's contract).
         unsafe {
             let skb = &*token.cast::<Skb>();
             skb.len.set(self.len);
@@ -215,7 +219,7 @@ unsafe impl Lend for SkbArg<'_> {
     }
 
     unsafe fn release(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` made, still anchored; its
+        // SAFETY: `token` is the `skb` `push` made, kept in the registry; its
         // views are reachable from it.
         let skb = unsafe { &*token.cast::<Skb>() };
         for view in &skb.views {

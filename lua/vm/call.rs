@@ -30,10 +30,10 @@ pub enum Arg<'a> {
 }
 
 /// A value the kernel lends a Lua function for one [`call`]: pushed before
-/// the call, kept reachable by the call (anchored in the registry) and
-/// released after it, whatever happened, so that memory it shows is
-/// never reachable from Lua once the call is over (a view a script kept
-/// then reads as empty).
+/// the call, kept reachable by the call (anchored in the registry, or
+/// kept there by its lender) and released after it, whatever happened,
+/// so that memory it shows is never reachable from Lua once the call is
+/// over (a view a script kept then reads as empty).
 ///
 /// A value whose push or anchoring raised is never attached nor released:
 /// it is garbage that no Lua code can reach, or an object the lender keeps
@@ -48,7 +48,8 @@ pub enum Arg<'a> {
 /// every call (a packet's `skb`), which show no memory until `attach`.
 /// `attach` and `release` call no Lua function that may raise, and after
 /// `release` returns the value gives Lua no access to memory the lender
-/// owns.
+/// owns. A value whose `kept` returns true is one the lender keeps in the
+/// registry for every call, where no script can reach to remove it.
 pub unsafe trait Lend {
     /// Pushes the value and returns what [`Lend::release`] needs.
     ///
@@ -69,8 +70,15 @@ pub unsafe trait Lend {
         let _ = token;
     }
 
+    /// Whether `push` pushes an object the lender keeps in the registry
+    /// for every call (a packet's `skb`, a kept view): such a value is
+    /// reachable without an anchor, so the call does not anchor it.
+    fn kept(&self) -> bool {
+        false
+    }
+
     /// Ends the loan: called once after the call, with what `push`
-    /// returned, while the value is still anchored.
+    /// returned, while the value is still reachable.
     ///
     /// # Safety
     ///
@@ -182,19 +190,22 @@ impl<'a> CallArgs<'a> {
         // SAFETY: as above; the lender's memory outlives the call (`Arg`
         // borrows it for the call's lifetime).
         let token = unsafe { value.push(L) };
-        // SAFETY: as above; one anchor per lent value, so the slots
-        // cannot run out here.
-        unsafe {
-            lua_pushvalue(L, -1);
-            lua_rawsetp(
-                L,
-                LUA_REGISTRYINDEX,
-                (&raw const ANCHORS[self.anchored]).cast(),
-            );
+        if !value.kept() {
+            // SAFETY: as above; one anchor per lent value, so the slots
+            // cannot run out here.
+            unsafe {
+                lua_pushvalue(L, -1);
+                lua_rawsetp(
+                    L,
+                    LUA_REGISTRYINDEX,
+                    (&raw const ANCHORS[self.anchored]).cast(),
+                );
+            }
+            self.anchored += 1;
         }
-        self.anchored += 1;
-        // Anchored: from here on the value is released after the call, so
-        // it may show the lender's memory.
+        // Reachable (anchored, or kept by the lender): from here on the
+        // value is released after the call, so it may show the lender's
+        // memory.
         self.lent[self.lent_len] = (Some(value), token);
         self.lent_len += 1;
         // SAFETY: `token` came from `value`'s push just above.
@@ -278,9 +289,10 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         )
     };
     // Whatever happened, the loans end with the call. Each value recorded
-    // is still anchored in the registry; releasing calls nothing that
-    // raises (`Lend`'s contract), and replacing an existing registry entry
-    // with nil neither allocates nor raises.
+    // is still reachable (anchored, or kept in the registry by its lender);
+    // releasing calls nothing that raises (`Lend`'s contract), and
+    // replacing an existing registry entry with nil neither allocates nor
+    // raises.
     for (value, token) in &call.lent[..call.lent_len] {
         if let Some(value) = value {
             // SAFETY: `token` came from `value`'s push in this call.
