@@ -565,6 +565,18 @@ unsafe impl Lend for KeptArg<'_> {
         true
     }
 
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut core::ffi::c_void> {
+        // SAFETY: a raw read of the registry never raises; what `push`
+        // stored under the key is a view.
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, (self.key as *const u8).cast()) == LUA_TUSERDATA {
+                return Some(lua_touserdata(L, -1));
+            }
+            lua_pop(L, 1);
+            None
+        }
+    }
+
     unsafe fn attach(&self, token: *mut core::ffi::c_void) {
         // SAFETY: `token` is the view `push` returned, kept in the
         // registry; the memory outlives the call (the trait's contract).

@@ -199,6 +199,18 @@ unsafe impl Lend for SkbArg<'_> {
         true
     }
 
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut c_void> {
+        // SAFETY: a raw read of the registry never raises; only `cached`
+        // stores under CACHED, always an `skb`.
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast()) == LUA_TUSERDATA {
+                return Some(lua_touserdata(L, -1));
+            }
+            lua_pop(L, 1);
+            None
+        }
+    }
+
     unsafe fn attach(&self, token: *mut c_void) {
         // SAFETY: `token` is the `skb` `push` returned, kept in the
         // registry; its views are alive (Skb invariant), and the memory
