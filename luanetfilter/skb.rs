@@ -325,10 +325,26 @@ unsafe impl Lend for SkbArg<'_> {
         unsafe { cached(L) }.cast()
     }
 
+    fn kept(&self) -> bool {
+        true
+    }
+
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut c_void> {
+        // SAFETY: a raw read of the registry never raises; only `cached`
+        // stores under CACHED, always an `skb`.
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast()) == LUA_TUSERDATA {
+                return Some(lua_touserdata(L, -1));
+            }
+            lua_pop(L, 1);
+            None
+        }
+    }
+
     unsafe fn attach(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` returned, anchored; its views
-        // are alive (Skb invariant), and the memory outlives the call (the
-        // trait's contract).
+        // SAFETY: `token` is the `skb` `push` returned, kept in the
+        // registry; its views are alive (Skb invariant), and the memory
+        // outlives the call (the trait's contract).
         unsafe {
             let skb = &*token.cast::<Skb>();
             skb.len.set(self.len);
@@ -354,7 +370,7 @@ unsafe impl Lend for SkbArg<'_> {
     }
 
     unsafe fn release(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` made, still anchored; its
+        // SAFETY: `token` is the `skb` `push` made, kept in the registry; its
         // views are reachable from it.
         let skb = unsafe { &*token.cast::<Skb>() };
         skb.ops.set(None);
