@@ -107,6 +107,7 @@ fn calls(n: u32, cases: &[String]) -> Result<(), String> {
                 ifindex: 1,
                 mark: 0,
                 new_mark: &mark,
+                ops: None,
             };
             s.call_callee(callee, &[Arg::Lent(&skb)], |_| ())
         })?;
