@@ -63,6 +63,8 @@ mod netfilter;
 mod nf_constants;
 #[path = "../luanetfilter/hook.rs"]
 mod nf_hook;
+#[path = "../luanetfilter/write.rs"]
+mod nf_write;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;
 mod random;
