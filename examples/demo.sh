@@ -5,7 +5,7 @@
 # update the blocklist live, police an HTTP API per client address, block
 # a port scanner, rewrite the DNS answers for one name, then drop TLS
 # ClientHellos by server name at XDP (an eBPF program calling Lua), edit
-# that blocklist live too, and unload.
+# that blocklist live too, block the scanner again at XDP, and unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
@@ -145,5 +145,16 @@ step hello_to news.example
 step server lunatik exec sni -e 'return "blocked", blocked, "passed", passed'
 step server lunatik xdp detach vs
 step server lunatik stop sni
+
+say "the scan detector at XDP: the same Lua walk, blocked sources dropped before any skb (scanblock/xdp.lua)"
+step server lunatik run examples/scanblock/xdp softirq --name scanblock
+step server lunatik xdp attach vs /lib/bpf/scanblock.o
+step client lunatik-tcp scan 10.200.0.2 2000 2199 2000
+step server lunatik exec scanblock -e 'return "blocks", blocks, "dropped at XDP", dropped'
+step fetch /public/index.html
+step server lunatik exec scanblock -e 'require("rcu").table("scan.blocked")["10.200.0.1"] = nil'
+step fetch /public/index.html
+step server lunatik xdp detach vs
+step server lunatik stop scanblock
 step rmmod lunatik
 step sh -c 'dmesg | grep lunatik: | tail -n 1'

@@ -20,6 +20,34 @@ KO=/lib/modules/lunatik.ko
 UP=/lib/modules/upstream
 CPUS=$(nproc)
 
+# Sections other features add (selftests/bench.d/*.sh), each printing its
+# own figures as it goes, after this project's measurements and before
+# upstream's (which may crash the kernel). LUNATIK_BENCH_ONLY (make bench;
+# here lunatik.bench_only= on the kernel command line), a space-separated
+# list of section name prefixes such as "examples", runs only those
+# sections and skips the table.
+only=$(sed -n 's/.*lunatik\.bench_only=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+sections() {
+	local section p
+	for section in /selftests/bench.d/*.sh; do
+		[ -f "$section" ] || continue
+		if [ -n "$only" ]; then
+			for p in $only; do
+				case "$(basename "$section")" in "$p"*) break ;; esac
+				p=
+			done
+			[ -n "$p" ] || continue
+		fi
+		echo
+		sh "$section"
+	done
+}
+if [ -n "$only" ]; then
+	echo "lunatik-rs benchmarks: $CPUS vCPUs, QEMU TCG, kernel $(uname -r), sections: $only"
+	sections
+	exit 0
+fi
+
 # Rows of the table: "label|this project|upstream".
 ROWS=/tmp/bench.rows
 : >$ROWS
@@ -269,13 +297,7 @@ for ko in /lib/modules/revisions/*.ko; do
 	echo "$name|${r_idle} B|${r_call}x|$(pct "$r_trivial" "$none") +$(added "$r_trivial" "$none") ns|$(pct "$r_header" "$none") +$(added "$r_header" "$none") ns|${r_xdp}x|$r_cpu" >>$REVS
 done
 
-# Sections other features add (selftests/bench.d/*.sh), each printing its
-# own figures as it goes (before upstream, which may crash the kernel).
-for section in /selftests/bench.d/*.sh; do
-	[ -f "$section" ] || continue
-	sh "$section"
-	echo
-done
+sections
 
 # --- Upstream Lunatik, same boot, same topology --------------------------
 # Upstream runs last and may crash the kernel (see below): what this

@@ -23,6 +23,8 @@
 # scripts/bench.sh gives the one built against the bench kernel), and
 # LUNATIK_VM_OVERLAY a directory copied over the initramfs (the staged
 # upstream Lunatik of `make bench LUNATIK_UPSTREAM=...`).
+# LUNATIK_BENCH_ONLY (a space-separated list of bench.d section name
+# prefixes, such as "examples") makes a bench VM run only those sections.
 # LUNATIK_BENCH_PROFILE=1 adds perf to a bench VM, which then profiles
 # the packet path (selftests/bench.sh).
 set -euo pipefail
@@ -89,6 +91,11 @@ cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
+# The examples' own modules (require("examples.scanblock.common")) where
+# `make install` puts them; the bench VM has no installed tree.
+if [ "$mode" = bench ]; then
+	cp -r "$repo"/examples/. "$root/lib/modules/lua/examples/"
+fi
 # The eBPF programs of luaxdp/bpf (make bpf), and the script Lunatik's
 # SNI program calls.
 cp "$repo"/build/bpf/*.o "$root/lib/bpf/" 2>/dev/null || true
@@ -130,6 +137,8 @@ qemu=(
 cmdline="console=ttyS0 panic=-1 oops=panic kunit.filter_glob=none watchdog_thresh=10 lunatik.mode=$mode"
 suites=${LUNATIK_SUITES:-}
 [ -n "$suites" ] && cmdline="$cmdline lunatik.suites=$(echo "$suites" | tr ' ' ,)"
+only=${LUNATIK_BENCH_ONLY:-}
+[ -n "$only" ] && cmdline="$cmdline lunatik.bench_only=$(echo "$only" | tr ' ' ,)"
 [ -n "${LUNATIK_FUZZ_SEED:-}" ] && cmdline="$cmdline lunatik.fuzzseed=$LUNATIK_FUZZ_SEED"
 
 case "$mode" in
