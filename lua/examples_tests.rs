@@ -1,5 +1,6 @@
 //! Host tests of the use-case examples (examples/l7policy.lua,
-//! examples/scanblock.lua, docs/examples.md): their packet parsing and
+//! examples/scanblock.lua with examples/scanblock/common.lua,
+//! docs/examples.md): their packet parsing and
 //! decisions, with the real `data` and `byteorder` libraries and
 //! stand-ins for the kernel's (`rcu` tables as Lua tables, `netfilter`
 //! recording the hooks, `linux.time` a clock the test moves). The VM
@@ -22,7 +23,13 @@ local mocks = {
 	rcu = {table = function(n) tables[n] = tables[n] or {} return tables[n] end},
 	linux = {time = function() return now end},
 }
-require = function(n) return mocks[n] or real_require(n) end
+-- Script files a test provides by name (`files`, filled by `with_files`),
+-- loaded as `require` loads them from /lib/modules/lua in the kernel.
+files = {}
+require = function(n)
+	if not mocks[n] and files[n] then mocks[n] = assert(load(files[n], "@" .. n))() end
+	return mocks[n] or real_require(n)
+end
 local function ip(a)
 	local b = {}
 	for x in a:gmatch("%d+") do b[#b + 1] = tonumber(x) end
@@ -45,8 +52,18 @@ function hook(i, pkt) return hooks[i].hook({data = function() return pkt end}) e
 "#;
 
 fn state(script: &str) -> State {
+    with_files(script, &[])
+}
+
+/// A state with the stand-ins, the script files `files` (name, text)
+/// that `require` finds by name, and then `script` run in it.
+fn with_files(script: &str, files: &[(&str, &str)]) -> State {
     let mut s = State::new(0, 0).expect("state");
     s.run(MOCKS).unwrap();
+    for (name, text) in files {
+        assert!(!text.contains("]==]"), "{name} cannot be quoted");
+        s.run(&format!("files[\"{name}\"] = [==[{text}]==]")).unwrap();
+    }
     s.run(script).unwrap();
     s
 }
@@ -195,7 +212,10 @@ fn l7policy_drops_a_gap_and_passes_retransmissions() {
 
 #[test]
 fn scanblock_blocks_scanners_and_forgets_by_time() {
-    let mut s = state(include_str!("../examples/scanblock.lua"));
+    let mut s = with_files(
+        include_str!("../examples/scanblock.lua"),
+        &[("examples.scanblock.common", include_str!("../examples/scanblock/common.lua"))],
+    );
     s.run(
         r#"function probe(src, port, open)
             if hook(1, tcp(src, "10.0.0.2", 5000, port, 1, 0x02)) == 0 then return "blocked" end
