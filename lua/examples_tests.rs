@@ -62,7 +62,8 @@ fn with_files(script: &str, files: &[(&str, &str)]) -> State {
     s.run(MOCKS).unwrap();
     for (name, text) in files {
         assert!(!text.contains("]==]"), "{name} cannot be quoted");
-        s.run(&format!("files[\"{name}\"] = [==[{text}]==]")).unwrap();
+        s.run(&format!("files[\"{name}\"] = [==[{text}]==]"))
+            .unwrap();
     }
     s.run(script).unwrap();
     s
@@ -214,7 +215,10 @@ fn l7policy_drops_a_gap_and_passes_retransmissions() {
 fn scanblock_blocks_scanners_and_forgets_by_time() {
     let mut s = with_files(
         include_str!("../examples/scanblock.lua"),
-        &[("examples.scanblock.common", include_str!("../examples/scanblock/common.lua"))],
+        &[(
+            "examples.scanblock.common",
+            include_str!("../examples/scanblock/common.lua"),
+        )],
     );
     s.run(
         r#"function probe(src, port, open)
