@@ -26,6 +26,7 @@ extern "C" {
         out: *mut *mut c_void,
     ) -> c_int;
     fn lunatik_nf_dev_unhook(d: *mut c_void);
+    fn lunatik_nf_dev_gone(d: *const c_void) -> bool;
     fn lunatik_nf_dev_free(d: *mut c_void);
 }
 
@@ -70,6 +71,12 @@ impl DeviceHook {
             binding: NonNull::new(binding).ok_or(EINVAL)?,
             hooked: true,
         })
+    }
+
+    /// Whether the device went away, taking the hook out of netfilter.
+    pub(crate) fn gone(&self) -> bool {
+        // SAFETY: the binding is live (type invariant).
+        unsafe { lunatik_nf_dev_gone(self.binding.as_ptr()) }
     }
 
     /// Takes the hook out of netfilter (unless the device went away,

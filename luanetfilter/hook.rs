@@ -12,8 +12,9 @@
 //! inet ingress) is registered through its binding to the device
 //! (luanetfilter/device.rs), which also takes it out when the device goes.
 
-use crate::machine::{Apply, CallbackError, Deferred, Owner, Refusal, Resource};
+use crate::machine::{Apply, CallbackError, Deferred, Description, Owner, Refusal, Resource};
 use crate::nf_device::DeviceHook;
+use crate::protocol::attachment_kind;
 use crate::net::NetRef;
 use crate::data::DataArg;
 use crate::skb::SkbArg;
@@ -222,6 +223,7 @@ pub(crate) struct Hook {
     net: NetRef,
     target: KBox<Target>,
     registered: bool,
+    spec: HookSpec,
     device: Option<DeviceHook>,
 }
 
@@ -282,6 +284,7 @@ impl Hook {
             net,
             target,
             registered: true,
+            spec: *spec,
             device,
         })
     }
@@ -301,6 +304,17 @@ impl Resource for Hook {
                 // SAFETY: registered in `net` (type invariant), once.
                 None => unsafe { lunatik_nf_hook_unregister(self.net.as_ptr(), self.ops.as_ptr()) },
             }
+        }
+    }
+
+    fn describe(&self) -> Description {
+        Description {
+            family: Some(u32::from(self.spec.pf)),
+            hooknum: Some(self.spec.hooknum),
+            priority: Some(self.spec.priority),
+            device: self.spec.dev,
+            device_gone: self.device.as_ref().is_some_and(DeviceHook::gone),
+            ..Description::of(attachment_kind::NETFILTER)
         }
     }
 }
