@@ -3,8 +3,9 @@
 # instruction budget and the memory cap while their states keep working,
 # then block HTTP requests by User-Agent with a netfilter hook in Lua,
 # update the blocklist live, police an HTTP API per client address, block
-# a port scanner, then drop TLS ClientHellos by server name at XDP (an
-# eBPF program calling Lua), edit that blocklist live too, and unload.
+# a port scanner, rewrite the DNS answers for one name, then drop TLS
+# ClientHellos by server name at XDP (an eBPF program calling Lua), edit
+# that blocklist live too, and unload.
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 say() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
 
@@ -93,6 +94,26 @@ say "the operator lifts the block by hand (it would end by itself after block_s,
 step server lunatik exec scanblock -e 'require("rcu").table("scan.blocked")["10.200.0.1"] = nil'
 step fetch /public/index.html
 step server lunatik stop scanblock
+
+say "rewriting packets: DNS answers for one name get another address (dnsrewrite.lua)"
+$IP netns exec server lunatik-dns 53 www.example=192.0.2.1 mail.example=192.0.2.3 >/dev/null 2>/tmp/dns.err &
+dns=$!
+for _ in $(seq 100); do grep -q listening /tmp/dns.err && break; sleep 0.1; done
+# resolve NAME: the addresses the client's resolver query gets.
+resolve() {
+	printf '%s -> ' "$1"
+	client nslookup -type=a -timeout=2 -retry=1 "$1" 10.200.0.2 2>&1 | awk '/^Address: / { printf "%s ", $2 }'
+	echo
+}
+step resolve www.example
+step client lunatik run dnsrewrite.lua softirq
+step client lunatik exec dnsrewrite -e 'require("rcu").table("dns.rewrite")["www.example"] = "10.200.0.9"'
+step resolve www.example
+step resolve mail.example
+step client lunatik exec dnsrewrite -e 'return "answers", answers, "rewritten", rewritten'
+step client lunatik stop dnsrewrite
+kill $dns
+wait $dns 2>/dev/null
 
 say "at XDP, before any skb: an eBPF program hands TLS ClientHellos to Lua, which drops blocked server names"
 . /selftests/xdp-frames.sh

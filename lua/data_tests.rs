@@ -219,6 +219,58 @@ fn views_are_detached_after_a_failing_call_and_survive_collection() {
     s.collect();
 }
 
+/// Registry keys of the kept views of the test below.
+static KEPT: [u8; 2] = [0; 2];
+
+#[test]
+fn kept_views_serve_every_call_and_are_detached_outside_one() {
+    let mut s = state();
+    s.run(
+        "calls = 0
+         function f(p, a)
+            calls = calls + 1
+            local same = p == first_p and a == first_a
+            if calls == 1 then first_p, first_a = p, a end
+            -- the first call's views show this call's memory
+            p:setbyte(0, a:getbyte(0))
+            collectgarbage()
+            return same, #first_p, first_p:getbyte(0), #first_a
+         end",
+    )
+    .unwrap();
+    let call = |s: &mut State, packet: &mut [u8], arg: &mut [u8]| {
+        let (p, a) = (
+            DataArg::writable(packet).kept(&KEPT[0]),
+            DataArg::writable(arg).kept(&KEPT[1]),
+        );
+        s.call(c"f", &[Arg::Lent(&p), Arg::Lent(&a)], |v| {
+            v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()
+        })
+    };
+    let (mut one, mut two) = ([0u8; 2], [0u8; 3]);
+    assert_eq!(
+        call(&mut s, &mut one, &mut [5]).unwrap(),
+        ["Bool(false)", "Int(2)", "Int(5)", "Int(1)"]
+    );
+    assert_eq!(
+        call(&mut s, &mut two, &mut [6, 7]).unwrap(),
+        ["Bool(true)", "Int(3)", "Int(6)", "Int(2)"]
+    );
+    assert_eq!((one, two), ([5, 0], [6, 0, 0]));
+    // Outside a call the kept views are empty; writes fail.
+    assert_eq!(s.run("return #first_p, #first_a").unwrap(), ["0", "0"]);
+    let e = s.run("first_p:setbyte(0, 1)").unwrap_err();
+    assert!(e.contains("out of bounds"), "{e}");
+    // A failing call leaves them detached too.
+    s.run("function f(p) kept = p error('boom') end").unwrap();
+    assert!(call(&mut s, &mut one, &mut []).is_err());
+    assert_eq!(
+        s.run("return #kept, kept == first_p").unwrap(),
+        ["0", "true"]
+    );
+    s.collect();
+}
+
 /// The captured ClientHello (examples/tls-clienthello.hex), for
 /// "blocked.example.com".
 fn client_hello() -> Vec<u8> {
@@ -293,6 +345,7 @@ fn skb_object_shows_the_packet_and_returns_a_mark() {
         ifindex: 3,
         mark: 1,
         new_mark: &new_mark,
+        ops: None,
     };
     let arg = Arg::Lent(&skb);
     let got = s
@@ -349,6 +402,7 @@ fn one_skb_object_serves_every_packet_and_a_kept_one_is_detached() {
             ifindex: 1,
             mark: m,
             new_mark: &mark,
+            ops: None,
         };
         s.call(c"hook", &[Arg::Lent(&skb)], |v| {
             v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>()
@@ -384,6 +438,7 @@ fn one_skb_object_serves_every_packet_and_a_kept_one_is_detached() {
         ifindex: 1,
         mark: 0,
         new_mark: &mark,
+        ops: None,
     };
     assert!(s.call(c"hook", &[Arg::Lent(&skb)], |_| ()).is_err());
     assert_eq!(s.run("return #kept_view").unwrap(), ["0"]);

@@ -95,6 +95,33 @@ const LIBRARY_RUNAWAYS: &[&str] = &[
     "local t = {} for i = 1, 1000000 do t[i] = {} end for i = 1, 10000 do collectgarbage() end",
 ];
 
+/// The budget counts every VM instruction, one granule per count-hook
+/// call: the patched VM decrements the count inline when only the count
+/// hook is on (lua/lua-5.5.1-kernel.patch, `vmfetch`), which must stop a
+/// loop at the very instruction Lua's own `luaG_traceexec` stopped it at.
+/// The figures are those of unpatched counting (Lua 5.5.1's code for
+/// each loop: 4, 7 and 8 instructions per turn, with a call, with a
+/// vararg call).
+#[test]
+fn the_budget_counts_every_instruction() {
+    for (src, turns) in [
+        ("n = 0 while true do n = n + 1 end", "249999"),
+        (
+            "n = 0 local function f(a) return a + 1 end while true do n = f(n) end",
+            "142856",
+        ),
+        (
+            "n = 0 local function g(...) return ... end while true do n = g(n) + 1 end",
+            "124999",
+        ),
+    ] {
+        let mut s = State::new(0, 1_000_000).unwrap();
+        let err = s.run(src).unwrap_err();
+        assert!(err.contains("instruction budget exceeded"), "{src}: {err}");
+        assert_eq!(s.eval("return n").unwrap(), turns, "{src}");
+    }
+}
+
 #[test]
 fn library_work_is_charged_to_the_budget() {
     for src in LIBRARY_RUNAWAYS {

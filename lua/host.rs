@@ -220,6 +220,43 @@ impl State {
         self.call_callee(vm::Callee::Global(func), args, f)
     }
 
+    /// Keeps the global function `name` among the state's callbacks
+    /// (`vm::store_callback`) and returns its id, to call it as the kernel
+    /// calls a hook (`vm::Callee::Callback`).
+    pub fn store_global(&mut self, name: &core::ffi::CStr) -> Result<i64, String> {
+        /// Stores the global named by the light userdata 1, returns its id.
+        unsafe extern "C" fn store(L: *mut lua_State) -> c_int {
+            // SAFETY: called by lua_pcall below with the name as light
+            // userdata 1; these may raise, caught by that pcall, and
+            // nothing here has a destructor.
+            unsafe {
+                let name = ffi::lua_touserdata(L, 1).cast::<core::ffi::c_char>();
+                ffi::lua_getglobal(L, name);
+                ffi::luaL_checktype(L, -1, ffi::LUA_TFUNCTION);
+                let id = vm::store_callback(L, ffi::lua_gettop(L));
+                ffi::lua_pushinteger(L, id);
+            }
+            1
+        }
+        // SAFETY: `self` owns the idle state; the entry is bounded like any
+        // other, and `name` outlives the protected call that reads it.
+        unsafe {
+            ffi::lua_settop(self.L, 0);
+            account::begin_entry(self.L);
+            ffi::lua_pushcclosure(self.L, store, 0);
+            ffi::lua_pushlightuserdata(self.L, name.as_ptr().cast_mut().cast());
+            let status = ffi::lua_pcall(self.L, 1, 1, 0);
+            account::end_entry(self.L);
+            let r = if status == ffi::LUA_OK {
+                Ok(ffi::lua_tointegerx(self.L, -1, core::ptr::null_mut()))
+            } else {
+                Err(format!("no function {name:?}"))
+            };
+            ffi::lua_settop(self.L, 0);
+            r
+        }
+    }
+
     /// Whether the registry holds a function under `key`
     /// (`vm::Callee::Slot`).
     pub fn holds_slot(&mut self, key: &'static u8) -> bool {
@@ -294,6 +331,8 @@ mod ratelimit_tests;
 mod rcu_tests;
 #[cfg(test)]
 mod require_tests;
+#[cfg(test)]
+mod rewrite_tests;
 #[cfg(all(test, lunatik_sanitize))]
 mod sanitizer_tests;
 #[cfg(test)]

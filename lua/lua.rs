@@ -183,6 +183,19 @@ impl<'a> Lua<'a> {
         unsafe { lua_toboolean(self.as_ptr(), -1) != 0 }
     }
 
+    /// Argument `arg` as a flag: `false` if absent or nil, the boolean
+    /// if one; raises for any other type. May raise.
+    pub fn opt_bool(&mut self, arg: c_int) -> bool {
+        match self.type_of(arg) {
+            t if t <= LUA_TNIL => false,
+            LUA_TBOOLEAN => {
+                // SAFETY: reading a boolean argument never raises.
+                unsafe { lua_toboolean(self.as_ptr(), arg) != 0 }
+            }
+            _ => self.arg_error(arg, c"boolean expected"),
+        }
+    }
+
     /// The absolute index of the value on top.
     pub fn top(&self) -> c_int {
         // SAFETY: reading the top never raises.

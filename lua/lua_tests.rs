@@ -161,6 +161,57 @@ fn class_values_have_a_hidden_metatable() {
     assert!(e.contains("test.counter expected"), "{e}");
 }
 
+/// Registry keys of the kept views of the test below.
+static VIEWS: [u8; 2] = [0; 2];
+
+/// A stored function called with kept views takes `vm::call`'s direct
+/// path from the second call on (the views exist then): the views are
+/// still attached during the call and detached after it, also when the
+/// function fails, and a string argument still goes the protected way.
+#[test]
+fn slot_calls_with_kept_views_lend_and_release_them() {
+    use crate::data::DataArg;
+    use crate::vm::{Arg, Callee};
+    use crate::State;
+    let mut s = state();
+    let t = "local t = require 'handletest' ";
+    s.run(&format!(
+        "{t} t.slot(function(p, a, x) kept = p p:setbyte(0, #a) return #p, x end)"
+    ))
+    .unwrap();
+    let call = |s: &mut State, packet: &mut [u8], x: Arg<'_>| {
+        let mut arg = [0u8; 3];
+        let (p, a) = (
+            DataArg::writable(packet).kept(&VIEWS[0]),
+            DataArg::writable(&mut arg).kept(&VIEWS[1]),
+        );
+        s.call_callee(
+            Callee::Slot(&SLOT),
+            &[Arg::Lent(&p), Arg::Lent(&a), x],
+            |r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>(),
+        )
+    };
+    for len in [4, 5, 6] {
+        let mut packet = vec![0u8; len];
+        assert_eq!(
+            call(&mut s, &mut packet, Arg::Int(9)).unwrap(),
+            [format!("Int({len})"), "Int(9)".into()]
+        );
+        assert_eq!(packet[0], 3);
+        assert_eq!(s.eval("return #kept").unwrap(), "0");
+    }
+    let mut packet = [0u8; 2];
+    let r = call(&mut s, &mut packet, Arg::Str(b"s")).unwrap();
+    assert_eq!(r[0], "Int(2)");
+    s.run(&format!(
+        "{t} t.slot(function(p) kept = p error('boom') end)"
+    ))
+    .unwrap();
+    let e = call(&mut s, &mut packet, Arg::Nil).unwrap_err();
+    assert!(e.contains("boom"), "{e}");
+    assert_eq!(s.eval("return #kept").unwrap(), "0");
+}
+
 #[test]
 fn slots_hold_the_function_a_library_keeps() {
     use crate::vm::{Arg, Callee, Value};

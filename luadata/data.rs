@@ -8,7 +8,9 @@
 //! read-only flag. `data.new(size)` makes one over zeroed bytes inside the
 //! userdata itself. The kernel makes others over its own memory with
 //! [`push_view`] for the length of one call and [`detach`]es them after,
-//! so a view a script kept reads as empty, never as stale memory.
+//! so a view a script kept reads as empty, never as stale memory; a packet
+//! path that calls often lends [`KeptArg`]s instead, a view per state
+//! re-attached for each call and detached after it.
 //!
 //! Methods (`d:getbyte(off)` and so on, offsets from 0): `getbyte setbyte`,
 //! `get`/`set` + `int8 uint8 int16 uint16 int32 uint32 int64` (host byte
@@ -447,6 +449,19 @@ pub unsafe fn attach(view: *mut View, ptr: *mut u8, len: usize, writable: bool) 
     }
 }
 
+/// Makes an attached view writable or read-only again, over the same
+/// bytes.
+///
+/// # Safety
+///
+/// `view` came from [`push_view`] and its userdata is alive; if
+/// `writable`, its bytes are valid for writes until [`detach`] is called.
+/// Never calls Lua.
+pub unsafe fn set_writable(view: *mut View, writable: bool) {
+    // SAFETY: by the contract.
+    unsafe { (*view).readonly = !writable }
+}
+
 /// Detaches a view: from now on it reads as empty.
 ///
 /// # Safety
@@ -512,6 +527,78 @@ impl<'a> DataArg<'a> {
     pub unsafe fn push_view(&self, L: *mut lua_State) -> *mut View {
         // SAFETY: by the contract; `self` borrows the memory for `'a`.
         unsafe { push_view(L, self.ptr, self.len, self.writable) }
+    }
+
+    /// The same memory, lent as the view the state keeps under registry
+    /// key `key` (its address) instead of a fresh one per call.
+    pub fn kept(self, key: &'static u8) -> KeptArg<'a> {
+        KeptArg { memory: self, key }
+    }
+}
+
+/// Memory lent through a view the state keeps in its registry under `key`
+/// and re-attaches for every call (a packet path that calls often: the
+/// XDP kfuncs), so a call allocates no view. The view is made detached on
+/// the first call and detached again after each call: a script that keeps
+/// it holds that one view, showing the current call's memory inside a
+/// call and nothing outside one, never freed memory.
+///
+/// Each argument of a call needs its own key: two arguments lent through
+/// one key would be one view showing the second's memory.
+#[derive(Debug, Clone, Copy)]
+pub struct KeptArg<'a> {
+    memory: DataArg<'a>,
+    key: &'static u8,
+}
+
+// SAFETY: `push` pushes the view kept under `key` (no finalizer, kept in
+// the registry for every call), detached until `attach`; `attach` and
+// `release` write the view's fields and never call Lua; after `release`
+// the view shows no memory.
+unsafe impl Lend for KeptArg<'_> {
+    unsafe fn push(&self, L: *mut lua_State) -> *mut core::ffi::c_void {
+        let key = (self.key as *const u8).cast();
+        // SAFETY: `L` is in a protected call (the trait's contract); only
+        // this function stores under a `KeptArg` key, always a view, which
+        // the registry keeps alive for the state's life (scripts cannot
+        // reach the registry).
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TUSERDATA {
+                return lua_touserdata(L, -1);
+            }
+            lua_pop(L, 1);
+            let view = push_view(L, core::ptr::null_mut(), 0, false);
+            lua_pushvalue(L, -1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+            view.cast()
+        }
+    }
+
+    fn kept(&self) -> bool {
+        true
+    }
+
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut core::ffi::c_void> {
+        // SAFETY: a raw read of the registry never raises; what `push`
+        // stored under the key is a view.
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, (self.key as *const u8).cast()) == LUA_TUSERDATA {
+                return Some(lua_touserdata(L, -1));
+            }
+            lua_pop(L, 1);
+            None
+        }
+    }
+
+    unsafe fn attach(&self, token: *mut core::ffi::c_void) {
+        // SAFETY: `token` is the view `push` returned, kept in the
+        // registry; the memory outlives the call (the trait's contract).
+        unsafe { self.memory.attach_view(token.cast()) }
+    }
+
+    unsafe fn release(&self, token: *mut core::ffi::c_void) {
+        // SAFETY: `token` is the view `push` returned, kept in the registry.
+        unsafe { detach(token.cast()) }
     }
 }
 

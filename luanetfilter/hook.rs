@@ -70,6 +70,21 @@ pub(crate) struct SkbInfo {
     pub(crate) mark: u32,
 }
 
+impl SkbInfo {
+    /// Nothing yet, for `lunatik_skb_prepare` to fill.
+    pub(crate) fn empty() -> Self {
+        Self {
+            net: core::ptr::null_mut(),
+            net_len: 0,
+            mac: core::ptr::null_mut(),
+            mac_len: 0,
+            len: 0,
+            ifindex: 0,
+            mark: 0,
+        }
+    }
+}
+
 /// A packet inside a hook, borrowed from netfilter for the call.
 ///
 /// # Invariants
@@ -95,18 +110,15 @@ impl Packet {
     /// Linearizes the packet and reads what its `skb` object shows; `None`
     /// if linearizing found no memory.
     pub(crate) fn prepare(&self) -> Option<SkbInfo> {
-        let mut info = SkbInfo {
-            net: core::ptr::null_mut(),
-            net_len: 0,
-            mac: core::ptr::null_mut(),
-            mac_len: 0,
-            len: 0,
-            ifindex: 0,
-            mark: 0,
-        };
+        let mut info = SkbInfo::empty();
         // SAFETY: the hook owns the packet for the duration of the call
         // (type invariant); `info` is ours to fill.
         (unsafe { lunatik_skb_prepare(self.0.get(), &mut info) } == 0).then_some(info)
+    }
+
+    /// The `sk_buff`, for the shims that change it (luanetfilter/write.rs).
+    pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.0.get()
     }
 
     /// The packet's mark, read without touching its data.
@@ -374,7 +386,9 @@ fn packet(state: &dyn Owner, target: &Target, skb: &Packet) -> c_uint {
         return fail;
     };
     // SAFETY: `prepare` linearized the packet; the views cover bytes
-    // up to its tail and live only for the call below.
+    // up to its tail and live only for the call below. The slices are not
+    // used after they made the views: `skb:data(h, true)` may move the
+    // bytes (skb.rs re-attaches the views then).
     let (net, mac) = unsafe {
         (
             core::slice::from_raw_parts(info.net, info.net_len as usize),
@@ -390,6 +404,7 @@ fn packet(state: &dyn Owner, target: &Target, skb: &Packet) -> c_uint {
         ifindex: i64::from(info.ifindex),
         mark: info.mark,
         new_mark: &new_mark,
+        ops: Some(skb),
     };
     let arg = Arg::Lent(&skb_arg);
     let mut verdict = fail;

@@ -9,6 +9,17 @@
 //! `skb:mark([v])` (the packet's mark, or set a new one, applied when the
 //! hook returns).
 //!
+//! Writing: `skb:data(header, true)` makes the packet's bytes private to
+//! the hook and writable (the kernel's `skb_ensure_writable`, through
+//! [`PacketOps`]) and returns that view writable; `skb:checksum()` fixes
+//! the IPv4 header checksum and the UDP or TCP checksum after an edit.
+//! Making the packet writable may move its bytes (a cloned packet gets
+//! its own copy), so it re-attaches both of the state's views to the new
+//! bytes: a view the script took before, being one of those two objects,
+//! shows the new bytes too; none ever shows the old ones. A view made
+//! writable stays so until the hook returns (`skb:data(header)` without
+//! `true` returns it as it is); every packet starts read-only.
+//!
 //! The object holds copies of the packet's fields, never a pointer to it:
 //! its views are the only way to the packet's bytes, and they are detached
 //! when the hook returns (the `skb` is a value lent for the call,
@@ -30,19 +41,49 @@ use crate::lua::{Class, Lua};
 use crate::lua_fn;
 use crate::vm::Lend;
 use core::cell::Cell;
-use core::ffi::{c_int, c_void};
+use core::ffi::{c_int, c_void, CStr};
 use core::marker::PhantomData;
 
 /// Uservalue slots of an `skb` userdata.
 const NET: c_int = 1;
 const MAC: c_int = 2;
 
+/// Where a packet's bytes are, for the views: from the network header to
+/// the end, and from the link-layer header to the end if it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct Extents {
+    /// The network header and the bytes to the end.
+    pub net: (*mut u8, usize),
+    /// The link-layer header and the bytes to the end, if any.
+    pub mac: Option<(*mut u8, usize)>,
+}
+
+/// What a hook may do to its packet beyond reading it: the kernel side
+/// (luanetfilter/write.rs) gives it for one call. Neither function calls
+/// Lua.
+pub trait PacketOps {
+    /// Makes every byte of the packet private to the hook and writable,
+    /// and tells where the bytes are now (they may have moved). The error
+    /// is the message for the script.
+    fn make_writable(&self) -> Result<Extents, &'static CStr>;
+
+    /// Fixes the IPv4 header checksum and the UDP or TCP checksum of the
+    /// writable packet: `Ok(true)` if a transport checksum was set,
+    /// `Ok(false)` if there was none to set.
+    fn checksum(&self) -> Result<bool, &'static CStr>;
+}
+
+/// A [`PacketOps`] with its lifetime erased, for the `skb` userdata,
+/// which outlives every call.
+type RawOps = *const (dyn PacketOps + 'static);
+
 /// The fields of a packet an `skb` object shows.
 ///
-/// Invariant: `views` are the views held in uservalue slots [`NET`] and
+/// Invariants: `views` are the views held in uservalue slots [`NET`] and
 /// [`MAC`] of this same userdata, which only [`cached`] sets (no library
 /// given to scripts can change a userdata's uservalues), so they live as
-/// long as the `skb`.
+/// long as the `skb`. `ops`, when set, is the current call's
+/// [`PacketOps`], set by `attach` and cleared by `release`.
 #[repr(C)]
 pub struct Skb {
     len: Cell<i64>,
@@ -54,14 +95,22 @@ pub struct Skb {
     has_mac: Cell<bool>,
     /// The views in the uservalue slots.
     views: [Cell<*mut View>; 2],
+    /// Which views the script made writable in this call.
+    writable: [Cell<bool>; 2],
+    /// Whether the packet was made writable in this call.
+    private: Cell<bool>,
+    /// What the hook may do to the packet, during a call.
+    ops: Cell<Option<RawOps>>,
 }
 
-/// The `skb` class: methods `data`, `ifindex`, `mark`; `#skb`. It owns
-/// nothing (its views are detached by the lender), so it has no `__gc`.
+/// The `skb` class: methods `data`, `checksum`, `ifindex`, `mark`;
+/// `#skb`. It owns nothing (its views are detached by the lender), so it
+/// has no `__gc`.
 static SKB: Class<Skb> = Class {
     name: c"skb",
     methods: &[
         (c"data", lua_fn!(data)),
+        (c"checksum", lua_fn!(checksum)),
         (c"ifindex", lua_fn!(ifindex)),
         (c"mark", lua_fn!(mark)),
     ],
@@ -69,8 +118,10 @@ static SKB: Class<Skb> = Class {
     _values: PhantomData,
 };
 
-/// `skb:data([header])`: the view from `"net"` (the default, as
-/// upstream) or `"mac"`.
+/// `skb:data([header [, writable]])`: the view from `"net"` (the
+/// default, as upstream) or `"mac"`; with `writable` true, made writable
+/// first (see the module's documentation). Raises when the packet cannot
+/// be made writable.
 fn data(lua: &mut Lua<'_>) -> c_int {
     let skb = SKB.check(lua, 1);
     let which: &[u8] = if lua.type_of(2) <= LUA_TNIL {
@@ -78,6 +129,7 @@ fn data(lua: &mut Lua<'_>) -> c_int {
     } else {
         lua.check_bytes(2)
     };
+    let want = lua.opt_bool(3);
     let slot = match which {
         b"net" => NET,
         b"mac" if skb.has_mac.get() => MAC,
@@ -87,8 +139,79 @@ fn data(lua: &mut Lua<'_>) -> c_int {
         }
         _ => lua.arg_error(2, c"header must be \"net\" or \"mac\""),
     };
+    let i = (slot - 1) as usize;
+    if want && !skb.writable[i].get() {
+        let extents = make_private(lua, skb);
+        skb.writable[i].set(true);
+        reattach(skb, extents);
+    }
     lua.push_uservalue(1, slot);
     1
+}
+
+/// `skb:checksum()`: fixes the IPv4 header checksum and the UDP or TCP
+/// checksum (upstream Lunatik's name); makes the packet writable first if
+/// the script has not. Returns whether a transport checksum was set.
+fn checksum(lua: &mut Lua<'_>) -> c_int {
+    let skb = SKB.check(lua, 1);
+    if !skb.private.get() {
+        let extents = make_private(lua, skb);
+        reattach(skb, extents);
+    }
+    let Some(ops) = skb.ops.get() else {
+        lua.error(c"skb: no packet (an skb is only valid inside its hook)");
+    };
+    // SAFETY: `ops` is the current call's (Skb invariant), alive until
+    // `release`, which cannot run during this method.
+    match unsafe { &*ops }.checksum() {
+        Ok(set) => lua.push_bool(set),
+        Err(msg) => lua.error(msg),
+    }
+    1
+}
+
+/// Makes the packet writable, once per call, and returns where its bytes
+/// are now; raises outside a hook or when the kernel cannot (no memory).
+fn make_private(lua: &mut Lua<'_>, skb: &Skb) -> Option<Extents> {
+    if skb.private.get() {
+        return None;
+    }
+    let Some(ops) = skb.ops.get() else {
+        lua.error(c"skb: no packet (an skb is only valid inside its hook)");
+    };
+    // SAFETY: as in `checksum`.
+    match unsafe { &*ops }.make_writable() {
+        Ok(extents) => {
+            skb.private.set(true);
+            Some(extents)
+        }
+        Err(msg) => lua.error(msg),
+    }
+}
+
+/// Attaches both views to `extents` (if the bytes were just made
+/// private), each writable if the script asked for it; a view is
+/// attached only while the call lasts, as the packet's bytes are.
+fn reattach(skb: &Skb, extents: Option<Extents>) {
+    let Some(e) = extents else {
+        // Already private: only the flag of the view asked for changed.
+        for (i, view) in skb.views.iter().enumerate() {
+            // SAFETY: a view of this `skb` (Skb invariant), attached to
+            // private, writable bytes since `make_private`.
+            unsafe { data::set_writable(view.get(), skb.writable[i].get()) };
+        }
+        return;
+    };
+    // SAFETY: the views are this `skb`'s (Skb invariant); `make_writable`
+    // gave bytes valid, and writable, until the hook returns, when
+    // `release` detaches the views.
+    unsafe {
+        data::attach(skb.views[0].get(), e.net.0, e.net.1, skb.writable[0].get());
+        match e.mac {
+            Some((p, n)) => data::attach(skb.views[1].get(), p, n, skb.writable[1].get()),
+            None => data::detach(skb.views[1].get()),
+        }
+    }
 }
 
 /// `skb:ifindex()`.
@@ -123,7 +246,7 @@ fn len(lua: &mut Lua<'_>) -> c_int {
 
 /// A packet given to a Lua function as an `skb` object for one call
 /// (`vm::Arg::Lent`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct SkbArg<'a> {
     /// From the network header to the end.
     pub net: DataArg<'a>,
@@ -137,6 +260,10 @@ pub struct SkbArg<'a> {
     pub mark: u32,
     /// Receives the mark the script set with `skb:mark(v)`, if any.
     pub new_mark: &'a Cell<Option<u32>>,
+    /// What the script may do to the packet beyond reading it; `None`
+    /// where it may not (then `skb:data(h, true)` and `skb:checksum()`
+    /// raise).
+    pub ops: Option<&'a dyn PacketOps>,
 }
 
 /// Registry key (its address) of the state's `skb` object.
@@ -172,6 +299,9 @@ unsafe fn cached(L: *mut lua_State) -> *mut Skb {
                     Cell::new(core::ptr::null_mut()),
                     Cell::new(core::ptr::null_mut()),
                 ],
+                writable: [Cell::new(false), Cell::new(false)],
+                private: Cell::new(false),
+                ops: Cell::new(None),
             },
             2,
         );
@@ -195,10 +325,26 @@ unsafe impl Lend for SkbArg<'_> {
         unsafe { cached(L) }.cast()
     }
 
+    fn kept(&self) -> bool {
+        true
+    }
+
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut c_void> {
+        // SAFETY: a raw read of the registry never raises; only `cached`
+        // stores under CACHED, always an `skb`.
+        unsafe {
+            if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast()) == LUA_TUSERDATA {
+                return Some(lua_touserdata(L, -1));
+            }
+            lua_pop(L, 1);
+            None
+        }
+    }
+
     unsafe fn attach(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` returned, anchored; its views
-        // are alive (Skb invariant), and the memory outlives the call (the
-        // trait's contract).
+        // SAFETY: `token` is the `skb` `push` returned, kept in the
+        // registry; its views are alive (Skb invariant), and the memory
+        // outlives the call (the trait's contract).
         unsafe {
             let skb = &*token.cast::<Skb>();
             skb.len.set(self.len);
@@ -206,6 +352,15 @@ unsafe impl Lend for SkbArg<'_> {
             skb.mark.set(self.mark);
             skb.new_mark.set(None);
             skb.has_mac.set(self.mac.is_some());
+            skb.writable[0].set(false);
+            skb.writable[1].set(false);
+            skb.private.set(false);
+            // The lifetime is erased: `release` clears the pointer before
+            // the call ends, and nothing reads it outside the call.
+            skb.ops.set(self.ops.map(|ops| {
+                let ops: *const (dyn PacketOps + '_) = ops;
+                core::mem::transmute::<*const (dyn PacketOps + '_), RawOps>(ops)
+            }));
             self.net.attach_view(skb.views[0].get());
             match &self.mac {
                 Some(mac) => mac.attach_view(skb.views[1].get()),
@@ -215,9 +370,10 @@ unsafe impl Lend for SkbArg<'_> {
     }
 
     unsafe fn release(&self, token: *mut c_void) {
-        // SAFETY: `token` is the `skb` `push` made, still anchored; its
+        // SAFETY: `token` is the `skb` `push` made, kept in the registry; its
         // views are reachable from it.
         let skb = unsafe { &*token.cast::<Skb>() };
+        skb.ops.set(None);
         for view in &skb.views {
             let view = view.get();
             if !view.is_null() {

@@ -8,9 +8,11 @@
 //! receiving device's namespace (rust/softirq_index.rs, no lock, no
 //! sleep), calls the function `xdp.attach` kept ([`ATTACHED`])
 //! on the current CPU's replica with two writable `data` views, over the
-//! packet (`data .. data_end`) and the argument bytes, both detached when
-//! the function returns, and hands the program its action or a negative
-//! errno.
+//! packet (`data .. data_end`) and the argument bytes, and hands the
+//! program its action or a negative errno. The replica keeps the two
+//! views and re-attaches them for each packet, so a call allocates
+//! nothing; they are detached when the function returns (a script that
+//! keeps one sees it empty outside a call).
 
 use crate::data::DataArg;
 use crate::net::NetRef;
@@ -24,6 +26,11 @@ use kernel::prelude::*;
 /// The registry key (its address) under which `xdp.attach` keeps the
 /// function the kfuncs call.
 pub(crate) static ATTACHED: u8 = 0;
+
+/// The registry keys (their addresses) of the two views each replica
+/// keeps for the calls, the packet's and the argument's, re-attached per
+/// packet (`data::KeptArg`); one array, so the two addresses differ.
+static VIEWS: [u8; 2] = [0; 2];
 
 /// The largest XDP action (`XDP_REDIRECT`).
 pub(crate) const ACTION_MAX: i64 = 4;
@@ -83,7 +90,10 @@ pub(crate) unsafe extern "C" fn lunatik_xdp_run(
             },
         )
     };
-    let (packet, argument) = (DataArg::writable(packet), DataArg::writable(argument));
+    let (packet, argument) = (
+        DataArg::writable(packet).kept(&VIEWS[0]),
+        DataArg::writable(argument).kept(&VIEWS[1]),
+    );
     let args = [Arg::Lent(&packet), Arg::Lent(&argument)];
     let outcome = softirq_index::with(net, name, |state| {
         state.call_slot(&ATTACHED, &args, |r| match r.get(0) {

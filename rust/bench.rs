@@ -76,6 +76,7 @@ mod tests {
             ifindex: 1,
             mark: 0,
             new_mark: &mark,
+            ops: None,
         };
         let skb = || Arg::Lent(&skb_arg);
         let mut failures = 0;

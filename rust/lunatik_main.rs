@@ -65,6 +65,8 @@ mod nf_constants;
 mod nf_device;
 #[path = "../luanetfilter/hook.rs"]
 mod nf_hook;
+#[path = "../luanetfilter/write.rs"]
+mod nf_write;
 #[allow(unreachable_pub, dead_code)]
 mod protocol;
 mod random;

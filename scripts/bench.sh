@@ -38,10 +38,11 @@ if [ -n "${LUNATIK_UPSTREAM:-}" ]; then
 fi
 
 # LUNATIK_BENCH_REVS="NAME=REV ...": the module of each git revision, built
-# against the bench kernel from `git archive` (with the Lua sources
-# prepared now), measured in the same boot after the table, each against
-# the others (selftests/bench.sh, "Revisions"): before/after figures for a
-# change without a second boot.
+# against the bench kernel from `git archive` (with the Lua sources that
+# revision's own patch prepares, so a change to the patch is measured
+# too), measured in the same boot after the table, each against the others
+# (selftests/bench.sh, "Revisions"): before/after figures for a change
+# without a second boot.
 if [ -n "${LUNATIK_BENCH_REVS:-}" ]; then
 	mkdir -p "$overlay/lib/modules/revisions"
 	n=0
@@ -53,7 +54,7 @@ if [ -n "${LUNATIK_BENCH_REVS:-}" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		git archive "$rev" | tar -C "$dir" -xf -
-		find build/lua/src -type f | tar -cf - -T - | tar -C "$dir" -xf -
+		"$dir/scripts/lua-source.sh" >&2
 		make -C "$kdir" M="$dir" LLVM="$LLVM_SUFFIX" -j"$(nproc)" modules >&2
 		# Numbered, so the VM measures them in the order given.
 		cp "$dir/lunatik.ko" "$overlay/lib/modules/revisions/$(printf %02d $n)-$name.ko"

@@ -58,6 +58,7 @@ install_bin() {
 install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
 install_bin "$repo/target/release/lunatik-udp"
+install_bin "$repo/target/release/lunatik-dns"
 if [ "$mode" = bench ]; then
 	install_bin "$repo/target/release/lunatik-lua-bench"
 	cp "$repo"/selftests/bench-lua/*.lua "$root/selftests/bench-lua/"

@@ -30,10 +30,10 @@ pub enum Arg<'a> {
 }
 
 /// A value the kernel lends a Lua function for one [`call`]: pushed before
-/// the call, kept reachable by the call (anchored in the registry) and
-/// released after it, whatever happened, so that memory it shows is
-/// never reachable from Lua once the call is over (a view a script kept
-/// then reads as empty).
+/// the call, kept reachable by the call (anchored in the registry, or
+/// kept there by its lender) and released after it, whatever happened,
+/// so that memory it shows is never reachable from Lua once the call is
+/// over (a view a script kept then reads as empty).
 ///
 /// A value whose push or anchoring raised is never attached nor released:
 /// it is garbage that no Lua code can reach, or an object the lender keeps
@@ -48,7 +48,8 @@ pub enum Arg<'a> {
 /// every call (a packet's `skb`), which show no memory until `attach`.
 /// `attach` and `release` call no Lua function that may raise, and after
 /// `release` returns the value gives Lua no access to memory the lender
-/// owns.
+/// owns. A value whose `kept` returns true is one the lender keeps in the
+/// registry for every call, where no script can reach to remove it.
 pub unsafe trait Lend {
     /// Pushes the value and returns what [`Lend::release`] needs.
     ///
@@ -58,23 +59,47 @@ pub unsafe trait Lend {
     /// memory the value shows outlives the call.
     unsafe fn push(&self, L: *mut lua_State) -> *mut c_void;
 
-    /// Points the value at the lender's memory: called once after `push`,
-    /// when the value is anchored and will be released whatever happens.
-    /// A value that shows its memory from `push` on has nothing to do.
+    /// Points the value at the lender's memory: called once after `push`
+    /// (or `push_kept`), when the value is reachable and will be released
+    /// whatever happens. A value that shows its memory from `push` on has
+    /// nothing to do.
     ///
     /// # Safety
     ///
-    /// `token` came from this value's `push` in the current call.
+    /// `token` came from this value's `push` or `push_kept` in the current
+    /// call.
     unsafe fn attach(&self, token: *mut c_void) {
         let _ = token;
     }
 
-    /// Ends the loan: called once after the call, with what `push`
-    /// returned, while the value is still anchored.
+    /// Whether `push` pushes an object the lender keeps in the registry
+    /// for every call (a packet's `skb`, a kept view): such a value is
+    /// reachable without an anchor, so the call does not anchor it.
+    fn kept(&self) -> bool {
+        false
+    }
+
+    /// Pushes the value the lender keeps, if it exists already (a `kept`
+    /// value after its first call), and returns what [`Lend::release`]
+    /// needs; pushes nothing and returns `None` otherwise. Unlike `push`
+    /// it never allocates nor raises, so [`call`] may use it outside a
+    /// protected call.
     ///
     /// # Safety
     ///
-    /// `token` came from this value's `push` in the call just ended.
+    /// `L` is a valid state with room for one more value on its stack.
+    unsafe fn push_kept(&self, L: *mut lua_State) -> Option<*mut c_void> {
+        let _ = L;
+        None
+    }
+
+    /// Ends the loan: called once after the call, with what `push` (or
+    /// `push_kept`) returned, while the value is still reachable.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from this value's `push` or `push_kept` in the call
+    /// just ended.
     unsafe fn release(&self, token: *mut c_void);
 }
 
@@ -182,23 +207,93 @@ impl<'a> CallArgs<'a> {
         // SAFETY: as above; the lender's memory outlives the call (`Arg`
         // borrows it for the call's lifetime).
         let token = unsafe { value.push(L) };
-        // SAFETY: as above; one anchor per lent value, so the slots
-        // cannot run out here.
-        unsafe {
-            lua_pushvalue(L, -1);
-            lua_rawsetp(
-                L,
-                LUA_REGISTRYINDEX,
-                (&raw const ANCHORS[self.anchored]).cast(),
-            );
+        if !value.kept() {
+            // SAFETY: as above; one anchor per lent value, so the slots
+            // cannot run out here.
+            unsafe {
+                lua_pushvalue(L, -1);
+                lua_rawsetp(
+                    L,
+                    LUA_REGISTRYINDEX,
+                    (&raw const ANCHORS[self.anchored]).cast(),
+                );
+            }
+            self.anchored += 1;
         }
-        self.anchored += 1;
-        // Anchored: from here on the value is released after the call, so
-        // it may show the lender's memory.
+        // Reachable (anchored, or kept by the lender): from here on the
+        // value is released after the call, so it may show the lender's
+        // memory.
         self.lent[self.lent_len] = (Some(value), token);
         self.lent_len += 1;
         // SAFETY: `token` came from `value`'s push just above.
         unsafe { value.attach(token) };
+    }
+}
+
+impl CallArgs<'_> {
+    /// Pushes the function and the arguments for a direct `lua_pcall`, when
+    /// that cannot raise: a stored callback or slot (raw registry reads),
+    /// and arguments that are plain values or values their lender keeps
+    /// already. Returns false, with the stack back to the handler and
+    /// nothing lent, when some cannot be pushed so; the call then goes
+    /// through [`call_protected`].
+    ///
+    /// # Safety
+    ///
+    /// `L` is the idle main thread with the message handler alone on its
+    /// stack.
+    unsafe fn push_direct(&mut self, L: *mut lua_State) -> bool {
+        // SAFETY: raw reads of the registry and pushes of plain values
+        // neither allocate nor raise; `push_kept` never raises either. The
+        // main thread outside any call has LUA_MINSTACK (20) free slots,
+        // and this pushes at most 1 + MAX_LENT values.
+        unsafe {
+            let t = match self.func {
+                // A global read may run a metamethod.
+                Callee::Global(_) => return false,
+                Callee::Callback(id) => lua_rawgeti(L, LUA_REGISTRYINDEX, id),
+                Callee::Slot(key) => lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast()),
+            };
+            let direct = t == LUA_TFUNCTION
+                && self.args.len() <= MAX_LENT
+                && self.args.iter().all(|arg| match *arg {
+                    Arg::Nil => {
+                        lua_pushnil(L);
+                        true
+                    }
+                    Arg::Bool(b) => {
+                        lua_pushboolean(L, c_int::from(b));
+                        true
+                    }
+                    Arg::Int(i) => {
+                        lua_pushinteger(L, i);
+                        true
+                    }
+                    // A string is allocated.
+                    Arg::Str(_) => false,
+                    Arg::Lent(value) => match value.push_kept(L) {
+                        Some(token) => {
+                            self.lent[self.lent_len] = (Some(value), token);
+                            self.lent_len += 1;
+                            true
+                        }
+                        None => false,
+                    },
+                });
+            if !direct {
+                self.lent_len = 0;
+                lua_settop(L, HANDLER);
+                return false;
+            }
+            // Kept in the registry and released after the call whatever
+            // happens: each may show the lender's memory now.
+            for (value, token) in &self.lent[..self.lent_len] {
+                if let Some(value) = value {
+                    value.attach(*token);
+                }
+            }
+            true
+        }
     }
 }
 
@@ -265,9 +360,14 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         lua_settop(L, 0);
         account::begin_entry(L);
         lua_pushcclosure(L, traceback, 0);
-        lua_pushcclosure(L, call_protected, 0);
-        lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
-        let status = lua_pcall(L, 1, LUA_MULTRET, HANDLER);
+        let status = if call.push_direct(L) {
+            let nargs = c_int::try_from(args.len()).unwrap_or(c_int::MAX);
+            lua_pcall(L, nargs, LUA_MULTRET, HANDLER)
+        } else {
+            lua_pushcclosure(L, call_protected, 0);
+            lua_pushlightuserdata(L, core::ptr::addr_of_mut!(call).cast::<c_void>());
+            lua_pcall(L, 1, LUA_MULTRET, HANDLER)
+        };
         stopped(
             L,
             if status == LUA_OK {
@@ -278,12 +378,14 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         )
     };
     // Whatever happened, the loans end with the call. Each value recorded
-    // is still anchored in the registry; releasing calls nothing that
-    // raises (`Lend`'s contract), and replacing an existing registry entry
-    // with nil neither allocates nor raises.
+    // is still reachable (anchored, or kept in the registry by its lender);
+    // releasing calls nothing that raises (`Lend`'s contract), and
+    // replacing an existing registry entry with nil neither allocates nor
+    // raises.
     for (value, token) in &call.lent[..call.lent_len] {
         if let Some(value) = value {
-            // SAFETY: `token` came from `value`'s push in this call.
+            // SAFETY: `token` came from `value`'s push or push_kept in this
+            // call.
             unsafe { value.release(*token) };
         }
     }

@@ -9,7 +9,7 @@
 KO=/lib/modules/lunatik.ko
 BPF=/lib/bpf
 SERVER=10.202.0.2
-plan 19
+plan 20
 
 . /selftests/xdp-frames.sh
 frame 443 $PSH_ACK "$(hello blocked.example)" >/tmp/blocked.hex
@@ -150,6 +150,36 @@ expect 0 lunatik run /tmp/views.lua softirq --name xdp &&
 r=$?
 lunatik stop xdp
 result $r views_writable_bounded_detached
+
+# Each replica keeps its two views and re-attaches them per packet: the
+# second packet comes in the views the script kept from the first, which
+# show it during the call and are empty between calls.
+cat >/tmp/kept.lua <<'LUA'
+local xdp, a = require("xdp"), require("linux.xdp")
+calls = 0
+xdp.attach(function(packet, arg)
+	calls = calls + 1
+	if calls == 1 then
+		first_packet, first_arg = packet, arg
+		return a.PASS
+	end
+	if packet == first_packet and arg == first_arg and #first_packet == #packet and
+		#first_arg == 4 and first_packet:getbyte(0) == packet:getbyte(0) then
+		return a.TX
+	end
+	return a.ABORTED
+end)
+LUA
+expect 0 lunatik run /tmp/kept.lua softirq --name xdp &&
+	verdict lua.o lua_arg /tmp/http.hex $XDP_PASS &&
+	expect 0 lunatik exec xdp -e 'return #first_packet, #first_arg' &&
+	equals "$(printf '0\t0')" &&
+	verdict lua.o lua_arg /tmp/http.hex $XDP_TX &&
+	expect 0 lunatik exec xdp -e 'return calls, #first_packet, (pcall(first_packet.setbyte, first_packet, 0, 1))' &&
+	equals "$(printf '2\t0\tfalse')"
+r=$?
+lunatik stop xdp
+result $r views_kept_across_packets
 
 # A per-CPU state: the kfunc calls the current CPU's replica.
 expect 0 lunatik run /tmp/views.lua softirq percpu --name xdp &&
