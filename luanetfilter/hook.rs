@@ -8,15 +8,19 @@
 //!
 //! A hook is a resource of its state (rust/machine.rs, `Resource`): the
 //! state unregisters it, waits for an RCU grace period and frees it
-//! before anything else when it dies.
+//! before anything else when it dies. A hook on a device (netdev family,
+//! inet ingress) is registered through its binding to the device
+//! (luanetfilter/device.rs), which also takes it out when the device goes.
 
-use crate::machine::{Apply, CallbackError, Deferred, Owner, Refusal, Resource};
+use crate::machine::{Apply, CallbackError, Deferred, Description, Owner, Refusal, Resource};
+use crate::nf_device::DeviceHook;
+use crate::protocol::attachment_kind;
 use crate::net::NetRef;
 use crate::data::DataArg;
 use crate::skb::SkbArg;
 use crate::vm::{Arg, Value};
 use core::cell::Cell;
-use core::ffi::{c_int, c_uint, c_void};
+use core::ffi::{c_int, c_uint, c_void, CStr};
 use core::ptr::NonNull;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
@@ -147,7 +151,13 @@ pub(crate) struct HookSpec {
     pub(crate) mark: Option<u32>,
     /// The verdict of a failed call (`failopen`).
     pub(crate) fail: c_uint,
+    /// The device a netdev (or inet ingress) hook goes on, by name,
+    /// NUL-terminated.
+    pub(crate) dev: Option<[u8; IFNAMSIZ]>,
 }
+
+/// Bytes of a device name, its NUL included (`IFNAMSIZ`).
+pub(crate) const IFNAMSIZ: usize = 16;
 
 /// A change to a state's hooks, waiting for the chunk to finish.
 #[derive(Clone, Copy)]
@@ -178,7 +188,11 @@ impl Deferred for HookOp {
                     let _ = cx.forget.push(spec.id, GFP_KERNEL);
                     Refusal {
                         error,
-                        message: b"netfilter.register: the kernel refused the hook",
+                        message: if error == ENODEV {
+                            b"netfilter.register: no such device in the state's namespace"
+                        } else {
+                            b"netfilter.register: the kernel refused the hook"
+                        },
                     }
                 })
             }
@@ -213,13 +227,16 @@ struct Target {
 /// # Invariants
 ///
 /// While `registered`, `ops` is registered in `net` with `target` as its
-/// private data; `target.state` outlives the hook (a state drops its
-/// resources before anything else).
+/// private data, through `device` if there is one (which takes it out
+/// itself if its device goes away); `target.state` outlives the hook (a
+/// state drops its resources before anything else).
 pub(crate) struct Hook {
     ops: NonNull<c_void>,
     net: NetRef,
     target: KBox<Target>,
     registered: bool,
+    spec: HookSpec,
+    device: Option<DeviceHook>,
 }
 
 // SAFETY: the hook is shared with the kernel, which calls it on any CPU;
@@ -253,18 +270,34 @@ impl Hook {
         // SAFETY: plain allocation; `priv_` stays valid as long as `target`.
         let ops = unsafe { lunatik_nf_hook_new(priv_, spec.pf, spec.hooknum, spec.priority) };
         let ops = NonNull::new(ops).ok_or(ENOMEM)?;
-        // SAFETY: `ops` is a fresh nf_hook_ops; `net` is live (NetRef).
-        if let Err(e) = to_result(unsafe { lunatik_nf_hook_register(net.as_ptr(), ops.as_ptr()) }) {
-            // SAFETY: never registered.
-            unsafe { lunatik_nf_hook_free(ops.as_ptr()) };
-            return Err(e);
-        }
+        let registered = match &spec.dev {
+            // SAFETY: `ops` is a fresh nf_hook_ops, freed only after the
+            // binding is unhooked (`Drop`); `net` outlives the state's
+            // resources (they die with the state, before its namespace).
+            Some(dev) => CStr::from_bytes_until_nul(dev)
+                .map_err(|_| EINVAL)
+                .and_then(|name| unsafe { DeviceHook::register(net, ops, name) })
+                .map(Some),
+            // SAFETY: `ops` is a fresh nf_hook_ops; `net` is live (NetRef).
+            None => to_result(unsafe { lunatik_nf_hook_register(net.as_ptr(), ops.as_ptr()) })
+                .map(|()| None),
+        };
+        let device = match registered {
+            Ok(device) => device,
+            Err(e) => {
+                // SAFETY: never registered.
+                unsafe { lunatik_nf_hook_free(ops.as_ptr()) };
+                return Err(e);
+            }
+        };
         // INVARIANT: registered just above, with `target` as private data.
         Ok(Self {
             ops,
             net,
             target,
             registered: true,
+            spec: *spec,
+            device,
         })
     }
 }
@@ -278,8 +311,22 @@ impl Resource for Hook {
     /// be running until the next grace period.
     fn unpublish(&mut self) {
         if core::mem::take(&mut self.registered) {
-            // SAFETY: registered in `net` (type invariant), once.
-            unsafe { lunatik_nf_hook_unregister(self.net.as_ptr(), self.ops.as_ptr()) };
+            match &mut self.device {
+                Some(device) => device.unhook(),
+                // SAFETY: registered in `net` (type invariant), once.
+                None => unsafe { lunatik_nf_hook_unregister(self.net.as_ptr(), self.ops.as_ptr()) },
+            }
+        }
+    }
+
+    fn describe(&self) -> Description {
+        Description {
+            family: Some(u32::from(self.spec.pf)),
+            hooknum: Some(self.spec.hooknum),
+            priority: Some(self.spec.priority),
+            device: self.spec.dev,
+            device_gone: self.device.as_ref().is_some_and(DeviceHook::gone),
+            ..Description::of(attachment_kind::NETFILTER)
         }
     }
 }
@@ -294,7 +341,8 @@ impl Drop for Hook {
         }
         // SAFETY: unregistered, and a grace period has passed since (here
         // or in the state's drop, after `unpublish`), so no CPU is in the
-        // hook function; `target` is freed right after.
+        // hook function; `target` is freed right after, and `device`,
+        // unhooked, never reads `ops` again.
         unsafe { lunatik_nf_hook_free(self.ops.as_ptr()) };
     }
 }

@@ -6,9 +6,12 @@
 //! luanetfilter/constants.rs), and the kernel hooks behind them.
 //!
 //! `netfilter.register{hook = f, pf = ..., hooknum = ..., priority = ...,
-//! mark = ...}` works in softirq states only (hooks run in softirq
-//! context). Registering a netfilter hook sleeps, and a softirq state runs
-//! Lua under a spinlock, so `register` only records the request and keeps
+//! mark = ..., dev = ...}` works in softirq states only (hooks run in
+//! softirq context). It takes the `INET`, `IPV4`, `IPV6`, `ARP`, `BRIDGE`
+//! and `NETDEV` families; the netdev hooks and inet's `INGRESS` are on the
+//! device `dev` names, in the state's namespace (luanetfilter/device.rs).
+//! Registering a netfilter hook sleeps, and a softirq state runs Lua
+//! under a spinlock, so `register` only records the request and keeps
 //! `f` as a callback of the state; the state registers the kernel hook
 //! when the chunk that asked for it has finished, in process context
 //! (a deferred operation: luanetfilter/hook.rs). `handle:unregister()`
@@ -37,7 +40,7 @@ use crate::library::Library;
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
 use crate::machine::Context;
-use crate::nf_hook::{HookOp, HookSpec, NF_ACCEPT, NF_DROP};
+use crate::nf_hook::{HookOp, HookSpec, IFNAMSIZ, NF_ACCEPT, NF_DROP};
 use core::ffi::{c_int, c_uint, CStr};
 use core::marker::PhantomData;
 
@@ -59,6 +62,72 @@ fn field(lua: &mut Lua<'_>, name: &CStr, required: bool) -> Option<i64> {
     v
 }
 
+/// Checks that `hooknum` is a hook of family `pf` that `register` takes
+/// (docs/netfilter.md, "Hook points") and says whether it is bound to a
+/// device.
+fn hook_point(pf: i64, hooknum: i64) -> Result<bool, &'static CStr> {
+    match pf {
+        // NFPROTO_INET: the five IP hooks, or NF_INET_INGRESS on a device.
+        1 => match hooknum {
+            0..=4 => Ok(false),
+            5 => Ok(true),
+            _ => Err(c"netfilter.register: hooknum must be one of inet (0 to 5) for proto.INET"),
+        },
+        // NFPROTO_IPV4, NFPROTO_IPV6: the five IP hooks.
+        2 | 10 => match hooknum {
+            0..=4 => Ok(false),
+            _ => Err(
+                c"netfilter.register: hooknum must be one of inet (0 to 4) for proto.IPV4 and IPV6",
+            ),
+        },
+        // NFPROTO_ARP: NF_ARP_IN, OUT, FORWARD.
+        3 => match hooknum {
+            0..=2 => Ok(false),
+            _ => Err(c"netfilter.register: hooknum must be one of arp (0 to 2) for proto.ARP"),
+        },
+        // NFPROTO_NETDEV: NF_NETDEV_INGRESS, EGRESS, on a device.
+        5 => match hooknum {
+            0 | 1 => Ok(true),
+            _ => {
+                Err(c"netfilter.register: hooknum must be one of netdev (0 or 1) for proto.NETDEV")
+            }
+        },
+        // NFPROTO_BRIDGE: NF_BR_PRE_ROUTING to POST_ROUTING. The kernel
+        // keeps five bridge hooks per namespace: NF_BR_BROUTING (5) is
+        // ebtables' own and nf_register_net_hook would warn on it.
+        7 => match hooknum {
+            0..=4 => Ok(false),
+            _ => Err(c"netfilter.register: hooknum must be one of br (0 to 4) for proto.BRIDGE"),
+        },
+        _ => Err(c"netfilter.register: pf must be proto.INET, IPV4, IPV6, ARP, NETDEV or BRIDGE"),
+    }
+}
+
+/// Reads the optional `dev` field of the options table (argument 1): the
+/// name of a device of the state's namespace, NUL-terminated; raises if
+/// it is not a string or cannot be a device name.
+fn device(lua: &mut Lua<'_>) -> Option<[u8; IFNAMSIZ]> {
+    let t = lua.get_field(1, c"dev");
+    let dev = if t == crate::ffi::LUA_TNIL {
+        None
+    } else if t != crate::ffi::LUA_TSTRING {
+        lua.error(c"netfilter.register: 'dev' must be a device name (a string)")
+    } else {
+        // A string (checked above), so this neither converts nor raises;
+        // copied before the pop below.
+        let top = lua.top();
+        let name = lua.check_bytes(top);
+        if name.is_empty() || name.len() >= IFNAMSIZ || name.contains(&0) {
+            lua.error(c"netfilter.register: 'dev' is not a device name (1 to 15 bytes)");
+        }
+        let mut dev = [0u8; IFNAMSIZ];
+        dev[..name.len()].copy_from_slice(name);
+        Some(dev)
+    };
+    lua.pop(1);
+    dev
+}
+
 /// Hook handles: the callback id of the hook they stand for. They own
 /// nothing (a hook lives until it is unregistered or its state dies), so
 /// they need no `__gc`.
@@ -77,13 +146,20 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         lua.error(c"netfilter hooks need a softirq state (lunatik run SCRIPT softirq)");
     }
     let pf = field(lua, c"pf", true).unwrap_or(0);
-    // NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6.
-    if ![1, 2, 10].contains(&pf) {
-        lua.error(c"netfilter.register: pf must be proto.INET, IPV4 or IPV6");
-    }
     let hooknum = field(lua, c"hooknum", true).unwrap_or(-1);
-    if !(0..=4).contains(&hooknum) {
-        lua.error(c"netfilter.register: hooknum must be one of inet (0 to 4)");
+    let dev = device(lua);
+    let on_device = match hook_point(pf, hooknum) {
+        Ok(on_device) => on_device,
+        Err(message) => lua.error(message),
+    };
+    match (on_device, dev.is_some()) {
+        (true, false) => {
+            lua.error(c"netfilter.register: this hook is on a device: 'dev' is required")
+        }
+        (false, true) => {
+            lua.error(c"netfilter.register: 'dev' is only for proto.NETDEV hooks and inet.INGRESS")
+        }
+        _ => {}
     }
     let priority = field(lua, c"priority", false).unwrap_or(0);
     let Ok(priority) = c_int::try_from(priority) else {
@@ -115,6 +191,7 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         priority,
         mark,
         fail,
+        dev,
     };
     if crate::machine::lua_defer(lua, HookOp::Register(spec)).is_err() {
         lua.error(c"not enough memory");

@@ -6,8 +6,9 @@
 //!
 //! `xdp.attach(f)`, in a softirq state, keeps `f` in the replica's Lua
 //! registry under `xdp_run::ATTACHED` and defers an operation that exposes the
-//! state to the packet path once the chunk is done; `xdp.detach()`
-//! forgets `f`. Written against the safe handle (lua/lua.rs): no `unsafe`
+//! state to the packet path once the chunk is done and records the
+//! attachment among the state's resources (where `lunatik list` finds
+//! it); `xdp.detach()` forgets `f` and defers the removal of that record. Written against the safe handle (lua/lua.rs): no `unsafe`
 //! here, and no value with a destructor is held across a call that may
 //! raise (the longjmp rule).
 
@@ -15,9 +16,12 @@ use crate::ffi::lua_CFunction;
 use crate::library::Library;
 use crate::lua::Lua;
 use crate::lua_fn;
-use crate::machine::{Apply, Context, Deferred, Refusal};
+use crate::machine::{Apply, Context, Deferred, Description, Refusal, Resource};
+use crate::protocol::attachment_kind;
 use crate::xdp_run::ATTACHED;
 use core::ffi::{c_int, CStr};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
 
 /// The XDP actions (`enum xdp_action`): a function's result must be one
 /// (`xdp_run::ACTION_MAX` is the largest).
@@ -29,18 +33,67 @@ const ACTIONS: [(&CStr, i64); 5] = [
     (c"REDIRECT", 4),
 ];
 
-/// What `xdp.attach` defers: exposing the state, so the kfuncs may enter
-/// it. There is no kernel object to register: a program finds the state
-/// by name in the softirq index.
-struct Expose;
+/// What `xdp.attach` and `xdp.detach` defer.
+#[derive(Clone, Copy)]
+enum Op {
+    /// Exposes the state, so the kfuncs may enter it, and records the
+    /// attachment. There is no kernel object to register: a program
+    /// finds the state by name in the softirq index.
+    Attach,
+    /// Drops the record.
+    Detach,
+}
 
-impl Deferred for Expose {
-    fn exposes(&self) -> bool {
-        true
+/// The record of an attached function among the state's resources, so
+/// the control plane can report it (docs/control.md, "Attachments"). It
+/// holds no kernel object: the kfuncs reach the state through the softirq
+/// index, which the state leaves when it dies.
+struct Attachment;
+
+/// Its resource id: no callback's (those are Lua references, from 1).
+const ATTACHMENT_ID: i64 = 0;
+
+impl Resource for Attachment {
+    fn id(&self) -> i64 {
+        ATTACHMENT_ID
     }
 
-    fn apply(&self, _cx: &mut Apply<'_>) -> Result<(), Refusal> {
-        Ok(())
+    fn unpublish(&mut self) {}
+
+    fn describe(&self) -> Description {
+        Description::of(attachment_kind::XDP)
+    }
+}
+
+/// Whether `r` is an XDP attachment's record.
+fn is_attachment(r: &KBox<dyn Resource>) -> bool {
+    r.describe().kind == attachment_kind::XDP
+}
+
+impl Deferred for Op {
+    fn exposes(&self) -> bool {
+        matches!(self, Op::Attach)
+    }
+
+    fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal> {
+        let refusal = |error| Refusal {
+            error,
+            message: b"xdp.attach: not enough memory",
+        };
+        match self {
+            Op::Attach if !cx.resources.iter().any(is_attachment) => {
+                let record: KBox<dyn Resource> =
+                    KBox::new(Attachment, GFP_KERNEL).map_err(|e| refusal(e.into()))?;
+                cx.resources
+                    .push(record, GFP_KERNEL)
+                    .map_err(|e| refusal(e.into()))
+            }
+            Op::Attach => Ok(()),
+            Op::Detach => {
+                cx.resources.retain(|r| !is_attachment(r));
+                Ok(())
+            }
+        }
     }
 }
 
@@ -53,7 +106,7 @@ fn attach(lua: &mut Lua<'_>) -> c_int {
     }
     lua.check_type(1, crate::ffi::LUA_TFUNCTION);
     lua.set_slot(&ATTACHED, 1);
-    if crate::machine::lua_defer(lua, Expose).is_err() {
+    if crate::machine::lua_defer(lua, Op::Attach).is_err() {
         lua.error(c"not enough memory");
     }
     0
@@ -63,6 +116,9 @@ fn attach(lua: &mut Lua<'_>) -> c_int {
 /// return `-ENOLINK`).
 fn detach(lua: &mut Lua<'_>) -> c_int {
     lua.clear_slot(&ATTACHED);
+    if crate::machine::lua_defer(lua, Op::Detach).is_err() {
+        lua.error(c"not enough memory");
+    }
     0
 }
 

@@ -13,10 +13,10 @@
 //! extack message naming the problem; a refused request changes nothing.
 
 use crate::genl_dump::Dump;
-use crate::genl_message::Put;
+use crate::genl_message::{Nest, Put};
 use crate::genl_request::Request;
 use crate::library::{Loaded, Runtime};
-use crate::machine::RunError;
+use crate::machine::{Description, RunError};
 use crate::name::{Name, NameError};
 use crate::net::{NetRef, Pernet, PernetOps};
 use crate::protocol::{self, attr, cmd, context, rcu, stats};
@@ -279,7 +279,30 @@ fn describe(m: &mut impl Put, s: &State) -> Result {
         n.put_uint(stats::ALLOC_FAILURES, st.alloc_failures)?;
         n.put_uint(stats::LONGEST_ENTRY_NS, st.longest_entry_ns)?;
         n.put_str(stats::LAST_ERROR, st.last_error())
-    })
+    })?;
+    s.attachments(|d| m.put_nest(attr::ATTACHMENT, |n| attachment(n, d)))
+}
+
+/// Writes one resource of a state (docs/control.md, "Attachments").
+fn attachment(n: &mut Nest, d: &Description) -> Result {
+    n.put_u32(protocol::attachment::KIND, d.kind)?;
+    if let Some(family) = d.family {
+        n.put_u32(protocol::attachment::FAMILY, family)?;
+    }
+    if let Some(hooknum) = d.hooknum {
+        n.put_u32(protocol::attachment::HOOKNUM, hooknum)?;
+    }
+    if let Some(priority) = d.priority {
+        n.put_bytes(protocol::attachment::PRIORITY, &priority.to_ne_bytes())?;
+    }
+    if let Some(device) = &d.device {
+        let len = device.iter().position(|&b| b == 0).unwrap_or(device.len());
+        n.put_str(protocol::attachment::DEVICE, &device[..len])?;
+    }
+    if d.device_gone {
+        n.put_flag(protocol::attachment::DEVICE_GONE)?;
+    }
+    Ok(())
 }
 
 fn get(req: &Request) -> Result {

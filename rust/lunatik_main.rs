@@ -61,6 +61,8 @@ mod net;
 mod netfilter;
 #[path = "../luanetfilter/constants.rs"]
 mod nf_constants;
+#[path = "../luanetfilter/device.rs"]
+mod nf_device;
 #[path = "../luanetfilter/hook.rs"]
 mod nf_hook;
 #[path = "../luanetfilter/write.rs"]

@@ -216,6 +216,45 @@ pub(crate) trait Resource: Send + Sync {
     /// Dropping a resource that was not unpublished unpublishes it and
     /// waits for a grace period itself.
     fn unpublish(&mut self);
+
+    /// What it is and where it is attached, as `GET` reports it
+    /// (docs/control.md, "Attachments").
+    fn describe(&self) -> Description;
+}
+
+/// A resource as the control plane reports it: its kind (a
+/// `protocol::attachment_kind` value) and the fields of that kind, each
+/// left out of the reply when `None`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Description {
+    /// The kind (`protocol::attachment_kind`).
+    pub(crate) kind: u32,
+    /// A netfilter hook's protocol family.
+    pub(crate) family: Option<u32>,
+    /// A netfilter hook's hook number.
+    pub(crate) hooknum: Option<u32>,
+    /// A netfilter hook's priority.
+    pub(crate) priority: Option<i32>,
+    /// The device it was registered on, by the name it had then
+    /// (NUL-padded, `IFNAMSIZ` bytes).
+    pub(crate) device: Option<[u8; 16]>,
+    /// The device went away, and the kernel no longer calls in through
+    /// this resource.
+    pub(crate) device_gone: bool,
+}
+
+impl Description {
+    /// A resource of `kind` with no other field.
+    pub(crate) const fn of(kind: u32) -> Self {
+        Self {
+            kind,
+            family: None,
+            hooknum: None,
+            priority: None,
+            device: None,
+            device_gone: false,
+        }
+    }
 }
 
 /// What [`Deferred::apply`] works on: the state, its namespace and its

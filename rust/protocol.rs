@@ -78,8 +78,11 @@ pub mod attr {
     pub const UNLIMITED: u16 = 13;
     /// The namespace's rcu tables (nest of [`super::rcu`]).
     pub const RCU: u16 = 14;
+    /// What calls into the state: one nest of [`super::attachment`] per
+    /// netfilter hook or XDP attachment (repeated).
+    pub const ATTACHMENT: u16 = 15;
     /// The highest attribute number.
-    pub const MAX: u16 = 14;
+    pub const MAX: u16 = 15;
 }
 
 /// Attributes of the `stats` set (`LUNATIK_A_STATS_*`).
@@ -122,6 +125,34 @@ pub mod rcu {
     pub const TABLES_ALL: u16 = 6;
     /// The highest attribute number.
     pub const MAX: u16 = 6;
+}
+
+/// Attributes of the `attachment` set (`LUNATIK_A_ATTACHMENT_*`): one
+/// kernel object that calls into a state.
+pub mod attachment {
+    /// What it is, an [`super::attachment_kind`] value (u32).
+    pub const KIND: u16 = 1;
+    /// A netfilter hook's protocol family, `NFPROTO_*` (u32).
+    pub const FAMILY: u16 = 2;
+    /// A netfilter hook's hook number within its family (u32).
+    pub const HOOKNUM: u16 = 3;
+    /// A netfilter hook's priority (s32).
+    pub const PRIORITY: u16 = 4;
+    /// The device a netdev hook was registered on, by the name it had
+    /// then (NUL-terminated string).
+    pub const DEVICE: u16 = 5;
+    /// The device went away, and the hook with it (flag).
+    pub const DEVICE_GONE: u16 = 6;
+    /// The highest attribute number.
+    pub const MAX: u16 = 6;
+}
+
+/// Values of [`attachment::KIND`] (`enum lunatik_attachment_kind`).
+pub mod attachment_kind {
+    /// A netfilter hook (`netfilter.register`).
+    pub const NETFILTER: u32 = 1;
+    /// A function XDP programs call (`xdp.attach`).
+    pub const XDP: u32 = 2;
 }
 
 /// Values of [`attr::CONTEXT`] (`enum lunatik_context`).

@@ -15,7 +15,8 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use crate::cpu;
 use crate::library::Runtime;
 use crate::machine::{
-    Apply, CallbackError, ErrorKind, Machine, Owner, Resource, Results, RunError, TimeLimits,
+    Apply, CallbackError, Description, ErrorKind, Machine, Owner, Resource, Results, RunError,
+    TimeLimits,
 };
 use crate::name::Name;
 use crate::net::NetRef;
@@ -264,6 +265,16 @@ impl State {
     /// Number of Lua VMs: one, or one per possible CPU.
     pub(crate) fn replicas(&self) -> usize {
         self.replicas.len()
+    }
+
+    /// Calls `f` with the description of each of the state's resources,
+    /// in the order they were made, until it fails (process context: it
+    /// takes the resource list's mutex).
+    pub(crate) fn attachments(&self, mut f: impl FnMut(&Description) -> Result) -> Result {
+        self.resources
+            .lock()
+            .iter()
+            .try_for_each(|r| f(&r.describe()))
     }
 
     /// Flags for allocations made while a replica's lock is held.

@@ -44,6 +44,18 @@ enum lunatik_error_kind {
 	LUNATIK_ERROR_KIND_BUDGET,
 };
 
+/**
+ * enum lunatik_attachment_kind - What kind of kernel object calls into a
+ *   state.
+ * @LUNATIK_ATTACHMENT_KIND_NETFILTER: A netfilter hook (netfilter.register).
+ * @LUNATIK_ATTACHMENT_KIND_XDP: The function XDP programs call through the
+ *   kfuncs (xdp.attach).
+ */
+enum lunatik_attachment_kind {
+	LUNATIK_ATTACHMENT_KIND_NETFILTER = 1,
+	LUNATIK_ATTACHMENT_KIND_XDP,
+};
+
 enum {
 	LUNATIK_A_NAME = 1,
 	LUNATIK_A_CONTEXT,
@@ -59,6 +71,7 @@ enum {
 	LUNATIK_A_MESSAGE,
 	LUNATIK_A_UNLIMITED,
 	LUNATIK_A_RCU,
+	LUNATIK_A_ATTACHMENT,
 
 	__LUNATIK_A_MAX,
 	LUNATIK_A_MAX = (__LUNATIK_A_MAX - 1)
@@ -89,6 +102,18 @@ enum {
 
 	__LUNATIK_A_RCU_MAX,
 	LUNATIK_A_RCU_MAX = (__LUNATIK_A_RCU_MAX - 1)
+};
+
+enum {
+	LUNATIK_A_ATTACHMENT_KIND = 1,
+	LUNATIK_A_ATTACHMENT_FAMILY,
+	LUNATIK_A_ATTACHMENT_HOOKNUM,
+	LUNATIK_A_ATTACHMENT_PRIORITY,
+	LUNATIK_A_ATTACHMENT_DEVICE,
+	LUNATIK_A_ATTACHMENT_DEVICE_GONE,
+
+	__LUNATIK_A_ATTACHMENT_MAX,
+	LUNATIK_A_ATTACHMENT_MAX = (__LUNATIK_A_ATTACHMENT_MAX - 1)
 };
 
 enum {

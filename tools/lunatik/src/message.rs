@@ -3,7 +3,7 @@
 //!
 //! Numbers come from `rust/protocol.rs`, the file the module uses too.
 
-use crate::protocol::{self, attr, rcu, stats};
+use crate::protocol::{self, attachment, attr, rcu, stats};
 use netlink_packet_core::{
     DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable,
     ParseableParametrized,
@@ -41,7 +41,29 @@ pub enum Attr {
     Unlimited,
     /// The namespace's rcu tables.
     Rcu(Vec<RcuStat>),
+    /// A kernel object calling into the state (repeated).
+    Attachment(Vec<AttachmentAttr>),
     /// Anything else, kept as it came.
+    Other(DefaultNla),
+}
+
+/// An attribute of the `attachment` set: one netfilter hook or XDP
+/// attachment of a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentAttr {
+    /// What it is (`protocol::attachment_kind`).
+    Kind(u32),
+    /// A netfilter hook's protocol family (`NFPROTO_*`).
+    Family(u32),
+    /// A netfilter hook's hook number.
+    Hooknum(u32),
+    /// A netfilter hook's priority.
+    Priority(i32),
+    /// The device it was registered on.
+    Device(String),
+    /// The device went away, and the hook with it.
+    DeviceGone,
+    /// Anything else.
     Other(DefaultNla),
 }
 
@@ -122,6 +144,7 @@ impl Nla for Attr {
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => str_len(b),
             Attr::Stats(s) => s.as_slice().buffer_len(),
             Attr::Rcu(s) => s.as_slice().buffer_len(),
+            Attr::Attachment(s) => s.as_slice().buffer_len(),
             Attr::Other(n) => n.value_len(),
         }
     }
@@ -142,6 +165,7 @@ impl Nla for Attr {
             Attr::Stats(_) => attr::STATS | protocol::NLA_F_NESTED,
             Attr::Message(_) => attr::MESSAGE,
             Attr::Rcu(_) => attr::RCU | protocol::NLA_F_NESTED,
+            Attr::Attachment(_) => attr::ATTACHMENT | protocol::NLA_F_NESTED,
             Attr::Other(n) => n.kind(),
         }
     }
@@ -156,6 +180,7 @@ impl Nla for Attr {
             Attr::Value(b) | Attr::Error(b) | Attr::Message(b) => emit_str(buf, b),
             Attr::Stats(s) => s.as_slice().emit(buf),
             Attr::Rcu(s) => s.as_slice().emit(buf),
+            Attr::Attachment(s) => s.as_slice().emit(buf),
             Attr::Other(n) => n.emit_value(buf),
         }
     }
@@ -179,6 +204,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for Attr {
             attr::STATS => Attr::Stats(parse_all(p)?),
             attr::MESSAGE => Attr::Message(protocol::get_str(p).to_vec()),
             attr::RCU => Attr::Rcu(parse_all(p)?),
+            attr::ATTACHMENT => Attr::Attachment(parse_all(p)?),
             _ => Attr::Other(DefaultNla::parse(nla)?),
         })
     }
@@ -287,6 +313,59 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for RcuStat {
             rcu::BYTES_ALL => RcuStat::BytesAll(parse_uint(p)?),
             rcu::TABLES_ALL => RcuStat::TablesAll(parse_uint(p)?),
             _ => RcuStat::Other(DefaultNla::parse(nla)?),
+        })
+    }
+}
+
+impl Nla for AttachmentAttr {
+    fn value_len(&self) -> usize {
+        match self {
+            AttachmentAttr::Kind(_)
+            | AttachmentAttr::Family(_)
+            | AttachmentAttr::Hooknum(_)
+            | AttachmentAttr::Priority(_) => 4,
+            AttachmentAttr::Device(s) => str_len(s.as_bytes()),
+            AttachmentAttr::DeviceGone => 0,
+            AttachmentAttr::Other(n) => n.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            AttachmentAttr::Kind(_) => attachment::KIND,
+            AttachmentAttr::Family(_) => attachment::FAMILY,
+            AttachmentAttr::Hooknum(_) => attachment::HOOKNUM,
+            AttachmentAttr::Priority(_) => attachment::PRIORITY,
+            AttachmentAttr::Device(_) => attachment::DEVICE,
+            AttachmentAttr::DeviceGone => attachment::DEVICE_GONE,
+            AttachmentAttr::Other(n) => n.kind(),
+        }
+    }
+
+    fn emit_value(&self, buf: &mut [u8]) {
+        match self {
+            AttachmentAttr::Kind(v) | AttachmentAttr::Family(v) | AttachmentAttr::Hooknum(v) => {
+                buf[..4].copy_from_slice(&v.to_ne_bytes())
+            }
+            AttachmentAttr::Priority(v) => buf[..4].copy_from_slice(&v.to_ne_bytes()),
+            AttachmentAttr::Device(s) => emit_str(buf, s.as_bytes()),
+            AttachmentAttr::DeviceGone => {}
+            AttachmentAttr::Other(n) => n.emit_value(buf),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for AttachmentAttr {
+    fn parse(nla: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let p = nla.value();
+        Ok(match nla.kind() {
+            attachment::KIND => AttachmentAttr::Kind(parse_u32(p)?),
+            attachment::FAMILY => AttachmentAttr::Family(parse_u32(p)?),
+            attachment::HOOKNUM => AttachmentAttr::Hooknum(parse_u32(p)?),
+            attachment::PRIORITY => AttachmentAttr::Priority(parse_u32(p)? as i32),
+            attachment::DEVICE => AttachmentAttr::Device(parse_string(p)),
+            attachment::DEVICE_GONE => AttachmentAttr::DeviceGone,
+            _ => AttachmentAttr::Other(DefaultNla::parse(nla)?),
         })
     }
 }
@@ -484,6 +563,27 @@ mod tests {
         ])];
         let back: Vec<Attr> = parse_all(&emit(&full)).unwrap();
         assert_eq!(back, full);
+    }
+
+    #[test]
+    fn attachments_round_trip() {
+        let attrs = vec![
+            Attr::Attachment(vec![
+                AttachmentAttr::Kind(protocol::attachment_kind::NETFILTER),
+                AttachmentAttr::Family(5),
+                AttachmentAttr::Hooknum(0),
+                AttachmentAttr::Priority(-300),
+                AttachmentAttr::Device("veth0".into()),
+                AttachmentAttr::DeviceGone,
+            ]),
+            Attr::Attachment(vec![AttachmentAttr::Kind(protocol::attachment_kind::XDP)]),
+        ];
+        let buf = emit(&attrs);
+        // Each attachment is its own nest, flagged as one.
+        let ty = u16::from_ne_bytes([buf[2], buf[3]]);
+        assert_eq!(ty, attr::ATTACHMENT | protocol::NLA_F_NESTED);
+        let back: Vec<Attr> = parse_all(&buf).unwrap();
+        assert_eq!(back, attrs);
     }
 
     #[test]

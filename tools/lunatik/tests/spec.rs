@@ -3,7 +3,9 @@
 //! attributes and commands from 1 in the order they are listed (unless
 //! a `value` says otherwise) and enums from `value-start` (default 0).
 
-use lunatik::protocol::{self, attr, cmd, context, error_kind, rcu, stats};
+use lunatik::protocol::{
+    self, attachment, attachment_kind, attr, cmd, context, error_kind, rcu, stats,
+};
 use serde_yaml::Value;
 
 fn spec() -> Value {
@@ -102,6 +104,14 @@ fn enums_match() {
         ]
         .map(|(n, v)| (n.to_string(), u64::from(v)))
     );
+    assert_eq!(
+        entries("attachment-kind"),
+        [
+            ("netfilter", attachment_kind::NETFILTER),
+            ("xdp", attachment_kind::XDP),
+        ]
+        .map(|(n, v)| (n.to_string(), u64::from(v)))
+    );
 }
 
 #[test]
@@ -124,6 +134,7 @@ fn attributes_match() {
         ("message", attr::MESSAGE),
         ("unlimited", attr::UNLIMITED),
         ("rcu", attr::RCU),
+        ("attachment", attr::ATTACHMENT),
     ]
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(state, expected);
@@ -157,6 +168,19 @@ fn attributes_match() {
     .map(|(n, v)| (n.to_string(), u64::from(v)));
     assert_eq!(r, expected);
     assert_eq!(u64::from(rcu::MAX), r.last().unwrap().1);
+
+    let a = numbered(&find(sets, "attachment")["attributes"], 1);
+    let expected = [
+        ("kind", attachment::KIND),
+        ("family", attachment::FAMILY),
+        ("hooknum", attachment::HOOKNUM),
+        ("priority", attachment::PRIORITY),
+        ("device", attachment::DEVICE),
+        ("device-gone", attachment::DEVICE_GONE),
+    ]
+    .map(|(n, v)| (n.to_string(), u64::from(v)));
+    assert_eq!(a, expected);
+    assert_eq!(u64::from(attachment::MAX), a.last().unwrap().1);
 }
 
 #[test]
