@@ -17,6 +17,8 @@
 # examples/filter/sni.lua, unmodified, where `lunatik run
 # examples/filter/sni` finds it (suite 08-xdp); without it a stand-in of
 # this project's with the same behaviour (selftests/fixtures/) is there.
+# Its examples/dnsblock/{nf_dnsblock,common}.lua, unmodified, replace the
+# installed pair of this project's (suite 11-require).
 # LUNATIK_FUZZ_SEED sets the first seed of the Lua API fuzzer's suite
 # (06-fuzz), to replay a run; by default it derives one from the time.
 # LUNATIK_KO is the module to load (default: the repository's lunatik.ko;
@@ -120,6 +122,18 @@ if [ "$mode" != bench ]; then
 	make -s -C "$repo" install DESTDIR="$inst" KDIR="$kdir" >"$out/install.log" 2>&1 ||
 		{ cat "$out/install.log" >&2; echo "error: make install DESTDIR=$inst failed" >&2; exit 1; }
 	cp -a "$inst/." "$root/"
+fi
+# With LUNATIK_UPSTREAM, upstream's own examples/dnsblock pair, unmodified,
+# replaces the installed one of the same layout (suite 11-require runs
+# whichever is there; ORIGIN says which).
+dnsblock=$root/lib/modules/lua/examples/dnsblock
+if [ -d "$dnsblock" ]; then
+	if [ -n "${LUNATIK_UPSTREAM:-}" ] && [ -f "$LUNATIK_UPSTREAM/examples/dnsblock/nf_dnsblock.lua" ]; then
+		cp "$LUNATIK_UPSTREAM"/examples/dnsblock/{nf_dnsblock,common}.lua "$dnsblock/"
+		echo upstream >"$dnsblock/ORIGIN"
+	else
+		echo project >"$dnsblock/ORIGIN"
+	fi
 fi
 chmod +x "$root/init"
 [ -n "${LUNATIK_VM_OVERLAY:-}" ] && cp -r "$LUNATIK_VM_OVERLAY"/. "$root/"
