@@ -79,7 +79,12 @@ const CONVERSIONS: &[(&CStr, Conversion)] = &[
 ///
 /// Called by Lua (it raises on memory errors).
 pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
-    // SAFETY: as above.
+    // SAFETY: Lua calls this as a C function with `L` its running thread,
+    // in protected mode, so a memory error longjmps to that call and skips
+    // no destructor (none is live); the table stays on top while each
+    // closure is pushed (with its one upvalue, an index into CONVERSIONS
+    // that `convert` relies on) and set into it, so at most three slots of
+    // the LUA_MINSTACK room are used.
     unsafe {
         lua_createtable(L, 0, CONVERSIONS.len() as c_int);
         for (i, (name, _)) in CONVERSIONS.iter().enumerate() {

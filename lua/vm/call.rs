@@ -124,7 +124,10 @@ pub enum Callee<'a> {
 ///
 /// `L` is a valid, idle state.
 pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
-    // SAFETY: as above.
+    // SAFETY: `L` is a valid, idle state (the contract), so its stack has
+    // the LUA_MINSTACK room for the one value pushed and popped at once;
+    // a raw read with a light userdata key neither allocates nor calls a
+    // metamethod, so it cannot raise outside a protected call.
     unsafe {
         let t = lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast());
         lua_pop(L, 1);
@@ -145,7 +148,10 @@ pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
 /// `L` is in a protected call (this raises on memory errors); `idx` is a
 /// valid absolute index of a function.
 pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
-    // SAFETY: as above.
+    // SAFETY: `L` is in a protected call (the contract), so a memory error
+    // in luaL_ref raises into it and skips no destructor (none is live);
+    // `idx` is a valid index of a function, copied into the one slot of
+    // room the call has, which luaL_ref pops.
     unsafe {
         lua_pushvalue(L, idx);
         i64::from(luaL_ref(L, LUA_REGISTRYINDEX))
@@ -160,8 +166,11 @@ pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
 ///
 /// `L` is a valid, idle state (or a running one, from a C function).
 pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
-    // SAFETY: as above; only a slot holding a function (a callback) is
-    // replaced, never the registry's own entries.
+    // SAFETY: `L` is a valid state (the contract) with room for the one
+    // value pushed and popped here; a raw read and a raw write that
+    // replaces an existing entry allocate nothing, so nothing raises
+    // outside a protected call. Only a slot holding a function (a
+    // callback) is replaced, never the registry's own entries.
     unsafe {
         if id >= 1 && lua_rawgeti(L, LUA_REGISTRYINDEX, id) == LUA_TFUNCTION {
             lua_pushboolean(L, 0);
@@ -201,15 +210,21 @@ impl<'a> CallArgs<'a> {
     /// on a memory error).
     unsafe fn lend(&mut self, L: *mut lua_State, value: &'a dyn Lend) {
         if self.lent_len == MAX_LENT {
-            // SAFETY: as above.
+            // SAFETY: `L` is in a protected call (the contract), so the
+            // raise lands in it; `self` and the values it records are
+            // plain borrows with no destructor to skip.
             unsafe { luaL_error(L, c"too many data views".as_ptr()) };
         }
-        // SAFETY: as above; the lender's memory outlives the call (`Arg`
+        // SAFETY: `L` is in a protected call (the contract), which is what
+        // `push` asks; the lender's memory outlives the call (`Arg`
         // borrows it for the call's lifetime).
         let token = unsafe { value.push(L) };
         if !value.kept() {
-            // SAFETY: as above; one anchor per lent value, so the slots
-            // cannot run out here.
+            // SAFETY: `L` is in a protected call (the contract), so a
+            // memory error in rawsetp is caught; `push` left exactly one
+            // value (`Lend`'s contract), copied and popped here; one
+            // anchor per lent value and `lent_len < MAX_LENT`, so
+            // `ANCHORS[self.anchored]` is in bounds.
             unsafe {
                 lua_pushvalue(L, -1);
                 lua_rawsetp(
@@ -390,7 +405,10 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         }
     }
     for anchor in &ANCHORS[..call.anchored] {
-        // SAFETY: as above.
+        // SAFETY: `L` is the idle main thread again (`call`'s contract),
+        // with room for the one value pushed and popped; setting an
+        // existing registry entry to nil neither allocates nor raises, so
+        // no protected call is needed.
         unsafe {
             lua_pushnil(L);
             lua_rawsetp(L, LUA_REGISTRYINDEX, (anchor as *const u8).cast());
