@@ -361,7 +361,9 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
 ///
 /// # Safety
 ///
-/// As for [`lunatik_work`].
+/// `L` is a thread of an accounted state, where raising is allowed.
+/// Raises a Lua error (a longjmp): no value with a destructor is live
+/// here.
 pub unsafe fn charge_bytes(L: *mut lua_State, bytes: usize) {
     let units = 1 + bytes / 64;
     // SAFETY: our caller gives `lunatik_work`'s own contract: a thread of

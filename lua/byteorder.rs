@@ -34,6 +34,12 @@ fn le64(v: i64) -> i64 {
 
 /// Applies upvalue 1's conversion (an index into [`CONVERSIONS`]) to
 /// argument 1.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread, as a closure made by [`open`] (its upvalue 1 is an
+/// index into [`CONVERSIONS`]).
 unsafe extern "C" fn convert(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua as a closure made by `open`, whose upvalue is
     // an index into CONVERSIONS; the check may raise, nothing has a

@@ -32,6 +32,12 @@ use core::ptr::NonNull;
 #[macro_export]
 macro_rules! lua_fn {
     ($f:path) => {{
+        /// Calls `$f` with a handle of the running thread.
+        ///
+        /// # Safety
+        ///
+        /// Lua calls this as a C function, in protected mode, with `L`
+        /// its running thread.
         unsafe extern "C" fn trampoline(L: *mut $crate::ffi::lua_State) -> core::ffi::c_int {
             // SAFETY: Lua calls this as a C function, in protected mode,
             // with `L` its running thread.

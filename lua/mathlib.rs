@@ -15,6 +15,12 @@ use core::ffi::c_int;
 /// Registry key of the generator's state (a full userdata of 4 words).
 static RNG_KEY: u8 = 0;
 
+/// `abs(n)`: `n`'s absolute value (wrapping for `mininteger`).
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn abs(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread; the check raises on a non-integer.
     let n = unsafe { luaL_checkinteger(L, 1) };
@@ -51,16 +57,36 @@ unsafe fn pick(L: *mut lua_State, better: fn(i64, i64) -> bool) -> c_int {
     1
 }
 
+/// `max(n, ...)`: the largest argument.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn max(L: *mut lua_State) -> c_int {
-    // SAFETY: forwarded from Lua.
+    // SAFETY: `L` is the running thread of a C function Lua called in
+    // protected mode (the contract), which is what `pick` asks.
     unsafe { pick(L, |a, b| a > b) }
 }
 
+/// `min(n, ...)`: the smallest argument.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn min(L: *mut lua_State) -> c_int {
-    // SAFETY: forwarded from Lua.
+    // SAFETY: `L` is the running thread of a C function Lua called in
+    // protected mode (the contract), which is what `pick` asks.
     unsafe { pick(L, |a, b| a < b) }
 }
 
+/// `tointeger(x)`: `x` as an integer if it converts to one, else nil.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn tointeger(L: *mut lua_State) -> c_int {
     let mut ok: c_int = 0;
     // SAFETY: `L` is the calling thread; lua_tointegerx never raises.
@@ -81,6 +107,12 @@ unsafe extern "C" fn tointeger(L: *mut lua_State) -> c_int {
     1
 }
 
+/// `type(x)`: "integer" for a number, else nil.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn type_(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread.
     unsafe {
@@ -95,6 +127,12 @@ unsafe extern "C" fn type_(L: *mut lua_State) -> c_int {
     1
 }
 
+/// `ult(m, n)`: whether `m < n` as unsigned integers.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn ult(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread.
     unsafe {
@@ -175,6 +213,12 @@ unsafe fn rng<'a>(L: *mut lua_State) -> &'a mut Rng {
 
 /// `random()`: 64 random bits; `random(m)`: in `[1, m]`; `random(m, n)`:
 /// in `[m, n]`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread of a state whose library was opened by [`open`] (it
+/// raises on a bad argument).
 unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread of a state opened by `open`.
     unsafe {
@@ -199,6 +243,12 @@ unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
 }
 
 /// `randomseed(n)`: restarts the generator from `n`, for reproducible runs.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread of a state whose library was opened by [`open`] (it
+/// raises on a bad argument).
 unsafe extern "C" fn randomseed(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread of a state opened by `open`.
     unsafe {

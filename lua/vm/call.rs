@@ -312,6 +312,13 @@ impl CallArgs<'_> {
     }
 }
 
+/// The protected part of [`call`]: pushes the function and the arguments
+/// (lending what is lent) and calls it, with the message handler below.
+///
+/// # Safety
+///
+/// Only [`call`] calls this, through `lua_pcall`, with a light userdata
+/// of its live [`CallArgs`] as argument 1.
 unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
     // SAFETY: `call` passes its CallArgs as light userdata 1, alive for this
     // call. Every function below may raise; `call`'s lua_pcall catches it
@@ -359,8 +366,8 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
 ///
 /// # Safety
 ///
-/// As for `run`: `L` is the main thread of an idle state, used by one
-/// caller at a time.
+/// `L` is the main thread of a state made by `new_state`, not running,
+/// used by one caller at a time.
 pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Result<(), c_int> {
     let mut call = CallArgs {
         func,
@@ -369,8 +376,12 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         lent_len: 0,
         anchored: 0,
     };
-    // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
-    // outlives the protected call that reads it.
+    // SAFETY: `L` is the idle main thread of a state made by `new_state`
+    // (the contract), so it is accounted, as `begin_entry` asks, and the
+    // emptied stack has room for the handler and the two values of the
+    // protected path (`push_direct` bounds its own pushes); nothing
+    // before lua_pcall can raise, and `call` outlives the protected call
+    // that reads it.
     let status = unsafe {
         lua_settop(L, 0);
         account::begin_entry(L);

@@ -120,6 +120,12 @@ pub fn script_path(name: &[u8], n: usize, buf: &mut [u8; SCRIPT_PATH_MAX]) -> Op
 /// [`SEARCH_PATH`], compiled as text in this state and run with `name`
 /// and its path, as stock Lua's file searcher does. Returns the module
 /// and, for a file, its path.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread, as the closure [`open`] made (upvalue 1 is a light
+/// userdata pointing to a `&'static M`).
 pub(crate) unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; the checks, the table
     // accesses, the openers and the loader may raise; nothing here has a

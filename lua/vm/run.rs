@@ -15,6 +15,11 @@ use core::ffi::{c_int, CStr};
 /// Stack index of the message handler during [`run`].
 pub(crate) const HANDLER: c_int = 1;
 /// Message handler: appends a traceback to the error message.
+///
+/// # Safety
+///
+/// Lua calls this as the message handler of a protected call, with `L`
+/// a thread of an accounted state and the error object as argument 1.
 pub(crate) unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
     // A stopped entry's message says where it stopped. Its traceback would
     // be built with charged work, which a stopped entry may not do (the
@@ -78,6 +83,11 @@ pub unsafe fn print_line<'a>(L: *mut lua_State) -> &'a [u8] {
 }
 
 /// Converts every argument to its string form in place, as `tostring`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a `__tostring` or memory error).
 unsafe extern "C" fn stringify(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; `__tostring` metamethods and
     // memory errors may raise; nothing here has a destructor.
