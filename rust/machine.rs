@@ -579,7 +579,7 @@ impl Machine {
             GFP_KERNEL,
         )?;
         let data = NonNull::from(KBox::leak(data));
-        // SAFETY: the kernel RNG may be read from any context.
+        // The kernel RNG may be read from any context (a safe call).
         let seed = crate::random::u64();
         // SAFETY: `data` is a fresh, exclusive allocation that outlives the
         // state: `Drop` (or the failure paths below) closes the state first.
