@@ -57,7 +57,9 @@ pub type Clock = fn() -> u64;
 /// Memory, instruction and time accounting of one Lua state (all its
 /// threads).
 ///
-/// Invariants: `used` is the sum of the sizes of the live blocks the
+/// # Invariants
+///
+/// `used` is the sum of the sizes of the live blocks the
 /// allocator handed to Lua; `used <= limit` whenever `limit != 0` (0 means no
 /// cap); `peak >= used`. The first four fields are read and written by C
 /// (`struct lunatik_cstack` in `lua/lunatik_cstack.c`): keep them first.
@@ -274,9 +276,14 @@ impl Account {
 /// `L` is a thread of an accounted state, in a context that may raise.
 /// Raises a Lua error (a longjmp): no value with a destructor is live here.
 unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
-    // SAFETY: as above. The message is built without `lua_concat` (which
-    // `luaL_error` uses): concatenation charges work, and a charge on a
-    // stopped entry would raise again before this error is thrown.
+    // SAFETY: `L` is a thread of an accounted state in a context that may
+    // raise (the contract), so `lua_error` longjmps to its protected call
+    // and skips no destructor (none is live here); `luaL_where` pushes a
+    // string that `lua_tolstring` reads in place while it stays on the
+    // stack under the pushed message. The message is built without
+    // `lua_concat` (which `luaL_error` uses): concatenation charges work,
+    // and a charge on a stopped entry would raise again before this error
+    // is thrown.
     unsafe {
         lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, 1);
         luaL_where(L, 1);
@@ -332,14 +339,18 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
 /// a destructor is live here.
 #[no_mangle]
 pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_long) {
-    // SAFETY: as above.
+    // SAFETY: the patched library calls this on a thread of an accounted
+    // state (the contract), whose allocator data is its `Account`; no
+    // other reference to it is live during this call.
     let account = unsafe { account_of(L) };
     // `c_long` is `i64` here but not on every target.
     #[allow(clippy::useless_conversion)]
     let units = i64::from(units).max(0);
     match account.charge(units) {
         Kill::None => {}
-        // SAFETY: as above.
+        // SAFETY: `L` is a thread of an accounted state where raising is
+        // allowed (the contract); `account` is a plain reference and no
+        // value with a destructor is live here.
         why => unsafe { raise(L, why) },
     }
 }
@@ -350,10 +361,13 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
 ///
 /// # Safety
 ///
-/// As for [`lunatik_work`].
+/// `L` is a thread of an accounted state, where raising is allowed.
+/// Raises a Lua error (a longjmp): no value with a destructor is live
+/// here.
 pub unsafe fn charge_bytes(L: *mut lua_State, bytes: usize) {
     let units = 1 + bytes / 64;
-    // SAFETY: as above.
+    // SAFETY: our caller gives `lunatik_work`'s own contract: a thread of
+    // an accounted state where raising is allowed.
     unsafe { lunatik_work(L, units.try_into().unwrap_or(core::ffi::c_long::MAX)) }
 }
 
@@ -370,7 +384,9 @@ pub unsafe fn mark_stack(L: *mut lua_State) {
     }
     // SAFETY: the helper only reads its own frame address.
     let sp = unsafe { lunatik_stack_pointer() };
-    // SAFETY: as above.
+    // SAFETY: `L` is a thread of a state made with [`alloc`] (the
+    // contract), so its allocator data is its `Account`; the state is not
+    // running, so nothing else holds a reference to it.
     let account = unsafe { account_of(L) };
     account.stack_floor = sp.saturating_sub(account.cstack_budget());
     account.stack_reserve = match account.cstack_reserve {
@@ -390,9 +406,12 @@ pub unsafe fn mark_stack(L: *mut lua_State) {
 ///
 /// `L` is the main thread of a state created with [`alloc`], not running.
 pub unsafe fn begin_entry(L: *mut lua_State) {
-    // SAFETY: as above.
+    // SAFETY: `L` is a thread of a state made with [`alloc`], not running
+    // (the contract), which is what `mark_stack` asks.
     unsafe { mark_stack(L) };
-    // SAFETY: as above.
+    // SAFETY: the state was made with [`alloc`], so its allocator data is
+    // its `Account`; it is not running and `mark_stack`'s reference has
+    // ended, so this one is the only one.
     let account = unsafe { account_of(L) };
     account.remaining = i64::try_from(account.budget).unwrap_or(i64::MAX);
     account.killed = Kill::None;
@@ -414,7 +433,9 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
 ///
 /// `L` is the main thread of a state created with [`alloc`], not running.
 pub unsafe fn end_entry(L: *mut lua_State) -> Kill {
-    // SAFETY: as above.
+    // SAFETY: `L` is a thread of a state made with [`alloc`] (the
+    // contract), so its allocator data is its `Account`; the state is not
+    // running, so nothing else holds a reference to it.
     let account = unsafe { account_of(L) };
     let start = account.stack_floor.saturating_add(account.cstack_budget());
     let used = start.saturating_sub(account.stack_lowest);

@@ -34,6 +34,12 @@ fn le64(v: i64) -> i64 {
 
 /// Applies upvalue 1's conversion (an index into [`CONVERSIONS`]) to
 /// argument 1.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread, as a closure made by [`open`] (its upvalue 1 is an
+/// index into [`CONVERSIONS`]).
 unsafe extern "C" fn convert(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua as a closure made by `open`, whose upvalue is
     // an index into CONVERSIONS; the check may raise, nothing has a
@@ -79,7 +85,12 @@ const CONVERSIONS: &[(&CStr, Conversion)] = &[
 ///
 /// Called by Lua (it raises on memory errors).
 pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
-    // SAFETY: as above.
+    // SAFETY: Lua calls this as a C function with `L` its running thread,
+    // in protected mode, so a memory error longjmps to that call and skips
+    // no destructor (none is live); the table stays on top while each
+    // closure is pushed (with its one upvalue, an index into CONVERSIONS
+    // that `convert` relies on) and set into it, so at most three slots of
+    // the LUA_MINSTACK room are used.
     unsafe {
         lua_createtable(L, 0, CONVERSIONS.len() as c_int);
         for (i, (name, _)) in CONVERSIONS.iter().enumerate() {

@@ -175,7 +175,9 @@ extern "C" {
 ///
 /// `L` must be a valid state with the function and `nargs` arguments on top.
 pub unsafe fn lua_pcall(L: *mut lua_State, nargs: c_int, nresults: c_int, errfunc: c_int) -> c_int {
-    // SAFETY: forwarded from the caller; a null continuation is allowed.
+    // SAFETY: `L` is a valid state with the function and `nargs`
+    // arguments on top (the contract), which is what `lua_pcallk` asks;
+    // a null continuation with context 0 is what `lua_pcall` means.
     unsafe { lua_pcallk(L, nargs, nresults, errfunc, 0, core::ptr::null()) }
 }
 
@@ -190,7 +192,8 @@ pub const fn lua_upvalueindex(i: c_int) -> c_int {
 ///
 /// `L` must be a valid state with at least `n` values on its stack.
 pub unsafe fn lua_pop(L: *mut lua_State, n: c_int) {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `L` is a valid state with at least `n` values on its stack
+    // (the contract), so setting the top to `-n - 1` removes only those.
     unsafe { lua_settop(L, -n - 1) }
 }
 

@@ -32,6 +32,12 @@ use core::ptr::NonNull;
 #[macro_export]
 macro_rules! lua_fn {
     ($f:path) => {{
+        /// Calls `$f` with a handle of the running thread.
+        ///
+        /// # Safety
+        ///
+        /// Lua calls this as a C function, in protected mode, with `L`
+        /// its running thread.
         unsafe extern "C" fn trampoline(L: *mut $crate::ffi::lua_State) -> core::ffi::c_int {
             // SAFETY: Lua calls this as a C function, in protected mode,
             // with `L` its running thread.
@@ -103,14 +109,19 @@ impl<'a> Lua<'a> {
 
     /// Raises `msg`, prefixed with where the script is. Never returns.
     pub fn error(&mut self, msg: &CStr) -> ! {
-        // SAFETY: as in `arg_error`; `%s` takes the message as is.
+        // SAFETY: `L` is the running thread of a protected call (type
+        // invariant), so the raise lands in that call's `lua_pcall`; the
+        // handle has no destructor to skip. `%s` takes the NUL-terminated
+        // `msg` as is.
         unsafe { luaL_error(self.as_ptr(), c"%s".as_ptr(), msg.as_ptr()) }
     }
 
     /// Raises `fmt` with one `%s` filled from `arg`. Never returns.
     pub fn error_with(&mut self, fmt: &CStr, arg: &CStr) -> ! {
-        // SAFETY: as in `arg_error`; callers pass a format with exactly
-        // one `%s` (every use is a literal in a library).
+        // SAFETY: `L` is the running thread of a protected call (type
+        // invariant), so the raise lands in its `lua_pcall`; callers pass
+        // a format with exactly one `%s` (every use is a literal in a
+        // library), filled from the NUL-terminated `arg`.
         unsafe { luaL_error(self.as_ptr(), fmt.as_ptr(), arg.as_ptr()) }
     }
 
@@ -144,7 +155,9 @@ impl<'a> Lua<'a> {
     /// May raise.
     pub fn check_bytes(&mut self, arg: c_int) -> &'a [u8] {
         let mut len = 0usize;
-        // SAFETY: as in `check_string`; Lua guarantees `len` bytes.
+        // SAFETY: a protected call (type invariant), so a raise is caught;
+        // on return `p` points at `len` bytes of a Lua string that lives
+        // while its argument slot does, which is `'a` (type invariant).
         unsafe {
             let p = luaL_checklstring(self.as_ptr(), arg, &mut len);
             core::slice::from_raw_parts(p.cast(), len)
@@ -252,28 +265,33 @@ impl<'a> Lua<'a> {
     /// Pushes a boolean.
     pub fn push_bool(&mut self, v: bool) {
         self.grow();
-        // SAFETY: as in `push_integer`.
+        // SAFETY: `L` is a live thread (type invariant) with room for one
+        // value (`grow`); pushing a boolean never raises.
         unsafe { lua_pushboolean(self.as_ptr(), c_int::from(v)) }
     }
 
     /// Pushes nil.
     pub fn push_nil(&mut self) {
         self.grow();
-        // SAFETY: as in `push_integer`.
+        // SAFETY: `L` is a live thread (type invariant) with room for one
+        // value (`grow`); pushing nil never raises.
         unsafe { lua_pushnil(self.as_ptr()) }
     }
 
     /// Pushes a string of any bytes. May raise (memory).
     pub fn push_bytes(&mut self, s: &[u8]) {
         self.grow();
-        // SAFETY: as in `push_integer`; Lua copies the bytes.
+        // SAFETY: a protected call (type invariant), so a memory error is
+        // caught; room for one value (`grow`); `s` is valid for `s.len()`
+        // bytes and Lua copies them before returning.
         unsafe { lua_pushlstring(self.as_ptr(), s.as_ptr().cast(), s.len()) };
     }
 
     /// Pushes a C function. May raise (memory).
     pub fn push_function(&mut self, f: lua_CFunction) {
         self.grow();
-        // SAFETY: as in `push_integer`.
+        // SAFETY: a protected call (type invariant), so a memory error is
+        // caught; room for one value (`grow`); no upvalues are taken.
         unsafe { lua_pushcclosure(self.as_ptr(), f, 0) }
     }
 
@@ -281,7 +299,8 @@ impl<'a> Lua<'a> {
     pub fn push_table(&mut self, records: usize) {
         let records = c_int::try_from(records).unwrap_or(0);
         self.grow();
-        // SAFETY: as in `push_integer`.
+        // SAFETY: a protected call (type invariant), so a memory error is
+        // caught; room for one value (`grow`).
         unsafe { lua_createtable(self.as_ptr(), 0, records) }
     }
 
@@ -343,7 +362,9 @@ impl<'a> Lua<'a> {
     /// Empties the registry slot `key`. Never raises: setting an existing
     /// key to nil, or a missing one, allocates nothing.
     pub fn clear_slot(&mut self, key: &'static u8) {
-        // SAFETY: as in `set_slot`.
+        // SAFETY: a protected call (type invariant); the one push fits the
+        // LUA_MINSTACK room every C function has, and rawsetp pops it.
+        // Assigning nil allocates nothing, so neither call raises.
         unsafe {
             lua_pushnil(self.as_ptr());
             lua_rawsetp(self.as_ptr(), LUA_REGISTRYINDEX, (key as *const u8).cast());
@@ -456,7 +477,11 @@ impl<T: 'static> Class<T> {
     /// The raw block of the userdata at argument `arg`, for a `__gc` that
     /// releases what a `T` owns; raises if it is not one of this class.
     pub fn check_raw(&self, lua: &mut Lua<'_>, arg: c_int) -> *mut T {
-        // SAFETY: as in `check`.
+        // SAFETY: a protected call (type invariant), so a wrong type
+        // raises into its `lua_pcall`; on return the block is a userdata
+        // with this class's metatable, which only `push` sets, so it is
+        // a `T`-sized block holding a `T`; the caller that dereferences
+        // the raw pointer states why.
         unsafe { luaL_checkudata(lua.as_ptr(), arg, self.name.as_ptr()).cast::<T>() }
     }
 }

@@ -15,51 +15,90 @@ use core::ffi::c_int;
 /// Registry key of the generator's state (a full userdata of 4 words).
 static RNG_KEY: u8 = 0;
 
+/// `abs(n)`: `n`'s absolute value (wrapping for `mininteger`).
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn abs(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread; the check raises on a non-integer.
     let n = unsafe { luaL_checkinteger(L, 1) };
-    // SAFETY: as above.
+    // SAFETY: `L` is the calling thread, with the LUA_MINSTACK room every
+    // C function has; pushing an integer never raises.
     unsafe { lua_pushinteger(L, n.wrapping_abs()) };
     1
 }
 
 /// Shared body of `min` and `max`: keeps the argument `better` prefers.
+///
+/// # Safety
+///
+/// `L` is the running thread of a C function Lua called in protected mode
+/// (this raises on a bad argument).
 unsafe fn pick(L: *mut lua_State, better: fn(i64, i64) -> bool) -> c_int {
     // SAFETY: `L` is the calling thread.
     let n = unsafe { lua_gettop(L) };
-    // SAFETY: as above; raises "number expected" on a missing argument.
+    // SAFETY: `L` is the calling thread in a protected call (the
+    // contract), so "number expected" on a missing argument is caught
+    // there; nothing here has a destructor.
     let mut best = unsafe { luaL_checkinteger(L, 1) };
     for i in 2..=n {
-        // SAFETY: as above.
+        // SAFETY: `L` is the calling thread in a protected call, so a
+        // failed check raises into it; `i` is at most the top.
         let v = unsafe { luaL_checkinteger(L, i) };
         if better(v, best) {
             best = v;
         }
     }
-    // SAFETY: as above.
+    // SAFETY: `L` is the calling thread, with the LUA_MINSTACK room every
+    // C function has; pushing an integer never raises.
     unsafe { lua_pushinteger(L, best) };
     1
 }
 
+/// `max(n, ...)`: the largest argument.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn max(L: *mut lua_State) -> c_int {
-    // SAFETY: forwarded from Lua.
+    // SAFETY: `L` is the running thread of a C function Lua called in
+    // protected mode (the contract), which is what `pick` asks.
     unsafe { pick(L, |a, b| a > b) }
 }
 
+/// `min(n, ...)`: the smallest argument.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn min(L: *mut lua_State) -> c_int {
-    // SAFETY: forwarded from Lua.
+    // SAFETY: `L` is the running thread of a C function Lua called in
+    // protected mode (the contract), which is what `pick` asks.
     unsafe { pick(L, |a, b| a < b) }
 }
 
+/// `tointeger(x)`: `x` as an integer if it converts to one, else nil.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn tointeger(L: *mut lua_State) -> c_int {
     let mut ok: c_int = 0;
     // SAFETY: `L` is the calling thread; lua_tointegerx never raises.
     let n = unsafe { lua_tointegerx(L, 1, &mut ok) };
     if ok != 0 {
-        // SAFETY: as above.
+        // SAFETY: `L` is the calling thread, with the LUA_MINSTACK room
+        // every C function has; pushing an integer never raises.
         unsafe { lua_pushinteger(L, n) };
     } else {
-        // SAFETY: as above; raises only if the argument is absent.
+        // SAFETY: `L` is the calling thread in a protected call, so the
+        // check's error (only if the argument is absent) is caught there;
+        // the push uses one slot of the LUA_MINSTACK room.
         unsafe {
             luaL_checkany(L, 1);
             lua_pushnil(L);
@@ -68,6 +107,12 @@ unsafe extern "C" fn tointeger(L: *mut lua_State) -> c_int {
     1
 }
 
+/// `type(x)`: "integer" for a number, else nil.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn type_(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread.
     unsafe {
@@ -82,6 +127,12 @@ unsafe extern "C" fn type_(L: *mut lua_State) -> c_int {
     1
 }
 
+/// `ult(m, n)`: whether `m < n` as unsigned integers.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn ult(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread.
     unsafe {
@@ -162,6 +213,12 @@ unsafe fn rng<'a>(L: *mut lua_State) -> &'a mut Rng {
 
 /// `random()`: 64 random bits; `random(m)`: in `[1, m]`; `random(m, n)`:
 /// in `[m, n]`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread of a state whose library was opened by [`open`] (it
+/// raises on a bad argument).
 unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread of a state opened by `open`.
     unsafe {
@@ -186,6 +243,12 @@ unsafe extern "C" fn random(L: *mut lua_State) -> c_int {
 }
 
 /// `randomseed(n)`: restarts the generator from `n`, for reproducible runs.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread of a state whose library was opened by [`open`] (it
+/// raises on a bad argument).
 unsafe extern "C" fn randomseed(L: *mut lua_State) -> c_int {
     // SAFETY: `L` is the calling thread of a state opened by `open`.
     unsafe {
@@ -213,7 +276,12 @@ const FUNCTIONS: &[(&core::ffi::CStr, lua_CFunction)] = &[
 /// `L` is a valid state, inside a protected call: this raises on memory
 /// errors.
 pub unsafe fn open(L: *mut lua_State, seed: u64) {
-    // SAFETY: as above.
+    // SAFETY: `L` is valid and in a protected call (the contract), so a
+    // memory error is caught and no destructor is skipped (`Rng` has
+    // none); the fresh block is `size_of::<Rng>()` bytes, aligned for it
+    // (Lua aligns blocks to 8), and written before the registry keeps it
+    // under RNG_KEY for the state's life, which is what `rng` relies on.
+    // At most three values are on the stack at once.
     unsafe {
         let p = lua_newuserdatauv(L, core::mem::size_of::<Rng>(), 0).cast::<Rng>();
         p.write(Rng::new(seed));

@@ -37,9 +37,11 @@ const NEW_MAX: i64 = 1 << 30;
 
 /// A view of memory.
 ///
-/// Invariant: `ptr` is valid for `len` bytes (reads, and writes unless
-/// `readonly`) for as long as the view is attached; a detached view has a
-/// null `ptr` and a `len` of 0.
+/// # Invariants
+///
+/// `ptr` is valid for `len` bytes (reads, and writes unless `readonly`)
+/// for as long as the view is attached; a detached view has a null `ptr`
+/// and a `len` of 0.
 #[repr(C)]
 pub struct View {
     ptr: *mut u8,
@@ -79,16 +81,21 @@ unsafe fn check<'a>(L: *mut lua_State) -> &'a mut View {
 ///
 /// # Safety
 ///
-/// As for [`check`].
+/// `L` is the calling thread, in a protected call (this raises on a bad
+/// offset).
 unsafe fn range(L: *mut lua_State, view: &View, arg: c_int, width: usize) -> usize {
-    // SAFETY: as above.
+    // SAFETY: `L` is the calling thread in a protected call (the
+    // contract), so a non-integer raises into it; `view` is a plain
+    // borrow with no destructor to skip.
     let off = unsafe { luaL_checkinteger(L, arg) };
     match usize::try_from(off)
         .ok()
         .and_then(|o| o.checked_add(width).map(|end| (o, end)))
     {
         Some((o, end)) if end <= view.len => o,
-        // SAFETY: as above.
+        // SAFETY: `L` is the calling thread in a protected call (the
+        // contract), so the raise lands there; nothing here has a
+        // destructor.
         _ => unsafe { luaL_argerror(L, arg, c"out of bounds".as_ptr()) },
     }
 }
@@ -97,10 +104,13 @@ unsafe fn range(L: *mut lua_State, view: &View, arg: c_int, width: usize) -> usi
 ///
 /// # Safety
 ///
-/// As for [`check`].
+/// `L` is the calling thread, in a protected call (this raises on a
+/// read-only view).
 unsafe fn writable(L: *mut lua_State, view: &View) {
     if view.readonly {
-        // SAFETY: as above.
+        // SAFETY: `L` is the calling thread in a protected call (the
+        // contract), so the raise lands there; nothing here has a
+        // destructor.
         unsafe { luaL_error(L, c"read only".as_ptr()) }
     }
 }
@@ -125,8 +135,9 @@ unsafe fn bytes<'a>(view: &View, off: usize, width: usize) -> &'a [u8] {
 ///
 /// # Safety
 ///
-/// As for [`bytes`], `view.readonly` is false, and nothing else reads or
-/// writes those bytes while the slice is used.
+/// `off + width <= view.len`, the view is attached (its invariant),
+/// `view.readonly` is false, and nothing else reads or writes those bytes
+/// while the slice is used.
 unsafe fn bytes_mut<'a>(view: &View, off: usize, width: usize) -> &'a mut [u8] {
     if width == 0 {
         return &mut [];
@@ -146,9 +157,17 @@ const fn low<const W: usize>() -> usize {
 }
 
 /// Reads a `W`-byte integer, as `signed` or not, at argument 2's offset.
+///
+/// # Safety
+///
+/// `L` is the running thread of a C function Lua called in protected
+/// mode (this raises if argument 1 is not a view).
 unsafe fn get<const W: usize>(L: *mut lua_State, signed: bool) -> c_int {
-    // SAFETY: called by Lua; every check may raise, nothing has a
-    // destructor; the range check bounds the read.
+    // SAFETY: `L` is the running thread of a protected call (the
+    // contract), so every check raises into it and skips no destructor
+    // (`view` is a plain reference, `raw` plain bytes); `range` bounds
+    // `off + W` by the view's length, and nothing writes the view while
+    // `bytes` is copied (no Lua runs in between).
     unsafe {
         let view = check(L);
         let off = range(L, view, 2, W);
@@ -168,8 +187,18 @@ unsafe fn get<const W: usize>(L: *mut lua_State, signed: bool) -> c_int {
 }
 
 /// Writes the low `W` bytes of argument 3 at argument 2's offset.
+///
+/// # Safety
+///
+/// `L` is the running thread of a C function Lua called in protected
+/// mode (this raises if argument 1 is not a view).
 unsafe fn set<const W: usize>(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`.
+    // SAFETY: `L` is the running thread of a protected call (the
+    // contract), so every check raises into it and skips no destructor
+    // (`view` is a plain reference, `raw` plain bytes); `range` bounds
+    // `off + W` by the view's length and `writable` refuses a read-only
+    // view before `bytes_mut`, which no other slice of the view aliases
+    // while it is written.
     unsafe {
         let view = check(L);
         let off = range(L, view, 2, W);
@@ -184,12 +213,26 @@ unsafe fn set<const W: usize>(L: *mut lua_State) -> c_int {
 macro_rules! accessors {
     ($(($get:ident, $set:ident, $w:literal, $signed:literal)),* $(,)?) => {
         $(
+            /// A `get` method of a view.
+            ///
+            /// # Safety
+            ///
+            /// Lua calls this as a C function, in protected mode, with
+            /// `L` its running thread.
             unsafe extern "C" fn $get(L: *mut lua_State) -> c_int {
-                // SAFETY: forwarded from Lua.
+                // SAFETY: `L` is the running thread of a protected call
+                // (the contract), which is all `get` asks.
                 unsafe { get::<$w>(L, $signed) }
             }
+            /// A `set` method of a view.
+            ///
+            /// # Safety
+            ///
+            /// Lua calls this as a C function, in protected mode, with
+            /// `L` its running thread.
             unsafe extern "C" fn $set(L: *mut lua_State) -> c_int {
-                // SAFETY: forwarded from Lua.
+                // SAFETY: `L` is the running thread of a protected call
+                // (the contract), which is all `set` asks.
                 unsafe { set::<$w>(L) }
             }
         )*
@@ -209,8 +252,18 @@ accessors!(
 );
 
 /// `d:getstring(off [, len])`: `len` bytes at `off`, or the rest.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn getstring(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so every check and the budget's charge raise
+    // into it and skip no destructor; `range` bounds `off + len` by the
+    // view's length (`view.len - off` is in bounds as `off <= len`); Lua
+    // copies the bytes before any collection step could run Lua code that
+    // writes them.
     unsafe {
         let view = check(L);
         let off = range(L, view, 2, 0);
@@ -233,8 +286,19 @@ unsafe extern "C" fn getstring(L: *mut lua_State) -> c_int {
 }
 
 /// `d:setstring(off, s)`: copies all of `s` to `off`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`; the string stays on the stack while copied.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so every check and the budget's charge raise
+    // into it and skip no destructor; `range` bounds `off + len` by the
+    // view's length and `writable` refuses a read-only view before
+    // `bytes_mut`; `s` is argument 3, which stays on the stack while it
+    // is copied, and a Lua string is never a view's memory, so the two
+    // slices do not overlap.
     unsafe {
         let view = check(L);
         let mut len = 0usize;
@@ -269,8 +333,16 @@ pub fn internet_checksum(bytes: &[u8]) -> u16 {
 
 /// `d:checksum([off, len])`: the Internet checksum of the whole view, or
 /// of `len` bytes at `off`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn checksum(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so every check and the budget's charge raise
+    // into it and skip no destructor; the range is the whole view or
+    // bounded by `range`, and the sum reads it without calling Lua.
     unsafe {
         let view = check(L);
         let (off, len) = if lua_type(L, 2) <= LUA_TNIL {
@@ -289,8 +361,15 @@ unsafe extern "C" fn checksum(L: *mut lua_State) -> c_int {
 }
 
 /// `#d`: the view's length (0 once detached).
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so `check` raises into it on a non-view; the
+    // push uses one slot of the LUA_MINSTACK room and never raises.
     unsafe {
         let view = check(L);
         lua_pushinteger(L, view.len as i64);
@@ -299,8 +378,17 @@ unsafe extern "C" fn len(L: *mut lua_State) -> c_int {
 }
 
 /// `tostring(d)`: the view's bytes as a string (never an address).
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so `check` and the budget's charge raise
+    // into it and skip no destructor; the whole view is in bounds by its
+    // invariant, and Lua copies the bytes before any collection step
+    // could run Lua code that writes them.
     unsafe {
         let view = check(L);
         crate::account::charge_bytes(L, view.len);
@@ -311,10 +399,19 @@ unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
 }
 
 /// `data.new(size)`: a writable view of `size` zeroed bytes.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument).
 unsafe extern "C" fn new(L: *mut lua_State) -> c_int {
-    // SAFETY: as in `get`. The bytes follow the View header in the same
-    // userdata, which Lua never moves, so the pointer stays valid for the
-    // userdata's life.
+    // SAFETY: `L` is the running thread of a protected call (Lua calls
+    // this as a C function), so the check and a memory error raise into
+    // it and skip no destructor; the block is `header + size` bytes, so
+    // zeroing `size` bytes after the header stays inside it, and it is
+    // aligned for a View (Lua aligns blocks to 8). The bytes follow the
+    // View header in the same userdata, which Lua never moves, so the
+    // pointer stays valid for the userdata's life.
     unsafe {
         let size = luaL_checkinteger(L, 1);
         if !(0..=NEW_MAX).contains(&size) {
@@ -367,7 +464,11 @@ const METHODS: &[(&CStr, lua_CFunction)] = &[
 /// `L` is a valid state, inside a protected call (this raises on memory
 /// errors), with a view on top of the stack.
 unsafe fn set_metatable(L: *mut lua_State) {
-    // SAFETY: as above; luaL_newmetatable only looks up an existing one.
+    // SAFETY: `L` is valid and in a protected call (the contract), so a
+    // memory error raises into it and skips no destructor; the view stays
+    // at -2 under the metatable while it is built (at most four values
+    // pushed, within LUA_MINSTACK), and luaL_newmetatable only looks up
+    // an existing one, which only this function fills.
     unsafe {
         if luaL_newmetatable(L, MT.as_ptr()) == 0 {
             lua_setmetatable(L, -2);
@@ -401,7 +502,9 @@ unsafe fn set_metatable(L: *mut lua_State) {
 ///
 /// Called by Lua (it raises on memory errors).
 pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
-    // SAFETY: as above.
+    // SAFETY: Lua calls this as a C function, in protected mode, with `L` its running thread, so a memory error raises
+    // into that call and skips no destructor; two values are pushed at
+    // most, within LUA_MINSTACK.
     unsafe {
         lua_createtable(L, 0, 1);
         lua_pushcclosure(L, new, 0);
@@ -419,7 +522,11 @@ pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
 /// writes if `writable`) until [`detach`] is called, and the caller must
 /// keep the view reachable (anchored) until then, so it is not collected.
 pub unsafe fn push_view(L: *mut lua_State, ptr: *mut u8, len: usize, writable: bool) -> *mut View {
-    // SAFETY: as above.
+    // SAFETY: `L` is in a protected call (the contract), so a memory error
+    // raises into it and skips no destructor; the block is a View's size,
+    // aligned for it (Lua aligns blocks to 8), and written before
+    // `set_metatable` finds it on top; the View invariant holds because
+    // the caller keeps `ptr` valid for `len` bytes until `detach`.
     unsafe {
         let view = lua_newuserdatauv(L, core::mem::size_of::<View>(), 0).cast::<View>();
         view.write(View {
@@ -511,8 +618,8 @@ impl<'a> DataArg<'a> {
     ///
     /// # Safety
     ///
-    /// As for [`attach`]; `self` borrows the memory for `'a`, which must
-    /// outlive the attachment.
+    /// `view` came from [`push_view`] and its userdata is alive; the view is
+    /// detached before `'a` ends (`self` borrows the memory for `'a` only).
     pub unsafe fn attach_view(&self, view: *mut View) {
         // SAFETY: by the contract.
         unsafe { attach(view, self.ptr, self.len, self.writable) }
@@ -523,7 +630,9 @@ impl<'a> DataArg<'a> {
     ///
     /// # Safety
     ///
-    /// As for [`push_view`], with the memory `self` borrows.
+    /// `L` is in a protected call (this raises on memory errors); the view
+    /// is kept reachable and detached before `'a` ends, since `self` borrows
+    /// the memory for `'a` only.
     pub unsafe fn push_view(&self, L: *mut lua_State) -> *mut View {
         // SAFETY: by the contract; `self` borrows the memory for `'a`.
         unsafe { push_view(L, self.ptr, self.len, self.writable) }

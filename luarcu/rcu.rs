@@ -86,7 +86,10 @@ fn make(
 /// `L` is the calling thread, in a protected call, with no value with a
 /// destructor live in the caller.
 unsafe fn quota_error(L: *mut lua_State, e: Exceeded) -> ! {
-    // SAFETY: as above; `%I` takes a `lua_Integer`, and the limits fit.
+    // SAFETY: `L` is the calling thread in a protected call (the
+    // contract), so the raise lands in its `lua_pcall`, and the caller
+    // holds no value with a destructor (the contract), so the longjmp
+    // skips none; `%I` takes a `lua_Integer`, and the limits fit.
     unsafe {
         match e {
             Exceeded::Bytes => luaL_error(
@@ -133,9 +136,15 @@ unsafe fn check<'a>(L: *mut lua_State, arg: c_int) -> &'a Table {
 ///
 /// # Safety
 ///
-/// As for [`check`]; the key stays on the stack while the slice is used.
+/// `L` is the calling thread, in a protected call (this raises if the
+/// argument is not a key); the key stays on the stack while the slice is
+/// used.
 unsafe fn check_key<'a>(L: *mut lua_State) -> &'a [u8] {
-    // SAFETY: as above.
+    // SAFETY: `L` is the calling thread in a protected call (the
+    // contract), so the argument errors raise into it and skip no
+    // destructor; argument 2 is a string (checked first), so
+    // lua_tolstring neither converts nor allocates, and its `len` bytes
+    // live while the argument stays on the stack (the contract).
     unsafe {
         if lua_type(L, 2) != LUA_TSTRING {
             luaL_argerror(L, 2, c"rcu keys are strings".as_ptr());
@@ -158,7 +167,12 @@ unsafe fn check_key<'a>(L: *mut lua_State) -> &'a [u8] {
 /// `L` is in a protected call (this raises on memory errors) of a state
 /// that opened the library.
 unsafe fn push_handle(L: *mut lua_State) -> *mut *const Table {
-    // SAFETY: as above; `__gc` and `check` accept a null slot.
+    // SAFETY: `L` is in a protected call (the contract), so a memory error
+    // raises into it, while no reference to a table exists yet, so no
+    // `Arc` leaks; the block is a pointer's size and aligned for it (Lua
+    // aligns blocks to 8), written null before the metatable, which the
+    // opened library registered, makes `__gc` see it; `__gc` and `check`
+    // accept a null slot.
     unsafe {
         let slot =
             lua_newuserdatauv(L, core::mem::size_of::<*const Table>(), 0).cast::<*const Table>();
@@ -187,6 +201,11 @@ fn found(e: Option<&Entry>) -> Found {
 }
 
 /// `t[k]`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn index(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua. Lua is called only between the table reads,
     // each a closed RCU section holding no Lua call, so no RCU section or
@@ -247,6 +266,11 @@ unsafe extern "C" fn index(L: *mut lua_State) -> c_int {
 }
 
 /// `t[k] = v`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn newindex(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua; the checks raise before the write, and the
     // write's outcome is raised after it, when no lock or RCU section is
@@ -283,6 +307,11 @@ unsafe extern "C" fn newindex(L: *mut lua_State) -> c_int {
 }
 
 /// `__gc`: releases the handle's reference.
+///
+/// # Safety
+///
+/// Lua calls this as the handles' `__gc`, with `L` its running thread
+/// and the handle at argument 1.
 unsafe extern "C" fn gc(L: *mut lua_State) -> c_int {
     // SAFETY: Lua calls `__gc` once per handle, after its last use; the
     // slot is cleared so a resurrected handle cannot release twice.
@@ -297,6 +326,11 @@ unsafe extern "C" fn gc(L: *mut lua_State) -> c_int {
 }
 
 /// `tostring(t)`: "rcu.table" and the table's name, never an address.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua.
     unsafe {
@@ -316,6 +350,11 @@ unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
 }
 
 /// `rcu.table([buckets | name])`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua. Every check and the handle's allocation may
     // raise, so they come first; the table is then made by Rust code that
@@ -358,6 +397,11 @@ unsafe extern "C" fn table(L: *mut lua_State) -> c_int {
 }
 
 /// `rcu.map(t, f)`: calls `f(key, value)` for each entry of a snapshot.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn map(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua. The snapshot is copied into a Lua userdata
     // inside closed RCU sections; `f` runs after, on the copy.
@@ -413,7 +457,10 @@ unsafe extern "C" fn map(L: *mut lua_State) -> c_int {
 ///
 /// Called by Lua (it raises on memory errors).
 pub(crate) unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
-    // SAFETY: as above.
+    // SAFETY: Lua calls this as a C function, in protected mode, with `L`
+    // its running thread, so a memory error raises into that call and
+    // skips no destructor (`meta` is an array of plain pairs); at most
+    // three values are pushed at once, within LUA_MINSTACK.
     unsafe {
         if luaL_newmetatable(L, MT.as_ptr()) != 0 {
             let meta: [(&CStr, lua_CFunction); 4] = [

@@ -174,7 +174,9 @@ type ByNet = RBTree<usize, Arc<Space>>;
 
 /// The spaces of every namespace, by the namespace's address.
 ///
-/// Invariant: while the module's control plane lives, `SPACES` points to
+/// # Invariants
+///
+/// While the module's control plane lives, `SPACES` points to
 /// the `Spaces` that [`init`] publishes and [`exit`] frees.
 struct Spaces {
     tree: Pin<KBox<SpinLockBh<ByNet>>>,

@@ -69,7 +69,9 @@ pub(crate) enum Kind {
 /// An entry: a header followed by the key's bytes, then the string
 /// value's bytes.
 ///
-/// Invariant: once published in a bucket, nothing but `next` changes, and
+/// # Invariants
+///
+/// Once published in a bucket, nothing but `next` changes, and
 /// `next` changes only under the table's lock. `size` is the size of the
 /// allocation, made by `Kmalloc` with [`Entry::layout`], and the entry is
 /// charged `alloc_size(size)` bytes in its table's pool until it is
@@ -252,7 +254,9 @@ const INDEX_NODE: usize = core::mem::size_of::<bindings::rb_node>()
 
 /// A shared table.
 ///
-/// Invariant: `charge` bytes and one table are charged in `pool` for the
+/// # Invariants
+///
+/// `charge` bytes and one table are charged in `pool` for the
 /// table's own memory from before it is made until it is dropped, and
 /// every entry linked from `buckets` is charged there as [`Entry`] says.
 #[pin_data(PinnedDrop)]
@@ -414,7 +418,9 @@ impl Table {
                 link = &e.next;
                 cur = e.next.load(Relaxed);
             }
-            // SAFETY: as above: `cur` is valid under the lock.
+            // SAFETY: `cur` is null or an entry reached from a bucket under
+            // the writer lock, held until the end of this block; no entry
+            // is unlinked or freed without that lock, so it is valid.
             let next =
                 unsafe { cur.as_ref() }.map_or(core::ptr::null_mut(), |e| e.next.load(Relaxed));
             match fresh {
@@ -446,7 +452,10 @@ impl Table {
         let mut at = 0;
         for b in self.buckets.iter() {
             let mut p = b.load(Acquire);
-            // SAFETY: as in `read`.
+            // SAFETY: inside the read-side section `_guard` holds, every
+            // entry reachable from a bucket stays allocated (writers free
+            // only after a grace period), and the acquire loads see it
+            // fully written.
             while let Some(e) = unsafe { p.as_ref() } {
                 at = Snapshot::put(out, at, e);
                 p = e.next.load(Acquire);
@@ -467,7 +476,10 @@ impl PinnedDrop for Table {
         for b in self.buckets.iter() {
             let mut p = b.load(Relaxed);
             while !p.is_null() {
-                // SAFETY: unreachable (see above); `next` is read first.
+                // SAFETY: the last reference to the table is gone, so no
+                // reader or writer can reach `p`, a live entry of this
+                // bucket's chain owned by the table; `next` is read before
+                // `p` is freed.
                 unsafe {
                     let next = (*p).next.load(Relaxed);
                     freed.bytes += Entry::free(p);

@@ -39,6 +39,8 @@ pub(crate) fn possible() -> impl Iterator<Item = u32> {
 /// The caller may sleep: process context, no spinlock held, not inside an
 /// RCU read-side critical section.
 pub(crate) unsafe fn cond_resched() {
-    // SAFETY: the caller may sleep (see above).
+    // SAFETY: the caller may sleep (the contract: process context, no
+    // spinlock held, outside any RCU read-side section), which is all the
+    // C `cond_resched()` needs.
     unsafe { ffi::lunatik_cond_resched() }
 }

@@ -117,7 +117,9 @@ impl Runtime {
 /// running every `init` in order, dropped by running the `exit`s in
 /// reverse.
 ///
-/// Invariant: every library of `runtime` with an `init` has run it
+/// # Invariants
+///
+/// Every library of `runtime` with an `init` has run it
 /// successfully.
 pub(crate) struct Loaded(&'static Runtime);
 

@@ -336,14 +336,19 @@ pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
 
 /// The name of the state whose machine runs `lua`.
 pub(crate) fn lua_state_name(lua: &Lua<'_>) -> Name {
-    // SAFETY: as in `lua_context`.
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`
+    // (`Machine::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so its extra space holds
+    // the machine's data, as `state_name` asks.
     unsafe { state_name(lua.as_ptr()) }
 }
 
 /// Queues `op` for the state to do when the chunk running `lua` is over.
 pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
-    // SAFETY: as in `lua_context`; the machine is running, and nothing
-    // else borrows its data while its Lua code runs.
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`
+    // (`Machine::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so the machine is
+    // running, and nothing else borrows its data while its Lua code runs.
     unsafe { defer(lua.as_ptr(), op) }
 }
 
@@ -353,9 +358,12 @@ pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Resul
 ///
 /// # Safety
 ///
-/// As for [`context`].
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
 pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
-    // SAFETY: as above.
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the flag is copied out through the pointer,
+    // never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).preemptible }
 }
 
@@ -363,7 +371,8 @@ pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
 ///
 /// # Safety
 ///
-/// As for [`context`].
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
 pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
     // SAFETY: `L` belongs to a live machine (the contract), whose extra
     // space holds its data; the name is copied out, never borrowed.
@@ -427,7 +436,9 @@ fn fmt_suppressed(buf: &mut [u8], n: u64) -> usize {
 
 /// One Lua VM.
 ///
-/// Invariants: `L` is an open state created with `KernelAlloc` whose
+/// # Invariants
+///
+/// `L` is an open state created with `KernelAlloc` whose
 /// allocator user data is `&mut (*data).account` and whose extra space
 /// holds `data`; `data` came from `KBox::into_raw` and is freed only after
 /// `L` is closed. Lua touches `data` only during calls made through `self`.
@@ -444,6 +455,11 @@ unsafe impl Send for Machine {}
 /// The kernel's `print`: the arguments, converted as `tostring` does and
 /// separated by tabs, go to the kernel log as one line prefixed with the
 /// state's name, and to the `events` group, within the rate limit.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` a thread
+/// of a running [`Machine`] (its extra space holds the machine's data).
 unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; print_line may raise (a
     // __tostring metamethod, memory, too many arguments) and nothing here
@@ -452,8 +468,10 @@ unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // A line costs far more than an instruction (the kernel log, the
     // console, a netlink message), so each is charged as a few hundred,
     // and a print flood meets its deadline check as often as other work.
-    // SAFETY: as above; the charge may raise, and nothing has a
-    // destructor yet.
+    // SAFETY: `L` is a thread of a machine's state, which is accounted,
+    // running `print` in protected mode, so the charge may raise into
+    // that call; nothing here has a destructor yet (`msg` is a plain
+    // slice).
     unsafe { crate::account::lunatik_work(L, PRINT_UNITS + (msg.len() / 64) as core::ffi::c_long) };
     // SAFETY: a running machine's extra space holds its data.
     let data = unsafe { (*lua_getextraspace(L)).cast::<MachineData>() };
@@ -600,7 +618,7 @@ impl Machine {
             GFP_KERNEL,
         )?;
         let data = NonNull::from(KBox::leak(data));
-        // SAFETY: the kernel RNG may be read from any context.
+        // The kernel RNG may be read from any context (a safe call).
         let seed = crate::random::u64();
         // SAFETY: `data` is a fresh, exclusive allocation that outlives the
         // state: `Drop` (or the failure paths below) closes the state first.
@@ -634,7 +652,10 @@ impl Machine {
     }
 
     fn data_mut(&mut self) -> &mut MachineData {
-        // SAFETY: as in `data`, and `&mut self` makes this access exclusive.
+        // SAFETY: `data` came from `KBox::into_raw` and lives until `L`
+        // is closed in `drop` (type invariant); Lua touches it only during
+        // calls made through `self`, and `&mut self` means none is running
+        // and no other reference to it exists.
         unsafe { self.data.as_mut() }
     }
 
@@ -821,6 +842,12 @@ impl Machine {
 
 /// The results of a successful [`Machine::call`], valid during the
 /// callback that receives them.
+///
+/// # Invariants
+///
+/// `L` is the main thread of the machine borrowed for `'a`, whose last
+/// call succeeded; its results stay on the stack, untouched, for as long
+/// as the value lives (only `Machine::call` makes one, for its callback).
 pub(crate) struct Results<'a> {
     L: *mut lua_State,
     _machine: core::marker::PhantomData<&'a mut Machine>,
@@ -835,7 +862,9 @@ impl Results<'_> {
 
     /// Result `n` (from 0); `Nil` past the last.
     pub(crate) fn get(&self, n: usize) -> vm::Value<'_> {
-        // SAFETY: as in `len`; the value borrows from `self`.
+        // SAFETY: the call succeeded and its results are still on the
+        // stack for as long as `self` lives (type invariant); the value
+        // borrows from `self`.
         unsafe { vm::value_at(self.L, n) }
     }
 }

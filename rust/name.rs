@@ -22,7 +22,9 @@ pub enum NameError {
 
 /// A valid state name, stored with a trailing NUL for C.
 ///
-/// Invariant: `bytes[..len]` is a valid name and `bytes[len..]` is all zero.
+/// # Invariants
+///
+/// `bytes[..len]` is a valid name and `bytes[len..]` is all zero.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Name {
     bytes: [u8; NAME_MAX + 1],

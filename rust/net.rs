@@ -20,7 +20,9 @@ use kernel::types::Opaque;
 /// [`Pernet`] destroys a namespace's states before the namespace is
 /// freed.
 ///
-/// Invariant: the namespace is live for as long as any state or request
+/// # Invariants
+///
+/// The namespace is live for as long as any state or request
 /// holding this handle: requests run in a socket of the namespace, which
 /// holds a reference, and states are removed by the pernet exit.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,9 @@ pub(crate) struct NetRef(NonNull<bindings::net>);
 // SAFETY: a `struct net` is shared by every CPU; the handle only passes its
 // address around and the invariant keeps that address live.
 unsafe impl Send for NetRef {}
-// SAFETY: as above; `&NetRef` offers nothing but the address.
+// SAFETY: a shared `&NetRef` offers nothing but the address of a
+// `struct net`, which every CPU shares and the type invariant keeps live;
+// nothing is mutated through it.
 unsafe impl Sync for NetRef {}
 
 impl NetRef {

@@ -160,8 +160,13 @@ unsafe fn read_and_compile(L: *mut lua_State, rel: &CStr) -> Result<bool, Failur
 ///
 /// Called by Lua in protected mode, in a kernel machine.
 pub(crate) unsafe extern "C" fn load(L: *mut lua_State) -> c_int {
-    // SAFETY: as above; the errors are raised after `read_and_compile`
-    // has returned, so no value with a destructor is live.
+    // SAFETY: Lua calls this in protected mode with `L` its running thread
+    // of a kernel machine (the contract), so `preemptible` may read the
+    // machine's data and every raise lands in that call; `rel` is argument
+    // 1, a string that stays on the stack while used; the errors are
+    // raised only before `read_and_compile` runs or after it has returned
+    // (dropping the file and its text), so no value with a destructor is
+    // live, and it runs only where the entry may sleep, as it asks.
     unsafe {
         let rel = luaL_checklstring(L, 1, core::ptr::null_mut());
         if !crate::machine::preemptible(L) {

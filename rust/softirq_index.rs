@@ -56,7 +56,9 @@ struct Snapshot {
 
 /// The published snapshot, or null for none (no softirq state).
 ///
-/// Invariant: a non-null value came from `KBox::into_raw` of a snapshot
+/// # Invariants
+///
+/// A non-null value came from `KBox::into_raw` of a snapshot
 /// that is freed only by [`free_snapshot`] after a grace period following
 /// its replacement; every entry's state is live until a grace period after
 /// the entry is unpublished.

@@ -52,7 +52,9 @@ pub(crate) struct SoftirqVm {
 // SAFETY: `machine` is only reached under the locks (type invariants), and
 // a `Machine` may move between threads (it is `Send`).
 unsafe impl Sync for SoftirqVm {}
-// SAFETY: as above; the locks are `Send`.
+// SAFETY: `machine` is only reached under the locks (type invariants),
+// a `Machine` may move between threads (it is `Send`), and so may the
+// locks and atomics.
 unsafe impl Send for SoftirqVm {}
 
 impl SoftirqVm {

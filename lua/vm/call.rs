@@ -124,7 +124,10 @@ pub enum Callee<'a> {
 ///
 /// `L` is a valid, idle state.
 pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
-    // SAFETY: as above.
+    // SAFETY: `L` is a valid, idle state (the contract), so its stack has
+    // the LUA_MINSTACK room for the one value pushed and popped at once;
+    // a raw read with a light userdata key neither allocates nor calls a
+    // metamethod, so it cannot raise outside a protected call.
     unsafe {
         let t = lua_rawgetp(L, LUA_REGISTRYINDEX, (key as *const u8).cast());
         lua_pop(L, 1);
@@ -145,7 +148,10 @@ pub unsafe fn slot_holds_function(L: *mut lua_State, key: &'static u8) -> bool {
 /// `L` is in a protected call (this raises on memory errors); `idx` is a
 /// valid absolute index of a function.
 pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
-    // SAFETY: as above.
+    // SAFETY: `L` is in a protected call (the contract), so a memory error
+    // in luaL_ref raises into it and skips no destructor (none is live);
+    // `idx` is a valid index of a function, copied into the one slot of
+    // room the call has, which luaL_ref pops.
     unsafe {
         lua_pushvalue(L, idx);
         i64::from(luaL_ref(L, LUA_REGISTRYINDEX))
@@ -160,8 +166,11 @@ pub unsafe fn store_callback(L: *mut lua_State, idx: c_int) -> i64 {
 ///
 /// `L` is a valid, idle state (or a running one, from a C function).
 pub unsafe fn drop_callback(L: *mut lua_State, id: i64) {
-    // SAFETY: as above; only a slot holding a function (a callback) is
-    // replaced, never the registry's own entries.
+    // SAFETY: `L` is a valid state (the contract) with room for the one
+    // value pushed and popped here; a raw read and a raw write that
+    // replaces an existing entry allocate nothing, so nothing raises
+    // outside a protected call. Only a slot holding a function (a
+    // callback) is replaced, never the registry's own entries.
     unsafe {
         if id >= 1 && lua_rawgeti(L, LUA_REGISTRYINDEX, id) == LUA_TFUNCTION {
             lua_pushboolean(L, 0);
@@ -201,15 +210,21 @@ impl<'a> CallArgs<'a> {
     /// on a memory error).
     unsafe fn lend(&mut self, L: *mut lua_State, value: &'a dyn Lend) {
         if self.lent_len == MAX_LENT {
-            // SAFETY: as above.
+            // SAFETY: `L` is in a protected call (the contract), so the
+            // raise lands in it; `self` and the values it records are
+            // plain borrows with no destructor to skip.
             unsafe { luaL_error(L, c"too many data views".as_ptr()) };
         }
-        // SAFETY: as above; the lender's memory outlives the call (`Arg`
+        // SAFETY: `L` is in a protected call (the contract), which is what
+        // `push` asks; the lender's memory outlives the call (`Arg`
         // borrows it for the call's lifetime).
         let token = unsafe { value.push(L) };
         if !value.kept() {
-            // SAFETY: as above; one anchor per lent value, so the slots
-            // cannot run out here.
+            // SAFETY: `L` is in a protected call (the contract), so a
+            // memory error in rawsetp is caught; `push` left exactly one
+            // value (`Lend`'s contract), copied and popped here; one
+            // anchor per lent value and `lent_len < MAX_LENT`, so
+            // `ANCHORS[self.anchored]` is in bounds.
             unsafe {
                 lua_pushvalue(L, -1);
                 lua_rawsetp(
@@ -297,6 +312,13 @@ impl CallArgs<'_> {
     }
 }
 
+/// The protected part of [`call`]: pushes the function and the arguments
+/// (lending what is lent) and calls it, with the message handler below.
+///
+/// # Safety
+///
+/// Only [`call`] calls this, through `lua_pcall`, with a light userdata
+/// of its live [`CallArgs`] as argument 1.
 unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
     // SAFETY: `call` passes its CallArgs as light userdata 1, alive for this
     // call. Every function below may raise; `call`'s lua_pcall catches it
@@ -344,8 +366,8 @@ unsafe extern "C" fn call_protected(L: *mut lua_State) -> c_int {
 ///
 /// # Safety
 ///
-/// As for `run`: `L` is the main thread of an idle state, used by one
-/// caller at a time.
+/// `L` is the main thread of a state made by `new_state`, not running,
+/// used by one caller at a time.
 pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Result<(), c_int> {
     let mut call = CallArgs {
         func,
@@ -354,8 +376,12 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         lent_len: 0,
         anchored: 0,
     };
-    // SAFETY: as for `run`: nothing before lua_pcall can raise, and `call`
-    // outlives the protected call that reads it.
+    // SAFETY: `L` is the idle main thread of a state made by `new_state`
+    // (the contract), so it is accounted, as `begin_entry` asks, and the
+    // emptied stack has room for the handler and the two values of the
+    // protected path (`push_direct` bounds its own pushes); nothing
+    // before lua_pcall can raise, and `call` outlives the protected call
+    // that reads it.
     let status = unsafe {
         lua_settop(L, 0);
         account::begin_entry(L);
@@ -390,7 +416,10 @@ pub unsafe fn call(L: *mut lua_State, func: Callee<'_>, args: &[Arg<'_>]) -> Res
         }
     }
     for anchor in &ANCHORS[..call.anchored] {
-        // SAFETY: as above.
+        // SAFETY: `L` is the idle main thread again (`call`'s contract),
+        // with room for the one value pushed and popped; setting an
+        // existing registry entry to nil neither allocates nor raises, so
+        // no protected call is needed.
         unsafe {
             lua_pushnil(L);
             lua_rawsetp(L, LUA_REGISTRYINDEX, (anchor as *const u8).cast());

@@ -120,6 +120,12 @@ pub fn script_path(name: &[u8], n: usize, buf: &mut [u8; SCRIPT_PATH_MAX]) -> Op
 /// [`SEARCH_PATH`], compiled as text in this state and run with `name`
 /// and its path, as stock Lua's file searcher does. Returns the module
 /// and, for a file, its path.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread, as the closure [`open`] made (upvalue 1 is a light
+/// userdata pointing to a `&'static M`).
 pub(crate) unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; the checks, the table
     // accesses, the openers and the loader may raise; nothing here has a
@@ -217,7 +223,11 @@ pub(crate) unsafe extern "C" fn require<M: Modules>(L: *mut lua_State) -> c_int 
 /// Inside [`require`]: may raise; nothing on the caller's side has a
 /// destructor.
 unsafe fn store_loaded(L: *mut lua_State, name: c_int) -> c_int {
-    // SAFETY: as above.
+    // SAFETY: called only from [`require`] (the contract), a C function Lua
+    // runs in protected mode, so a memory error in rawset is caught there
+    // and skips no destructor; slot 2 holds the loaded table and `name` a
+    // live slot, and the two copies fit in the LUA_MINSTACK room, since
+    // `require` keeps at most six values.
     unsafe {
         if lua_type(L, -1) == LUA_TNIL {
             lua_pop(L, 1);
@@ -245,7 +255,10 @@ static LOADED: u8 = 0;
 /// Inside [`require`] (this may raise; nothing on the caller's side has a
 /// destructor).
 unsafe fn open_package(L: *mut lua_State) {
-    // SAFETY: as above.
+    // SAFETY: called only from [`require`] (the contract), a C function Lua
+    // runs in protected mode, so any raise (memory, a global's metamethod)
+    // is caught there and skips no destructor; with the argument below,
+    // at most four values are pushed, well within LUA_MINSTACK.
     unsafe {
         lua_createtable(L, 0, STANDARD.len() as c_int + 1);
         for name in STANDARD {
@@ -276,7 +289,10 @@ unsafe fn open_package(L: *mut lua_State) {
 /// Inside the sandbox's protected opening, after the standard libraries
 /// (this may raise); `modules` outlives the state.
 pub(crate) unsafe fn open<M: Modules>(L: *mut lua_State, modules: &'static M) {
-    // SAFETY: as above.
+    // SAFETY: in the sandbox's protected opening (the contract), so a
+    // memory error is caught there and skips no destructor; `modules` is
+    // `'static`, so the light userdata `require` reads as upvalue 1 stays
+    // valid for the state's life; at most two values are pushed at once.
     unsafe {
         lua_pushlightuserdata(L, (modules as *const M).cast_mut().cast());
         lua_pushcclosure(L, require::<M>, 1);

@@ -15,6 +15,11 @@ use core::ffi::{c_int, CStr};
 /// Stack index of the message handler during [`run`].
 pub(crate) const HANDLER: c_int = 1;
 /// Message handler: appends a traceback to the error message.
+///
+/// # Safety
+///
+/// Lua calls this as the message handler of a protected call, with `L`
+/// a thread of an accounted state and the error object as argument 1.
 pub(crate) unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
     // A stopped entry's message says where it stopped. Its traceback would
     // be built with charged work, which a stopped entry may not do (the
@@ -52,7 +57,11 @@ pub(crate) unsafe extern "C" fn traceback(L: *mut lua_State) -> c_int {
 /// `L` is running `print` in protected mode: conversion (`__tostring`) and
 /// memory errors may raise; the caller holds no value with a destructor.
 pub unsafe fn print_line<'a>(L: *mut lua_State) -> &'a [u8] {
-    // SAFETY: as above.
+    // SAFETY: `L` runs `print` in protected mode (the contract), so a
+    // `__tostring` or memory error is caught there and skips no destructor
+    // (the caller holds none); luaL_checkstack reserves a slot for every
+    // piece before it is pushed; the line stays on top until `print`
+    // returns, which is as long as the slice is used.
     unsafe {
         let n = lua_gettop(L);
         // Each argument adds its string and a tab; one more slot for the
@@ -74,6 +83,11 @@ pub unsafe fn print_line<'a>(L: *mut lua_State) -> &'a [u8] {
 }
 
 /// Converts every argument to its string form in place, as `tostring`.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a `__tostring` or memory error).
 unsafe extern "C" fn stringify(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; `__tostring` metamethods and
     // memory errors may raise; nothing here has a destructor.
@@ -99,7 +113,9 @@ unsafe extern "C" fn stringify(L: *mut lua_State) -> c_int {
 /// `L` is the main thread of a state made by [`new_state`], not running,
 /// used by one caller at a time.
 pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_int> {
-    // SAFETY: as above.
+    // SAFETY: `L` is the main thread of a state made by [`new_state`],
+    // idle and used by this caller only (the contract), which is all
+    // `run_entry` asks.
     let status = unsafe { run_entry(L, chunk, name) };
     // SAFETY: the entry is over.
     unsafe { stopped(L, status) }
@@ -114,13 +130,17 @@ pub unsafe fn run(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_
 ///
 /// `L` is the main thread of an accounted state whose entry just ended.
 pub(crate) unsafe fn stopped(L: *mut lua_State, status: Result<(), c_int>) -> Result<(), c_int> {
-    // SAFETY: as above.
+    // SAFETY: `L` is the main thread of an accounted state whose entry
+    // just ended (the contract), so it is not running, as `end_entry`
+    // asks.
     let killed = unsafe { account::end_entry(L) };
     match status {
         Ok(()) if killed != account::Kill::None => {
             // Clearing the stack and pushing nil never allocate, so
             // neither can raise outside a protected call.
-            // SAFETY: as above.
+            // SAFETY: `L` is a valid, idle main thread (the contract); the
+            // emptied stack has room for the nil, and neither call raises
+            // (see the line above).
             unsafe {
                 lua_settop(L, 0);
                 lua_pushnil(L);
@@ -135,10 +155,14 @@ pub(crate) unsafe fn stopped(L: *mut lua_State, status: Result<(), c_int>) -> Re
 ///
 /// # Safety
 ///
-/// As for [`run`].
+/// `L` is the main thread of a state made by [`new_state`], not running,
+/// used by one caller at a time.
 unsafe fn run_entry(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), c_int> {
-    // SAFETY: as for `run`. lua_settop(0) and pushing a light C function
-    // never raise; luaL_loadbufferx and lua_pcall catch every error.
+    // SAFETY: `L` is an idle main thread of a state made by [`new_state`]
+    // (the contract), so it is accounted, as `begin_entry` asks, and the
+    // emptied stack has room for the handler and the chunk.
+    // lua_settop(0) and pushing a light C function never raise;
+    // luaL_loadbufferx and lua_pcall catch every error.
     unsafe {
         lua_settop(L, 0);
         account::begin_entry(L);
@@ -176,10 +200,13 @@ unsafe fn run_entry(L: *mut lua_State, chunk: &[u8], name: &CStr) -> Result<(), 
 ///
 /// `L` is the state [`run`] just returned `Ok` for, untouched since.
 pub unsafe fn results<'a>(L: *mut lua_State) -> impl Iterator<Item = &'a [u8]> {
-    // SAFETY: as above: slots after the handler hold strings, which
-    // lua_tolstring reads without allocating.
+    // SAFETY: `L` is a valid state (the contract); reading the top never
+    // raises.
     let top = unsafe { lua_gettop(L) };
-    // SAFETY: each index is a live slot holding a string (see above).
+    // SAFETY: after a successful `run`, untouched since (the contract),
+    // each index after the handler is a live slot holding a string
+    // (`stringify` converted them), which `string_at` reads without
+    // allocating; the strings stay while the stack does.
     (HANDLER + 1..=top).map(move |i| unsafe { string_at(L, i) })
 }
 
@@ -190,7 +217,10 @@ pub unsafe fn results<'a>(L: *mut lua_State) -> impl Iterator<Item = &'a [u8]> {
 ///
 /// `L` is the state whose call just failed, untouched since.
 pub unsafe fn error_message<'a>(L: *mut lua_State) -> &'a [u8] {
-    // SAFETY: as above.
+    // SAFETY: `L` is the accounted state whose call just failed, untouched
+    // since (the contract), so its top slot is live and stays while the
+    // slice is used; reading types and a string value never allocates or
+    // raises; the `Account` reference is only read, with the state idle.
     unsafe {
         if lua_type(L, -1) == LUA_TSTRING {
             string_at(L, -1)
@@ -241,7 +271,8 @@ pub enum Value<'a> {
 ///
 /// `L` is the state that call just returned `Ok` for, untouched since.
 pub unsafe fn result_count(L: *mut lua_State) -> usize {
-    // SAFETY: as above.
+    // SAFETY: `L` is a valid state (the contract); reading the top never
+    // raises.
     usize::try_from(unsafe { lua_gettop(L) } - HANDLER).unwrap_or(0)
 }
 
@@ -253,7 +284,8 @@ pub unsafe fn result_count(L: *mut lua_State) -> usize {
 /// `L` is the state `call` just returned `Ok` for, untouched since; the
 /// value borrows from its stack.
 pub unsafe fn value_at<'a>(L: *mut lua_State, n: usize) -> Value<'a> {
-    // SAFETY: as above.
+    // SAFETY: `L` is the state `call` just returned `Ok` for (the
+    // contract), which is what `result_count` asks.
     if n >= unsafe { result_count(L) } {
         return Value::Nil;
     }
@@ -311,7 +343,10 @@ pub unsafe fn collect(L: *mut lua_State) {
 /// `L` is the main thread of an idle state made by [`new_state`], never
 /// used again.
 pub unsafe fn close(L: *mut lua_State) {
-    // SAFETY: as above.
+    // SAFETY: `L` is the idle main thread of a state made by [`new_state`]
+    // (accounted, as `begin_entry` asks) and never used again (the
+    // contract), so closing it frees nothing still in use; finalizers run
+    // protected inside lua_close, under the fresh budget.
     unsafe {
         account::begin_entry(L);
         lua_close(L)

@@ -27,6 +27,11 @@ struct OpenArgs<M: 'static> {
 
 /// `load` restricted to text chunks: precompiled bytecode is not verified
 /// by Lua and could corrupt the kernel, so scripts may not load it.
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn load_text(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua with the stock `load` as upvalue 1; the
     // pushes may raise memory errors, and nothing here has a destructor.
@@ -49,6 +54,11 @@ unsafe extern "C" fn load_text(L: *mut lua_State) -> c_int {
 /// get (docs/architecture.md, "Lua in the kernel"). Like Lua's, a
 /// non-string message is returned as it is, and the traceback starts at
 /// `level` (1 by default).
+///
+/// # Safety
+///
+/// Lua calls this as a C function, in protected mode, with `L` its
+/// running thread (it raises on a bad argument or a memory error).
 unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; luaL_optinteger and
     // luaL_traceback may raise; nothing here has a destructor.
@@ -68,6 +78,13 @@ unsafe extern "C" fn debug_traceback(L: *mut lua_State) -> c_int {
     1
 }
 
+/// The protected part of [`open_libs`]: opens the standard libraries and
+/// the sandbox.
+///
+/// # Safety
+///
+/// Only [`open_libs`] calls this, through `lua_pcall`, with a light
+/// userdata of its live `OpenArgs` as argument 1.
 unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
     // SAFETY: `open_libs` passes its OpenArgs as light userdata 1, alive
     // for this call. The library functions may raise memory errors, which
