@@ -47,8 +47,9 @@ pub(crate) fn all() -> impl Iterator<Item = Constant> {
         if e.table.is_null() {
             return None;
         }
-        // SAFETY: as above; the next entry exists (at worst the
-        // terminator).
+        // SAFETY: `entry` is not the terminator (its `table` is not null),
+        // so the array holds a next entry (at worst the terminator) and
+        // the pointer stays inside it.
         entry = unsafe { entry.add(1) };
         // SAFETY: the strings are static C literals or null (`sub`).
         Some(unsafe {

@@ -179,7 +179,8 @@ fn make_private(lua: &mut Lua<'_>, skb: &Skb) -> Option<Extents> {
     let Some(ops) = skb.ops.get() else {
         lua.error(c"skb: no packet (an skb is only valid inside its hook)");
     };
-    // SAFETY: as in `checksum`.
+    // SAFETY: `ops` is the current call's (Skb invariant), alive until
+    // `release`, which cannot run during this method.
     match unsafe { &*ops }.make_writable() {
         Ok(extents) => {
             skb.private.set(true);
@@ -279,8 +280,10 @@ static CACHED: u8 = 0;
 ///
 /// `L` runs a C function in protected mode (this raises on memory errors).
 unsafe fn cached(L: *mut lua_State) -> *mut Skb {
-    // SAFETY: as above; only this function stores under CACHED, always an
-    // `skb`, which the registry keeps alive for the state's life.
+    // SAFETY: `L` is a live state (the function's contract), and a raw
+    // registry read or pop never raises; only this function stores under
+    // CACHED, always an `skb`, which the registry keeps alive for the
+    // state's life.
     unsafe {
         if lua_rawgetp(L, LUA_REGISTRYINDEX, (&raw const CACHED).cast()) == LUA_TUSERDATA {
             return lua_touserdata(L, -1).cast::<Skb>();

@@ -92,7 +92,9 @@ pub(crate) trait Put {
             // SAFETY: `start` is the nest opened above in this buffer.
             Ok(()) => unsafe { lunatik_nla_nest_end(skb, start) },
             Err(e) => {
-                // SAFETY: as above; cancelling trims the buffer back.
+                // SAFETY: `start` is the nest opened above in this live
+                // buffer, not yet ended; cancelling trims the buffer back
+                // to it.
                 unsafe { lunatik_nla_nest_cancel(skb, start) };
                 return Err(e);
             }

@@ -47,7 +47,8 @@ impl Ack<'_> {
         let Some(ack) = NonNull::new(self.ack) else {
             return;
         };
-        // SAFETY: as in `message`; the buffer is part of the extack.
+        // SAFETY: by the invariant the extack is live and ours to fill
+        // while the request is handled; the buffer is part of it.
         let ack = unsafe { &mut *ack.as_ptr() };
         let mut w = CutWriter {
             buf: &mut ack._msg_buf,
@@ -63,7 +64,8 @@ impl Ack<'_> {
     /// (`NL_SET_ERR_ATTR_MISS` plus a message naming it).
     pub(crate) fn missing(&mut self, ty: u16, what: &'static CStr) {
         if let Some(ack) = NonNull::new(self.ack) {
-            // SAFETY: as in `message`.
+            // SAFETY: by the invariant the extack is live and ours to fill
+            // while the request is handled.
             unsafe {
                 (*ack.as_ptr()).miss_type = ty;
                 (*ack.as_ptr()).miss_nest = core::ptr::null();
