@@ -127,12 +127,14 @@ for name in allowed.example $blocked www.allowed.example; do
 	nsx dclient nslookup -timeout=1 -retry=1 $name $SERVER >/dev/null 2>&1
 done
 # Each blocked query is logged. Upstream prints the name in the
-# question's wire form ("\6github\3com"), this project's with dots; the
-# patterns' "." and ".*" match either.
+# question's wire form, which the kernel log shows escaped
+# ("\x06github\x03com"), this project's with dots: each "." of a name
+# becomes ".*" in the pattern, which matches either.
 all_blocked_logged() {
 	local name
 	for name in $blocked; do
-		wait_until dmesg_has "examples/dnsblock/nf_dnsblock: DNS query for .*$name blocked" || return 1
+		wait_until dmesg_has "examples/dnsblock/nf_dnsblock: DNS query for .*$(echo "$name" | sed 's/\./.*/g') blocked" ||
+			return 1
 	done
 }
 [ $r = 0 ] && wait_until grep -q www.allowed.example /tmp/dns11.log && all_blocked_logged
