@@ -8,9 +8,10 @@
 //! registry under `xdp_run::ATTACHED` and defers an operation that exposes the
 //! state to the packet path once the chunk is done and records the
 //! attachment among the state's resources (where `lunatik list` finds
-//! it); `xdp.detach()` forgets `f` and defers the removal of that record. Written against the safe handle (lua/lua.rs): no `unsafe`
-//! here, and no value with a destructor is held across a call that may
-//! raise (the longjmp rule).
+//! it); `xdp.detach()` forgets `f` and defers the removal of that record.
+//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and no
+//! value with a destructor is held across a call that may raise (the
+//! longjmp rule).
 
 use crate::ffi::lua_CFunction;
 use crate::library::Library;
