@@ -29,6 +29,11 @@ const PATTERNS: &[(&str, &str)] = &[
     ("panicked at", "Rust panic"),
 ];
 
+/// The line the VM's init writes to the kernel log (through `/dev/kmsg`)
+/// just before it runs the first suite of a boot. Nothing of the module is
+/// loaded before it, so a report above it belongs to the kernel's own boot.
+pub const START_MARKER: &str = "lunatik-selftests: suites start";
+
 /// A problem found in the console log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -57,9 +62,48 @@ pub fn scan(log: &str) -> Vec<Finding> {
         .collect()
 }
 
+/// The 1-based number of the line carrying [`START_MARKER`], if the boot
+/// got that far.
+pub fn start_line(log: &str) -> Option<usize> {
+    log.lines()
+        .position(|l| l.contains(START_MARKER))
+        .map(|i| i + 1)
+}
+
+/// The reports of `log` that came before the suites started: the kernel's
+/// boot (or a crash before init ran anything) made them, not the module.
+/// A log without the marker never reached the suites, so all of its
+/// reports are the boot's.
+pub fn boot_reports(log: &str) -> Vec<Finding> {
+    let start = start_line(log).unwrap_or(usize::MAX);
+    scan(log)
+        .into_iter()
+        .filter(|f| f.line_no < start)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_before_the_start_marker_are_the_boots() {
+        let log = "[ 0.5] BUG: KASAN: wild-memory-access in do_raw_spin_lock\n\
+                   [ 2.0] lunatik-selftests: suites start\n\
+                   [ 3.0] WARNING: CPU: 0 PID: 80 at lunatik_main.rs:27\n";
+        assert_eq!(start_line(log), Some(2));
+        let boot = boot_reports(log);
+        assert_eq!(boot.len(), 1);
+        assert_eq!(boot[0].line_no, 1);
+        assert_eq!(scan(log).len(), 2);
+    }
+
+    #[test]
+    fn a_boot_that_never_started_the_suites_owns_every_report() {
+        let log = "Kernel panic - not syncing: VFS\n";
+        assert_eq!(start_line(log), None);
+        assert_eq!(boot_reports(log).len(), 1);
+    }
 
     #[test]
     fn finds_warning_and_names_it() {

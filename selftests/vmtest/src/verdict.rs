@@ -1,7 +1,9 @@
-//! The verdict on one VM run, from its KTAP log and its console log.
+//! The verdict on a selftest run: each boot's KTAP log and console log,
+//! then the time report.
 
 use crate::console;
 use crate::ktap::{self, Outcome};
+use crate::run::{self, Run};
 
 /// Marker the VM's init prints after the last suite.
 pub const DONE_MARKER: &str = "# lunatik-selftests: done";
@@ -39,8 +41,88 @@ impl Verdict {
     }
 }
 
-/// Judges a run; `console_name` is used to point at console lines.
-pub fn judge(ktap_text: &str, console_text: &str, console_name: &str) -> Verdict {
+/// What the verdict needs to know of a boot besides its logs.
+#[derive(Debug, Clone, Copy)]
+pub struct Boot<'a> {
+    /// The suite the boot ran.
+    pub suite: &'a str,
+    /// Whether its time limit killed the VM.
+    pub timed_out: bool,
+    /// How long it ran, in seconds.
+    pub seconds: u64,
+    /// Its time limit, in seconds.
+    pub limit_s: u64,
+}
+
+impl Verdict {
+    /// Adds another boot's verdict to this one.
+    fn absorb(&mut self, other: Verdict) {
+        self.lines.extend(other.lines);
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Reads a log; a missing log reads as empty, which the verdict then fails
+/// (no results, no end marker).
+fn read(path: &std::path::Path) -> String {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Judges every boot of a run, in order, then appends the time report.
+pub fn judge_runs(runs: &[Run]) -> Verdict {
+    let mut v = Verdict::default();
+    for r in runs {
+        for n in 1..=r.retries {
+            let name = format!("boot-{n}.console.log");
+            let path = r.log(&name);
+            let text = read(&path);
+            let lines: Vec<&str> = text.lines().collect();
+            v.lines.push(format!(
+                "NOTE {}: boot {n} was thrown away and the suite booted again: the kernel \
+                 reported a problem before the suites started, when nothing of lunatik was \
+                 loaded ({})",
+                r.suite,
+                path.display()
+            ));
+            for f in console::boot_reports(&text) {
+                v.lines
+                    .push(format!("    {}: {} at line {}", r.suite, f.kind, f.line_no));
+                for l in lines.iter().skip(f.line_no - 1).take(CONTEXT_LINES) {
+                    v.lines.push(format!("    | {l}"));
+                }
+            }
+        }
+        let console_path = r.log("console.log");
+        let boot = Boot {
+            suite: &r.suite,
+            timed_out: r.timed_out,
+            seconds: r.seconds,
+            limit_s: r.limit_s,
+        };
+        v.absorb(judge(
+            &read(&r.log("ktap.log")),
+            &read(&console_path),
+            &console_path.display().to_string(),
+            &boot,
+        ));
+    }
+    if runs.is_empty() {
+        v.failed += 1;
+        v.lines.push("FAIL vm: no suite was run".into());
+    }
+    v.lines.push(String::new());
+    v.lines
+        .push("Time per suite (each suite boots the VM once, under its own limit):".into());
+    v.lines.extend(run::time_report(runs));
+    v
+}
+
+/// Judges one boot; `console_name` is used to point at console lines.
+pub fn judge(ktap_text: &str, console_text: &str, console_name: &str, boot: &Boot) -> Verdict {
     let mut v = Verdict::default();
     let report = ktap::parse(ktap_text);
     for t in &report.tests {
@@ -61,10 +143,18 @@ pub fn judge(ktap_text: &str, console_text: &str, console_name: &str) -> Verdict
     v.failed = report.count(Outcome::Fail);
 
     let console_lines: Vec<&str> = console_text.lines().collect();
+    // Without the marker (a log of a boot that never started the suites)
+    // no line can be placed before or after it.
+    let start = console::start_line(console_text).unwrap_or(0);
     for f in console::scan(console_text) {
         v.failed += 1;
+        let when = if f.line_no < start {
+            " (before the suites started)"
+        } else {
+            ""
+        };
         v.lines.push(format!(
-            "FAIL console: {} at {console_name}:{}",
+            "FAIL console: {}{when} at {console_name}:{}",
             f.kind, f.line_no
         ));
         for l in console_lines.iter().skip(f.line_no - 1).take(CONTEXT_LINES) {
@@ -74,10 +164,17 @@ pub fn judge(ktap_text: &str, console_text: &str, console_name: &str) -> Verdict
 
     if !ktap_text.lines().any(|l| l.trim_end() == DONE_MARKER) {
         v.failed += 1;
-        v.lines.push(
-            "FAIL vm: the VM did not finish the suites (hang, crash or timeout); console tail:"
-                .into(),
-        );
+        v.lines.push(if boot.timed_out {
+            format!(
+                "FAIL {}: ran out after {} s (its limit is {} s); console tail:",
+                boot.suite, boot.seconds, boot.limit_s
+            )
+        } else {
+            format!(
+                "FAIL {}: the VM did not finish the suite after {} s (crash or hang); console tail:",
+                boot.suite, boot.seconds
+            )
+        });
         let start = console_lines.len().saturating_sub(TAIL_LINES);
         for l in &console_lines[start..] {
             v.lines.push(format!("    | {l}"));
@@ -85,7 +182,8 @@ pub fn judge(ktap_text: &str, console_text: &str, console_name: &str) -> Verdict
     }
     if report.tests.is_empty() {
         v.failed += 1;
-        v.lines.push("FAIL vm: no test results at all".into());
+        v.lines
+            .push(format!("FAIL {}: no test results at all", boot.suite));
     }
     v
 }
@@ -96,6 +194,16 @@ mod tests {
 
     const GOOD_KTAP: &str = "# suite: module\nKTAP version 1\n1..2\nok 1 insmod\nok 2 rmmod\n# lunatik-selftests: done\n";
     const CLEAN_CONSOLE: &str = "Linux version 7.3.4\nlunatik: loaded (2 possible CPUs)\n";
+    const BOOT: Boot = Boot {
+        suite: "01-module",
+        timed_out: false,
+        seconds: 10,
+        limit_s: 300,
+    };
+
+    fn judge(ktap: &str, console: &str, name: &str) -> Verdict {
+        super::judge(ktap, console, name, &BOOT)
+    }
 
     #[test]
     fn clean_run_passes() {
@@ -131,6 +239,80 @@ mod tests {
         let v = judge(&ktap, "booting\nstuck here\n", "console.log");
         assert_eq!(v.failed, 1);
         assert!(v.lines.iter().any(|l| l == "    | stuck here"));
+    }
+
+    #[test]
+    fn a_suite_that_ran_out_names_itself_and_its_limit() {
+        let ktap = GOOD_KTAP.replace("# lunatik-selftests: done\n", "");
+        let boot = Boot {
+            suite: "08-xdp",
+            timed_out: true,
+            seconds: 900,
+            limit_s: 900,
+        };
+        let v = super::judge(&ktap, "stuck\n", "c", &boot);
+        assert!(
+            v.lines.iter().any(
+                |l| l == "FAIL 08-xdp: ran out after 900 s (its limit is 900 s); console tail:"
+            ),
+            "{:?}",
+            v.lines
+        );
+    }
+
+    #[test]
+    fn a_report_before_the_suites_is_labelled_and_still_fails() {
+        let console = format!(
+            "BUG: KASAN: wild-memory-access\n{}\n{CLEAN_CONSOLE}",
+            console::START_MARKER
+        );
+        let v = judge(GOOD_KTAP, &console, "c");
+        assert_eq!(v.failed, 1);
+        assert!(
+            v.lines
+                .iter()
+                .any(|l| l == "FAIL console: kernel BUG (before the suites started) at c:1"),
+            "{:?}",
+            v.lines
+        );
+    }
+
+    #[test]
+    fn runs_are_judged_each_and_summed_with_notes_for_thrown_away_boots() {
+        let dir = std::env::temp_dir().join(format!("vmtest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (suite, ktap) in [
+            ("01-module", GOOD_KTAP),
+            ("02-state", "# suite: state\nKTAP version 1\n1..1\nok 1 a\n"),
+        ] {
+            std::fs::create_dir_all(dir.join(suite)).unwrap();
+            std::fs::write(dir.join(suite).join("ktap.log"), ktap).unwrap();
+            std::fs::write(dir.join(suite).join("console.log"), CLEAN_CONSOLE).unwrap();
+        }
+        std::fs::write(
+            dir.join("01-module").join("boot-1.console.log"),
+            "BUG: KASAN: wild-memory-access in do_raw_spin_lock\n",
+        )
+        .unwrap();
+        let tsv = "01-module\t300\t20\tdone\t1\n02-state\t100\t100\ttimeout\t0\n";
+        let runs = run::parse(tsv, &dir.join("runs.tsv")).unwrap();
+        let v = judge_runs(&runs);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // 2 + 1 results passed; 02-state never printed its end marker.
+        assert_eq!((v.passed, v.failed), (3, 1), "{:?}", v.lines);
+        assert!(v
+            .lines
+            .iter()
+            .any(|l| l.starts_with("NOTE 01-module: boot 1 was thrown away")));
+        assert!(v
+            .lines
+            .iter()
+            .any(|l| l.contains("01-module: kernel BUG at line 1")));
+        assert!(v
+            .lines
+            .iter()
+            .any(|l| l.starts_with("FAIL 02-state: ran out after 100 s")));
+        assert!(v.lines.iter().any(|l| l.starts_with("all ")));
     }
 
     #[test]
