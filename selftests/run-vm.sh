@@ -10,9 +10,16 @@
 #   demo   run examples/demo.sh on the terminal
 #   bench  run selftests/bench.sh on the terminal
 #   shell  an interactive shell on the terminal
-# Logs of the last run stay in build/vm/. LUNATIK_VM_TIMEOUT (seconds)
-# bounds a check or demo run. LUNATIK_SUITES (a space-separated list of
-# suite name prefixes, such as "03") runs only those suites.
+# Logs of the last run stay in build/vm/: in check mode one folder per
+# suite (build/vm/SUITE/{ktap,console}.log), since each suite boots the VM
+# once under the time limit its file declares (a line "# limit: SECONDS",
+# see docs/testing.md), and build/vm/runs.tsv lists the boots for vmtest.
+# LUNATIK_VM_TIMEOUT (seconds) bounds a demo or bench run (default 1200)
+# and, when set, replaces every suite's limit. LUNATIK_SUITES (a
+# space-separated list of suite name prefixes, such as "03") runs only
+# those suites. LUNATIK_VM_SMP (default 2) is the number of vCPUs and
+# LUNATIK_VM_QEMU_ARGS adds QEMU options, to run the suites on a machine
+# slowed on purpose (docs/testing.md).
 # LUNATIK_UPSTREAM, the path of a Lunatik checkout, puts its
 # examples/filter/sni.lua, unmodified, where `lunatik run
 # examples/filter/sni` finds it (suite 08-xdp); without it a stand-in of
@@ -35,6 +42,8 @@ kdir=${2:?usage: run-vm.sh check|demo|bench|shell KDIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$repo/build/vm
 timeout_s=${LUNATIK_VM_TIMEOUT:-1200}
+smp=${LUNATIK_VM_SMP:-2}
+read -r -a extra_qemu <<<"${LUNATIK_VM_QEMU_ARGS:-}"
 
 kernel=$kdir/arch/x86/boot/bzImage
 [ -f "$kernel" ] || { echo "error: no kernel image at $kernel" >&2; exit 1; }
@@ -140,9 +149,9 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
 qemu=(
-	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1G
+	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "$smp" -m 1G
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
-	-nic none -display none -no-reboot
+	-nic none -display none -no-reboot "${extra_qemu[@]}"
 )
 # KUnit suites in the module run only where a suite selects them.
 # The soft-lockup detector reports a CPU stuck for twice watchdog_thresh
@@ -150,23 +159,79 @@ qemu=(
 # other detectors' settings).
 cmdline="console=ttyS0 panic=-1 oops=panic kunit.filter_glob=none watchdog_thresh=10 lunatik.mode=$mode"
 suites=${LUNATIK_SUITES:-}
-[ -n "$suites" ] && cmdline="$cmdline lunatik.suites=$(echo "$suites" | tr ' ' ,)"
 only=${LUNATIK_BENCH_ONLY:-}
 [ -n "$only" ] && cmdline="$cmdline lunatik.bench_only=$(echo "$only" | tr ' ' ,)"
 [ -n "${LUNATIK_FUZZ_SEED:-}" ] && cmdline="$cmdline lunatik.fuzzseed=$LUNATIK_FUZZ_SEED"
 
+# selected SUITE: whether LUNATIK_SUITES picks SUITE (by name prefix).
+selected() {
+	[ -z "$suites" ] && return 0
+	local p
+	for p in $suites; do
+		case "$1" in "$p"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# suite_limit FILE: the time limit, in seconds, that suite FILE declares
+# on a line "# limit: SECONDS" (or LUNATIK_VM_TIMEOUT when set).
+suite_limit() {
+	local limit
+	limit=$(sed -n 's/^# limit: \([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+	[ -n "$limit" ] || { echo "error: $1 declares no '# limit: SECONDS' line" >&2; exit 1; }
+	echo "${LUNATIK_VM_TIMEOUT:-$limit}"
+}
+
+# run_suites: boots the VM once per selected suite, each boot under the
+# suite's own limit, so a hang or a slow suite costs its own results only;
+# then vmtest judges every boot and prints the time report. A boot whose
+# kernel reported a problem before the suite started (nothing of lunatik
+# was loaded then) is kept as boot-N.console.log and booted again, twice
+# at most; vmtest shows its report in the verdict.
+run_suites() {
+	local runs=$out/runs.tsv vmtest=$repo/target/debug/vmtest
+	local f suite limit dir retries rc start took status
+	cargo build --quiet --locked --manifest-path "$repo/Cargo.toml" -p vmtest
+	: >"$runs"
+	for f in "$repo"/selftests/suites/*.sh; do
+		suite=$(basename "$f" .sh)
+		selected "$suite" || continue
+		limit=$(suite_limit "$f")
+		dir=$out/$suite
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		retries=0
+		while :; do
+			echo "==> $suite: booting the selftest VM (limit $limit s; console: build/vm/$suite/console.log)"
+			start=$(date +%s)
+			rc=0
+			timeout -k 10 "$limit" "${qemu[@]}" \
+				-append "$cmdline loglevel=7 lunatik.suites=$suite" \
+				-serial "file:$dir/console.log" -serial "file:$dir/ktap.log" \
+				</dev/null || rc=$?
+			took=$(($(date +%s) - start))
+			if [ $retries -lt 2 ] && "$vmtest" boot-report "$dir/console.log" >"$dir/boot-report.txt"; then
+				retries=$((retries + 1))
+				mv "$dir/console.log" "$dir/boot-$retries.console.log"
+				mv "$dir/ktap.log" "$dir/boot-$retries.ktap.log"
+				echo "==> $suite: the kernel reported a problem while booting, before the suite started; booting again"
+				sed 's/^/    /' "$dir/boot-report.txt"
+				continue
+			fi
+			break
+		done
+		status=done
+		[ "$rc" = 124 ] || [ "$rc" = 137 ] && status=timeout
+		[ $status = timeout ] && echo "==> $suite: the VM was killed at its limit, after $took s"
+		echo "==> $suite: $(grep -c '^ok ' "$dir/ktap.log") ok, $(grep -c '^not ok ' "$dir/ktap.log") not ok, in $took s"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$suite" "$limit" "$took" "$status" "$retries" >>"$runs"
+	done
+	"$vmtest" "$runs"
+}
+
 case "$mode" in
 check)
-	: >"$out/ktap.log"
-	: >"$out/console.log"
-	echo "==> booting the selftest VM (console: build/vm/console.log)"
-	rc=0
-	timeout "$timeout_s" "${qemu[@]}" -append "$cmdline loglevel=7" \
-		-serial "file:$out/console.log" -serial "file:$out/ktap.log" \
-		</dev/null || rc=$?
-	[ "$rc" = 124 ] && echo "==> the VM was killed after ${timeout_s}s"
-	cargo run --quiet --locked --manifest-path "$repo/Cargo.toml" -p vmtest -- \
-		"$out/ktap.log" "$out/console.log"
+	run_suites
 	;;
 demo)
 	timeout "$timeout_s" "${qemu[@]}" -append "$cmdline quiet" -serial stdio </dev/null
