@@ -54,13 +54,14 @@ kmemleak_clean() {
 }
 
 # wait_until COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails,
-# with a diagnostic, if it has not after 600 tries (a minute or more). Tests
-# wait for what COMMAND checks (a line in a log, a counter reaching a
-# value), never for a fixed time: the bound only decides how long a broken
-# test takes to fail, so it is generous for a slow emulated machine.
+# with a diagnostic, if it has not after 1800 tries (three minutes or
+# more). Tests wait for what COMMAND checks (a line in a log, a counter
+# reaching a value), never for a fixed time: the bound only decides how
+# long a broken test takes to fail, so it is generous for a slow or busy
+# emulated machine (each suite's own time limit still bounds the suite).
 wait_until() {
 	local i=0
-	while [ $i -lt 600 ]; do
+	while [ $i -lt 1800 ]; do
 		"$@" 2>/dev/null && return 0
 		i=$((i + 1))
 		sleep 0.1
