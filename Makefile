@@ -173,9 +173,8 @@ uninstall:
 
 # Removes Kbuild's outputs without needing (or building) a kernel tree.
 clean:
-	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order
-	rm -f rust/*.o rust/.*.cmd rust/*.d lua/*.o lua/.*.cmd lua/klibc/*.o lua/klibc/.*.cmd
-	rm -f netlink/*.o netlink/.*.cmd lua*/*.o lua*/.*.cmd
+	rm -f *.ko *.o *.mod *.mod.c .*.cmd *.d Module.symvers modules.order
+	rm -f $(foreach d,glue states control uapi kunit lua lua/klibc lua?* netlink,$(d)/*.o $(d)/.*.cmd)
 	rm -rf target build
 
 endif

@@ -6,7 +6,7 @@
 //! `core`-only: the kernel module and the host tests share this file; each
 //! supplies the raw allocator through [`RawAlloc`].
 
-use crate::ffi::*;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, c_void};
 
 /// VM instructions between two calls of the count hook. The budget is

@@ -24,7 +24,7 @@ use std::cell::Cell;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-/// Same limits as a kernel `process` state by default (rust/state.rs).
+/// Same limits as a kernel `process` state by default (states/state.rs).
 const MEMORY: usize = 32 << 20;
 const BUDGET: u64 = 100_000_000;
 const ROUNDS: usize = 3;

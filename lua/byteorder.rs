@@ -10,7 +10,7 @@
 //!
 //! `core`-only, tested on the host.
 
-use crate::ffi::*;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, CStr};
 
 fn be16(v: i64) -> i64 {

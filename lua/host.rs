@@ -5,36 +5,30 @@
 
 #![allow(non_snake_case)]
 
-#[path = "account.rs"]
-pub mod account;
-#[path = "byteorder.rs"]
-pub mod byteorder;
+// The Lua core at the path the module gives it (lua/mod.rs), so its
+// files, and the `core`-only files of the libraries below, name each
+// other alike in both builds.
 #[path = "../luadata/data.rs"]
 pub mod data;
-#[path = "ffi.rs"]
-pub mod ffi;
-#[path = "lua.rs"]
+#[path = "mod.rs"]
 pub mod lua;
-#[path = "mathlib.rs"]
-pub mod mathlib;
+/// `data` at its path in the module too, where luanetfilter/skb.rs finds it.
+pub mod luadata {
+    pub use super::data;
+}
 #[path = "../luarcu/quota.rs"]
 pub mod quota;
-#[path = "../rust/ratelimit.rs"]
+#[path = "../states/ratelimit.rs"]
 pub mod ratelimit;
 #[path = "../luarcu/siphash.rs"]
 pub mod siphash;
 #[path = "../luanetfilter/skb.rs"]
 pub mod skb;
-#[path = "vm.rs"]
-pub mod vm;
-#[path = "vm/call.rs"]
-pub mod vm_call;
-#[path = "vm/require.rs"]
-pub mod vm_require;
-#[path = "vm/run.rs"]
-pub mod vm_run;
-#[path = "vm/sandbox.rs"]
-pub mod vm_sandbox;
+
+// The short paths the tests and the bench use.
+#[cfg(test)]
+use lua::vm::require as vm_require;
+pub use lua::{account, ffi, vm};
 
 use account::{Account, RawAlloc};
 use core::ffi::{c_int, c_void};

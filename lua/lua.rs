@@ -22,7 +22,7 @@
 //! the one rule the types cannot enforce; every other misuse either does
 //! not compile or raises a Lua error.
 
-use crate::ffi::*;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, CStr};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -38,13 +38,13 @@ macro_rules! lua_fn {
         ///
         /// Lua calls this as a C function, in protected mode, with `L`
         /// its running thread.
-        unsafe extern "C" fn trampoline(L: *mut $crate::ffi::lua_State) -> core::ffi::c_int {
+        unsafe extern "C" fn trampoline(L: *mut $crate::lua::ffi::lua_State) -> core::ffi::c_int {
             // SAFETY: Lua calls this as a C function, in protected mode,
             // with `L` its running thread.
             let mut lua = unsafe { $crate::lua::Lua::from_raw(L) };
             $f(&mut lua)
         }
-        trampoline as $crate::ffi::lua_CFunction
+        trampoline as $crate::lua::ffi::lua_CFunction
     }};
 }
 
@@ -341,7 +341,7 @@ impl<'a> Lua<'a> {
             self.error(c"library error: no function to store");
         }
         // SAFETY: a protected call; `idx` is a live absolute index.
-        unsafe { crate::vm::store_callback(self.as_ptr(), idx) }
+        unsafe { crate::lua::vm::store_callback(self.as_ptr(), idx) }
     }
 
     /// Keeps the function at absolute index `idx` in the registry under

@@ -9,7 +9,7 @@
 //! arithmetic wraps or is checked, since Rust overflow checks are on in the
 //! kernel and a panic there is a crash.
 
-use crate::ffi::*;
+use crate::lua::ffi::*;
 use core::ffi::c_int;
 
 /// Registry key of the generator's state (a full userdata of 4 words).

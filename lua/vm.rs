@@ -6,17 +6,22 @@
 //! script files by name), running code in it (lua/vm/run.rs:
 //! chunks, results, errors, `print`, collections, the close) and calling
 //! into it from the kernel (lua/vm/call.rs: arguments, lent values,
-//! callbacks). Callers use them through this module, `crate::vm`.
+//! callbacks). Callers use them through this module, `crate::lua::vm`.
 //!
 //! `core`-only. The longjmp rule: every Lua call that may raise either runs
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
 //! protected mode; none of them holds a Rust value with a destructor.
 
-pub use crate::vm_call::{
-    call, drop_callback, slot_holds_function, store_callback, Arg, Callee, Lend,
-};
-pub use crate::vm_require::{Library, Modules, SCRIPT_PATH_MAX, SCRIPT_ROOT, VERSION};
-pub use crate::vm_run::{
+mod call;
+// Crate-visible for the host's tests of the script path rules
+// (lua/require_tests.rs); everything else goes through the uses below.
+pub(crate) mod require;
+mod run;
+mod sandbox;
+
+pub use call::{call, drop_callback, slot_holds_function, store_callback, Arg, Callee, Lend};
+pub use require::{Library, Modules, SCRIPT_PATH_MAX, SCRIPT_ROOT, VERSION};
+pub use run::{
     close, collect, error_message, print_line, result_count, results, run, value_at, Value,
 };
-pub use crate::vm_sandbox::{new_state, open_libs};
+pub use sandbox::{new_state, open_libs};

@@ -24,8 +24,8 @@
 //! that may raise through `luaL_*` checks: none holds a value with a
 //! destructor (docs/architecture.md, "The longjmp rule").
 
-use crate::ffi::*;
-use crate::vm::Lend;
+use crate::lua::ffi::*;
+use crate::lua::vm::Lend;
 use core::ffi::{c_int, CStr};
 
 /// The metatable's name in the registry.
@@ -278,7 +278,7 @@ unsafe extern "C" fn getstring(L: *mut lua_State) -> c_int {
             n
         };
         // Copies are charged to the entry's budget, as Lua's own are.
-        crate::account::charge_bytes(L, len);
+        crate::lua::account::charge_bytes(L, len);
         let s = bytes(view, off, len);
         lua_pushlstring(L, s.as_ptr().cast(), s.len());
     }
@@ -305,7 +305,7 @@ unsafe extern "C" fn setstring(L: *mut lua_State) -> c_int {
         let s = luaL_checklstring(L, 3, &mut len);
         let off = range(L, view, 2, len);
         writable(L, view);
-        crate::account::charge_bytes(L, len);
+        crate::lua::account::charge_bytes(L, len);
         let out = bytes_mut(view, off, len);
         out.copy_from_slice(core::slice::from_raw_parts(s.cast::<u8>(), len));
     }
@@ -354,7 +354,7 @@ unsafe extern "C" fn checksum(L: *mut lua_State) -> c_int {
             };
             (range(L, view, 2, n), n)
         };
-        crate::account::charge_bytes(L, len);
+        crate::lua::account::charge_bytes(L, len);
         lua_pushinteger(L, i64::from(internet_checksum(bytes(view, off, len))));
     }
     1
@@ -391,7 +391,7 @@ unsafe extern "C" fn tostring(L: *mut lua_State) -> c_int {
     // could run Lua code that writes them.
     unsafe {
         let view = check(L);
-        crate::account::charge_bytes(L, view.len);
+        crate::lua::account::charge_bytes(L, view.len);
         let s = bytes(view, 0, view.len);
         lua_pushlstring(L, s.as_ptr().cast(), s.len());
     }

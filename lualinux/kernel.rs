@@ -4,7 +4,7 @@
 //! of lualinux/linux.c (declared in lualinux/linux.h), whose kernel
 //! functions are inline or macros.
 
-use crate::net::NetRef;
+use crate::glue::net::NetRef;
 use core::ffi::{c_char, c_int, c_uint, CStr};
 use kernel::bindings;
 

@@ -13,18 +13,18 @@
 //! its argument checks and holds no value with a destructor (the longjmp
 //! rule, lua/lua.rs).
 
-use crate::ffi::lua_CFunction;
-use crate::library::Library;
-use crate::linux_kernel as kernel_glue;
+use crate::lua::ffi::lua_CFunction;
 use crate::lua::Lua;
 use crate::lua_fn;
+use crate::lualinux::kernel as kernel_glue;
+use crate::states::library::Library;
 use core::ffi::{c_int, CStr};
 
 /// `linux.random()`: any integer; `(m)`: `1..=m`; `(m, n)`: `m..=n`.
 fn random(lua: &mut Lua<'_>) -> c_int {
     let (lo, hi) = match lua.args() {
         0 => {
-            lua.push_integer(crate::random::u64() as i64);
+            lua.push_integer(crate::glue::random::u64() as i64);
             return 1;
         }
         1 => (1, lua.check_integer(1)),
@@ -35,7 +35,7 @@ fn random(lua: &mut Lua<'_>) -> c_int {
         lua.arg_error(arg, c"interval is empty");
     }
     let span = (hi as u64).wrapping_sub(lo as u64);
-    lua.push_integer((lo as u64).wrapping_add(crate::random::upto(span)) as i64);
+    lua.push_integer((lo as u64).wrapping_add(crate::glue::random::upto(span)) as i64);
     1
 }
 
@@ -115,7 +115,7 @@ fn ifindex(lua: &mut Lua<'_>) -> c_int {
         return 1;
     }
     let name = lua.check_string(1);
-    let (net, _) = crate::machine::lua_context(lua);
+    let (net, _) = crate::states::machine::lua_context(lua);
     match kernel_glue::ifindex(net, name) {
         Some(index) => lua.push_integer(i64::from(index)),
         None => lua.push_nil(),
@@ -145,9 +145,9 @@ fn open_linux(lua: &mut Lua<'_>) -> c_int {
 
 /// `require "lunatik"`: `{ version = ..., name = <this state's name> }`.
 fn open_lunatik(lua: &mut Lua<'_>) -> c_int {
-    let name = crate::machine::lua_state_name(lua);
+    let name = crate::states::machine::lua_state_name(lua);
     lua.push_table(2);
-    lua.push_bytes(crate::vm::VERSION.to_bytes());
+    lua.push_bytes(crate::lua::vm::VERSION.to_bytes());
     lua.set_field(c"version");
     lua.push_bytes(name.as_bytes());
     lua.set_field(c"name");

@@ -9,7 +9,7 @@
 //! kernel does not; the hook then stays a resource of its state, gone,
 //! until it is unregistered or the state dies.
 
-use crate::net::NetRef;
+use crate::glue::net::NetRef;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::NonNull;
 use kernel::bindings;

@@ -6,19 +6,21 @@
 //! queues them), and the packet path from netfilter into the state's
 //! callback.
 //!
-//! A hook is a resource of its state (rust/machine.rs, `Resource`): the
+//! A hook is a resource of its state (states/machine.rs, `Resource`): the
 //! state unregisters it, waits for an RCU grace period and frees it
 //! before anything else when it dies. A hook on a device (netdev family,
 //! inet ingress) is registered through its binding to the device
 //! (luanetfilter/device.rs), which also takes it out when the device goes.
 
-use crate::machine::{Apply, CallbackError, Deferred, Description, Owner, Refusal, Resource};
-use crate::nf_device::DeviceHook;
-use crate::protocol::attachment_kind;
-use crate::net::NetRef;
-use crate::data::DataArg;
-use crate::skb::SkbArg;
-use crate::vm::{Arg, Value};
+use crate::glue::net::NetRef;
+use crate::lua::vm::{Arg, Value};
+use crate::luadata::data::DataArg;
+use crate::luanetfilter::device::DeviceHook;
+use crate::luanetfilter::skb::SkbArg;
+use crate::states::machine::{
+    Apply, CallbackError, Deferred, Description, Owner, Refusal, Resource,
+};
+use crate::uapi::protocol::attachment_kind;
 use core::cell::Cell;
 use core::ffi::{c_int, c_uint, c_void, CStr};
 use core::ptr::NonNull;

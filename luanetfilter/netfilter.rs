@@ -35,12 +35,12 @@
 //! let the attack through), `ACCEPT` with `failopen = true` (for hooks
 //! that only observe). docs/netfilter.md states the rule.
 
-use crate::ffi::{lua_CFunction, LUA_TTABLE};
-use crate::library::Library;
+use crate::lua::ffi::{lua_CFunction, LUA_TTABLE};
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
-use crate::machine::Context;
-use crate::nf_hook::{HookOp, HookSpec, IFNAMSIZ, NF_ACCEPT, NF_DROP};
+use crate::luanetfilter::hook::{HookOp, HookSpec, IFNAMSIZ, NF_ACCEPT, NF_DROP};
+use crate::states::library::Library;
+use crate::states::machine::Context;
 use core::ffi::{c_int, c_uint, CStr};
 use core::marker::PhantomData;
 
@@ -48,7 +48,7 @@ use core::marker::PhantomData;
 /// `None` if absent (raising if `required`), raising if not an integer.
 fn field(lua: &mut Lua<'_>, name: &CStr, required: bool) -> Option<i64> {
     let t = lua.get_field(1, name);
-    let v = if t == crate::ffi::LUA_TNIL {
+    let v = if t == crate::lua::ffi::LUA_TNIL {
         if required {
             lua.error_with(c"netfilter.register: '%s' is required", name);
         }
@@ -108,9 +108,9 @@ fn hook_point(pf: i64, hooknum: i64) -> Result<bool, &'static CStr> {
 /// it is not a string or cannot be a device name.
 fn device(lua: &mut Lua<'_>) -> Option<[u8; IFNAMSIZ]> {
     let t = lua.get_field(1, c"dev");
-    let dev = if t == crate::ffi::LUA_TNIL {
+    let dev = if t == crate::lua::ffi::LUA_TNIL {
         None
-    } else if t != crate::ffi::LUA_TSTRING {
+    } else if t != crate::lua::ffi::LUA_TSTRING {
         lua.error(c"netfilter.register: 'dev' must be a device name (a string)")
     } else {
         // A string (checked above), so this neither converts nor raises;
@@ -140,8 +140,8 @@ static HANDLE: Class<i64> = Class {
 
 /// `netfilter.register(opts)`.
 fn register(lua: &mut Lua<'_>) -> c_int {
-    lua.check_type(1, crate::ffi::LUA_TTABLE);
-    let (_, context) = crate::machine::lua_context(lua);
+    lua.check_type(1, crate::lua::ffi::LUA_TTABLE);
+    let (_, context) = crate::states::machine::lua_context(lua);
     if context != Context::Softirq {
         lua.error(c"netfilter hooks need a softirq state (lunatik run SCRIPT softirq)");
     }
@@ -173,13 +173,13 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         },
     };
     let fail = match lua.get_field(1, c"failopen") {
-        crate::ffi::LUA_TNIL => NF_DROP,
-        crate::ffi::LUA_TBOOLEAN if lua.top_bool() => NF_ACCEPT,
-        crate::ffi::LUA_TBOOLEAN => NF_DROP,
+        crate::lua::ffi::LUA_TNIL => NF_DROP,
+        crate::lua::ffi::LUA_TBOOLEAN if lua.top_bool() => NF_ACCEPT,
+        crate::lua::ffi::LUA_TBOOLEAN => NF_DROP,
         _ => lua.error(c"netfilter.register: 'failopen' must be a boolean"),
     };
     lua.pop(1);
-    if lua.get_field(1, c"hook") != crate::ffi::LUA_TFUNCTION {
+    if lua.get_field(1, c"hook") != crate::lua::ffi::LUA_TFUNCTION {
         lua.error(c"netfilter.register: 'hook' must be a function");
     }
     let top = lua.top();
@@ -193,7 +193,7 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         fail,
         dev,
     };
-    if crate::machine::lua_defer(lua, HookOp::Register(spec)).is_err() {
+    if crate::states::machine::lua_defer(lua, HookOp::Register(spec)).is_err() {
         lua.error(c"not enough memory");
     }
     HANDLE.push(lua, id, 0);
@@ -203,7 +203,7 @@ fn register(lua: &mut Lua<'_>) -> c_int {
 /// `handle:unregister()`.
 fn unregister(lua: &mut Lua<'_>) -> c_int {
     let id = *HANDLE.check(lua, 1);
-    if crate::machine::lua_defer(lua, HookOp::Unregister(id)).is_err() {
+    if crate::states::machine::lua_defer(lua, HookOp::Unregister(id)).is_err() {
         lua.error(c"not enough memory");
     }
     0
@@ -223,7 +223,7 @@ fn open_netfilter(lua: &mut Lua<'_>) -> c_int {
 fn open_nf(lua: &mut Lua<'_>) -> c_int {
     lua.push_table(8);
     let nf = lua.top();
-    for c in crate::nf_constants::all() {
+    for c in crate::luanetfilter::constants::all() {
         subtable(lua, c.table);
         if let Some(sub) = c.sub {
             subtable(lua, sub);

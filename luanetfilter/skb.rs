@@ -35,11 +35,11 @@
 //! `core`-only, tested on the host. Every function is a `lua_CFunction`
 //! that may raise through its checks and holds no value with a destructor.
 
-use crate::data::{self, DataArg, View};
-use crate::ffi::*;
+use crate::lua::ffi::*;
+use crate::lua::vm::Lend;
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
-use crate::vm::Lend;
+use crate::luadata::data::{self, DataArg, View};
 use core::cell::Cell;
 use core::ffi::{c_int, c_void, CStr};
 use core::marker::PhantomData;

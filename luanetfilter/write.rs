@@ -6,8 +6,8 @@
 //! luanetfilter/write.c (`skb_ensure_writable` and the checksum helpers
 //! are inline).
 
-use crate::nf_hook::{Packet, SkbInfo};
-use crate::skb::{Extents, PacketOps};
+use crate::luanetfilter::hook::{Packet, SkbInfo};
+use crate::luanetfilter::skb::{Extents, PacketOps};
 use core::ffi::{c_int, CStr};
 use kernel::bindings;
 

@@ -11,8 +11,8 @@
 //! tables and `call_rcu` callbacks release charges from softirq context;
 //! it is never held with another lock.
 
-use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
-use crate::rcu_quota::{Exceeded, Usage, LIMITS};
+use crate::glue::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::luarcu::quota::{Exceeded, Usage, LIMITS};
 use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};

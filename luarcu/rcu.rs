@@ -11,7 +11,7 @@
 //! integers or strings (up to [`VALUE_MAX`] bytes).
 //!
 //! How it is safe:
-//! - The tables themselves ([`crate::rcu_table`]) read under RCU without
+//! - The tables themselves ([`crate::luarcu::table`]) read under RCU without
 //!   locks and free old entries after a grace period.
 //! - Lua errors are longjmps, so no RCU section, lock guard or allocation
 //!   is ever live across a Lua call that may raise: every table operation
@@ -30,28 +30,28 @@
 //! to the namespace, not to a state's memory cap, as tables outlive and
 //! are shared by states.
 
-use crate::ffi::*;
-use crate::name::Name;
-use crate::net::NetRef;
-use crate::rcu_quota::{Exceeded, LIMITS};
-use crate::rcu_space::{Space, NAMED_BUCKETS};
-use crate::rcu_table::{
+use crate::glue::net::NetRef;
+use crate::lua::ffi::*;
+use crate::luarcu::quota::{Exceeded, LIMITS};
+use crate::luarcu::space::{Space, NAMED_BUCKETS};
+use crate::luarcu::table::{
     Entry, MakeError, Snapshot, Table, Value, WriteError, KEY_MAX, MAX_BUCKETS, VALUE_MAX,
 };
+use crate::uapi::name::Name;
 use core::ffi::{c_int, CStr};
 use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::library::Library;
+use crate::states::library::Library;
 
 /// The `rcu` library: its Lua module, the module-wide tree of the
 /// namespaces' spaces, and each namespace's space (with its named tables).
 pub(crate) static LIBRARY: Library = Library {
-    init: Some(crate::rcu_space::init),
-    exit: Some(crate::rcu_space::exit),
-    net_init: Some(crate::rcu_space::net_init),
-    net_exit: Some(crate::rcu_space::net_exit),
+    init: Some(crate::luarcu::space::init),
+    exit: Some(crate::luarcu::space::exit),
+    net_init: Some(crate::luarcu::space::net_init),
+    net_exit: Some(crate::luarcu::space::net_exit),
     ..Library::new("rcu", &[(c"rcu", open)])
 };
 
@@ -110,8 +110,8 @@ unsafe fn quota_error(L: *mut lua_State, e: Exceeded) -> ! {
 /// whether it must allocate atomically.
 fn context(L: *mut lua_State) -> (NetRef, Flags) {
     // SAFETY: `L` is a thread of a kernel machine (every state opens this
-    // library through `crate::machine`).
-    let (net, context) = unsafe { crate::machine::context(L) };
+    // library through `crate::states::machine`).
+    let (net, context) = unsafe { crate::states::machine::context(L) };
     (net, context.flags())
 }
 
@@ -427,7 +427,7 @@ unsafe extern "C" fn map(L: *mut lua_State) -> c_int {
             luaL_error(L, c"rcu table changing too fast to map".as_ptr());
         };
         // The copy is work the entry's budget pays for, as Lua's own are.
-        crate::account::charge_bytes(L, len);
+        crate::lua::account::charge_bytes(L, len);
         // Slot 3 holds the snapshot; it stays there while `f` runs.
         let mut at = 0;
         while at < len {

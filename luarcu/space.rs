@@ -4,7 +4,7 @@
 //! namespace's quota, and the index of its named tables.
 //!
 //! Every namespace gets a [`Space`] when it is made (the pernet `init`
-//! callback, rust/net.rs) and loses it when it goes away (`exit`). A
+//! callback, glue/net.rs) and loses it when it goes away (`exit`). A
 //! module-wide rbtree keyed by the namespace's address finds it; a
 //! per-space rbtree keyed by name finds a named table. Both are kernel
 //! rbtrees (`kernel::rbtree`): lookups compare names, not hashes, so no
@@ -25,12 +25,12 @@
 //! spinlocks, as softirq states make tables and `call_rcu` callbacks
 //! release charges from softirq context.
 
-use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
-use crate::name::Name;
-use crate::net::NetRef;
-use crate::rcu_pool::{self, Pool};
-use crate::rcu_quota::{Limits, Usage, LIMITS};
-use crate::rcu_table::{MakeError, Table};
+use crate::glue::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::glue::net::NetRef;
+use crate::luarcu::pool::{self, Pool};
+use crate::luarcu::quota::{Limits, Usage, LIMITS};
+use crate::luarcu::table::{MakeError, Table};
+use crate::uapi::name::Name;
 use core::cmp::Ordering;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
 use kernel::prelude::*;
@@ -165,7 +165,7 @@ pub(crate) fn stats(net: NetRef) -> Stats {
     Stats {
         usage: Space::of(net).map_or(Usage::default(), |s| s.pool.usage()),
         limits: LIMITS,
-        all: rcu_pool::all(),
+        all: pool::all(),
     }
 }
 

@@ -28,11 +28,11 @@
 //! table draws from the kernel's RNG, so keys taken from packets cannot be
 //! chosen to collide.
 
-use crate::bh_lock::{new_spinlock_bh, SpinLockBh};
-use crate::name::Name;
-use crate::rcu_quota::{Exceeded, Usage};
-use crate::rcu_siphash::{siphash24, Key};
-use crate::rcu_pool::Pool;
+use crate::glue::bh_lock::{new_spinlock_bh, SpinLockBh};
+use crate::luarcu::pool::Pool;
+use crate::luarcu::quota::{Exceeded, Usage};
+use crate::luarcu::siphash::{siphash24, Key};
+use crate::uapi::name::Name;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use kernel::alloc::{allocator::Kmalloc, flags::__GFP_NOWARN, Allocator, Flags, NumaNode};
@@ -315,8 +315,7 @@ impl Table {
     ) -> Result<Arc<Self>, MakeError> {
         let n = buckets.clamp(1, MAX_BUCKETS).next_power_of_two();
         let charge = Self::cost(n, name.is_some());
-        pool
-            .charge(Usage::table(charge))
+        pool.charge(Usage::table(charge))
             .map_err(MakeError::Quota)?;
         let made = Self::alloc(n, charge, name, pool, flags);
         if made.is_err() {
@@ -337,7 +336,7 @@ impl Table {
         for _ in 0..n {
             v.push(Atomic::new(core::ptr::null_mut()), flags)?;
         }
-        let seed = Key([crate::random::u64(), crate::random::u64()]);
+        let seed = Key([crate::glue::random::u64(), crate::glue::random::u64()]);
         Arc::pin_init(
             pin_init!(Self {
                 buckets: v,

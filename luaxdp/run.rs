@@ -5,7 +5,7 @@
 //! the kfunc set.
 //!
 //! The kfunc finds the state by name in the softirq index of the
-//! receiving device's namespace (rust/softirq_index.rs, no lock, no
+//! receiving device's namespace (states/softirq_index.rs, no lock, no
 //! sleep), calls the function `xdp.attach` kept ([`ATTACHED`])
 //! on the current CPU's replica with two writable `data` views, over the
 //! packet (`data .. data_end`) and the argument bytes, and hands the
@@ -14,11 +14,11 @@
 //! nothing; they are detached when the function returns (a script that
 //! keeps one sees it empty outside a call).
 
-use crate::data::DataArg;
-use crate::net::NetRef;
-use crate::softirq_index;
-use crate::state::SlotError;
-use crate::vm::{Arg, Value};
+use crate::glue::net::NetRef;
+use crate::lua::vm::{Arg, Value};
+use crate::luadata::data::DataArg;
+use crate::states::softirq_index;
+use crate::states::state::SlotError;
 use core::ffi::{c_char, c_int, c_void};
 use kernel::bindings;
 use kernel::prelude::*;

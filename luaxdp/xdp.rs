@@ -5,7 +5,7 @@
 //! luaxdp/kfunc.c (C, for their BTF) and luaxdp/run.rs.
 //!
 //! `xdp.attach(f)`, in a softirq state, keeps `f` in the replica's Lua
-//! registry under `xdp_run::ATTACHED` and defers an operation that exposes the
+//! registry under `run::ATTACHED` and defers an operation that exposes the
 //! state to the packet path once the chunk is done and records the
 //! attachment among the state's resources (where `lunatik list` finds
 //! it); `xdp.detach()` forgets `f` and defers the removal of that record.
@@ -13,19 +13,19 @@
 //! value with a destructor is held across a call that may raise (the
 //! longjmp rule).
 
-use crate::ffi::lua_CFunction;
-use crate::library::Library;
+use crate::lua::ffi::lua_CFunction;
 use crate::lua::Lua;
 use crate::lua_fn;
-use crate::machine::{Apply, Context, Deferred, Description, Refusal, Resource};
-use crate::protocol::attachment_kind;
-use crate::xdp_run::ATTACHED;
+use crate::luaxdp::run::ATTACHED;
+use crate::states::library::Library;
+use crate::states::machine::{Apply, Context, Deferred, Description, Refusal, Resource};
+use crate::uapi::protocol::attachment_kind;
 use core::ffi::{c_int, CStr};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 
 /// The XDP actions (`enum xdp_action`): a function's result must be one
-/// (`xdp_run::ACTION_MAX` is the largest).
+/// (`run::ACTION_MAX` is the largest).
 const ACTIONS: [(&CStr, i64); 5] = [
     (c"ABORTED", 0),
     (c"DROP", 1),
@@ -101,13 +101,13 @@ impl Deferred for Op {
 /// `xdp.attach(f)`: `f(packet, argument)` becomes the function the
 /// kfuncs call in this state.
 fn attach(lua: &mut Lua<'_>) -> c_int {
-    let (_, context) = crate::machine::lua_context(lua);
+    let (_, context) = crate::states::machine::lua_context(lua);
     if context != Context::Softirq {
         lua.error(c"xdp.attach needs a softirq state (lunatik run SCRIPT softirq)");
     }
-    lua.check_type(1, crate::ffi::LUA_TFUNCTION);
+    lua.check_type(1, crate::lua::ffi::LUA_TFUNCTION);
     lua.set_slot(&ATTACHED, 1);
-    if crate::machine::lua_defer(lua, Op::Attach).is_err() {
+    if crate::states::machine::lua_defer(lua, Op::Attach).is_err() {
         lua.error(c"not enough memory");
     }
     0
@@ -117,7 +117,7 @@ fn attach(lua: &mut Lua<'_>) -> c_int {
 /// return `-ENOLINK`).
 fn detach(lua: &mut Lua<'_>) -> c_int {
     lua.clear_slot(&ATTACHED);
-    if crate::machine::lua_defer(lua, Op::Detach).is_err() {
+    if crate::states::machine::lua_defer(lua, Op::Detach).is_err() {
         lua.error(c"not enough memory");
     }
     0
@@ -141,7 +141,7 @@ fn open_actions(lua: &mut Lua<'_>) -> c_int {
 /// The library: its Lua modules, and the kfuncs registered on load (they
 /// stay until the module goes).
 pub(crate) static LIBRARY: Library = Library {
-    init: Some(crate::xdp_run::register_kfuncs),
+    init: Some(crate::luaxdp::run::register_kfuncs),
     ..Library::new(
         "xdp",
         &[

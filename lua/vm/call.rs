@@ -8,9 +8,9 @@
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
 //! protected mode; none of them holds a Rust value with a destructor.
 
-use crate::account;
-use crate::ffi::*;
-use crate::vm_run::{stopped, traceback, HANDLER};
+use super::run::{stopped, traceback, HANDLER};
+use crate::lua::account;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, c_void, CStr};
 
 /// An argument of [`call`].

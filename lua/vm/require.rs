@@ -11,8 +11,8 @@
 //! called in protected mode, or runs inside one, and holds no value with a
 //! destructor.
 
-use crate::byteorder;
-use crate::ffi::*;
+use crate::lua::byteorder;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, CStr};
 
 /// `lua_upvalueindex(1)`.
@@ -23,7 +23,7 @@ const UPVALUE1: c_int = LUA_REGISTRYINDEX - 1;
 pub type Library = (&'static CStr, lua_CFunction);
 
 /// Where `require` looks for the libraries this file does not have: the
-/// kernel's registry of libraries (rust/library.rs), or a plain list.
+/// kernel's registry of libraries (states/library.rs), or a plain list.
 /// The VM receives it; it never names a library of its own beyond
 /// [`BUILTIN`].
 pub trait Modules: Sync + 'static {

@@ -8,8 +8,8 @@
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
 //! protected mode; none of them holds a Rust value with a destructor.
 
-use crate::account;
-use crate::ffi::*;
+use crate::lua::account;
+use crate::lua::ffi::*;
 use core::ffi::{c_int, CStr};
 
 /// Stack index of the message handler during [`run`].

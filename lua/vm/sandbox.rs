@@ -9,10 +9,10 @@
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in
 //! protected mode; none of them holds a Rust value with a destructor.
 
-use crate::account::{self, Account, RawAlloc};
-use crate::ffi::*;
-use crate::mathlib;
-use crate::vm_require::Modules;
+use super::require::Modules;
+use crate::lua::account::{self, Account, RawAlloc};
+use crate::lua::ffi::*;
+use crate::lua::mathlib;
 use core::ffi::{c_int, c_void, CStr};
 
 /// `lua_upvalueindex(1)`.
@@ -123,7 +123,7 @@ unsafe extern "C" fn open_protected<M: Modules>(L: *mut lua_State) -> c_int {
         lua_pushcclosure(L, args.print, 0);
         lua_setglobal(L, c"print".as_ptr());
 
-        crate::vm_require::open::<M>(L, args.extra);
+        super::require::open::<M>(L, args.extra);
     }
     0
 }

@@ -1,6 +1,6 @@
 # limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
 # Lua states inside the kernel: the module's KUnit suite `lunatik_state`
-# (rust/state_tests.rs) runs when the module loads; its KTAP results are
+# (kunit/state_tests.rs) runs when the module loads; its KTAP results are
 # nested here as a subtest document, then the kernel log and kmemleak are
 # checked for what the tests left behind.
 . /selftests/lib.sh

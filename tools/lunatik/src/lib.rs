@@ -2,9 +2,9 @@
 //! as Rust types, and a client for it. The `lunatik` command is built on
 //! this crate.
 
-#[path = "../../../rust/name.rs"]
+#[path = "../../../uapi/name.rs"]
 pub mod name;
-#[path = "../../../rust/protocol.rs"]
+#[path = "../../../uapi/protocol.rs"]
 pub mod protocol;
 
 pub mod cli;

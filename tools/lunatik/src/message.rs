@@ -1,7 +1,7 @@
 //! The messages of the `LUNATIK` family: attributes and their wire
 //! format, on top of netlink-packet-core and netlink-packet-generic.
 //!
-//! Numbers come from `rust/protocol.rs`, the file the module uses too.
+//! Numbers come from `uapi/protocol.rs`, the file the module uses too.
 
 use crate::protocol::{self, attachment, attr, rcu, stats};
 use netlink_packet_core::{

@@ -1,4 +1,4 @@
-//! The numbers in rust/protocol.rs (shared by the module and the CLI)
+//! The numbers in uapi/protocol.rs (shared by the module and the CLI)
 //! against the family's YNL spec, netlink/lunatik.yaml, where YNL numbers
 //! attributes and commands from 1 in the order they are listed (unless
 //! a `value` says otherwise) and enums from `value-start` (default 0).
@@ -52,7 +52,7 @@ fn family_name_matches_the_spec_up_to_case() {
 
 /// YNL's generator leaves multicast group flags out of the C it makes, so
 /// the module sets `GENL_MCAST_CAP_NET_ADMIN` on every group itself
-/// (rust/genl/family.rs); the spec must say the same, for its other readers.
+/// (control/genl/family.rs); the spec must say the same, for its other readers.
 #[test]
 fn every_group_needs_cap_net_admin() {
     let s = spec();

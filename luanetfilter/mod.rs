@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `netfilter` and `linux.nf` libraries and the `skb` object: packet
+//! hooks written in Lua (docs/netfilter.md). It exports its [`LIBRARY`]
+//! (and, to the benchmarks, the `skb` argument); the rest is private to
+//! this folder. Its C shims are declared in the headers beside them and
+//! built by luanetfilter/Kbuild.frag.
+
+/// The table of `linux.nf`, generated from the kernel's headers.
+mod constants;
+/// Hooks bound to a network device (luanetfilter/device.c).
+mod device;
+/// The hook object and the deferred work that registers it.
+mod hook;
+/// The libraries' Lua functions.
+mod netfilter;
+/// The `skb` object (`core`-only, shared with the host tests).
+#[allow(unreachable_pub, dead_code)]
+mod skb;
+/// Writable packets (luanetfilter/write.c).
+mod write;
+
+pub(crate) use netfilter::LIBRARY;
+#[cfg(CONFIG_KUNIT)]
+pub(crate) use skb::SkbArg;

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Deferred work: what a library asks for while a chunk runs and the
+//! state does in process context once it is over, such as registering a
+//! hook, which makes a [`Resource`] (docs/architecture.md, "Deferred work
+//! and resources").
+
+use super::{MachineData, Owner, Resource};
+use crate::glue::net::NetRef;
+use crate::lua::ffi::*;
+use crate::lua::Lua;
+use kernel::prelude::*;
+
+/// What [`Deferred::apply`] works on: the state, its namespace and its
+/// resource list.
+pub(crate) struct Apply<'a> {
+    /// The state, for the resources made here to call into. It outlives
+    /// them: it drops its resources before anything else.
+    pub(crate) owner: *const (dyn Owner + 'static),
+    /// The state's namespace.
+    pub(crate) net: NetRef,
+    /// The state's resources.
+    pub(crate) resources: &'a mut KVec<KBox<dyn Resource>>,
+    /// Callbacks the replicas may forget (the kernel will no longer call
+    /// them) once the work is done.
+    pub(crate) forget: &'a mut KVec<i64>,
+}
+
+/// Why deferred work failed: the kernel's error and the message the run
+/// that asked for it fails with.
+pub(crate) struct Refusal {
+    /// The kernel's error.
+    pub(crate) error: Error,
+    /// The run's error message.
+    pub(crate) message: &'static [u8],
+}
+
+/// Work a library asks for while a chunk runs and that must wait for
+/// process context after it (registering a hook sleeps, and a softirq
+/// state runs Lua under a spinlock). The state does it when the chunk is
+/// over ([`crate::states::state::State::run`]).
+pub(crate) trait Deferred: Send {
+    /// Whether the work lets the packet path reach the state: the state
+    /// is then exposed first (states/softirq_vm.rs).
+    fn exposes(&self) -> bool;
+
+    /// Does the work, in process context.
+    fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal>;
+}
+
+/// Queues `op` for the state to do when the running chunk is over.
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] that is running (so its data is
+/// not otherwise borrowed).
+pub(crate) unsafe fn defer(L: *mut lua_State, op: impl Deferred + 'static) -> Result {
+    // SAFETY: by the contract; the push is plain Rust, no Lua call.
+    unsafe {
+        let data = (*lua_getextraspace(L)).cast::<MachineData>();
+        let flags = (*data).context.flags();
+        let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
+        (*data).pending.push(op, flags)?;
+    }
+    Ok(())
+}
+
+/// Queues `op` for the state to do when the chunk running `lua` is over.
+pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`
+    // (`Machine::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so the machine is
+    // running, and nothing else borrows its data while its Lua code runs.
+    unsafe { defer(lua.as_ptr(), op) }
+}

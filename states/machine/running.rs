@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a library learns of the machine running its Lua code: the
+//! state's namespace, context and name, and whether the entry may sleep
+//! (docs/architecture.md, "Contexts and locks").
+
+use super::{Context, MachineData};
+use crate::glue::net::NetRef;
+use crate::lua::ffi::*;
+use crate::lua::Lua;
+use crate::uapi::name::Name;
+
+/// The namespace and the context of the machine running `L`: what
+/// libraries need from their state.
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
+pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, Context) {
+    // SAFETY: by the contract; fields are read through the pointer.
+    unsafe {
+        let data = (*lua_getextraspace(L)).cast::<MachineData>();
+        ((*data).net, (*data).context)
+    }
+}
+
+/// The namespace and the context of the machine running `lua`.
+pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`:
+    // `Machine::new` is the only maker of states here, and a `Lua` handle
+    // exists only while its thread runs.
+    unsafe { context(lua.as_ptr()) }
+}
+
+/// The name of the state whose machine runs `lua`.
+pub(crate) fn lua_state_name(lua: &Lua<'_>) -> Name {
+    // SAFETY: every Lua thread in the module belongs to a live `Machine`
+    // (`Machine::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so its extra space holds
+    // the machine's data, as `state_name` asks.
+    unsafe { state_name(lua.as_ptr()) }
+}
+
+/// Whether the entry running `L` may sleep: a process state's, or a
+/// softirq state's before it is exposed to the packet path (see
+/// states/softirq_vm.rs).
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
+pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the flag is copied out through the pointer,
+    // never borrowed.
+    unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).preemptible }
+}
+
+/// The name of the state whose machine runs `L`.
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
+pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the name is copied out, never borrowed.
+    unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).name }
+}
