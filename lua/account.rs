@@ -259,6 +259,24 @@ impl Account {
         Kill::None
     }
 
+    /// Charges the `ran` instructions a thread ran since its count last
+    /// restarted, when it is left for another thread, and checks the
+    /// deadline: a switch reads the clock whatever the count, so no chain
+    /// of short coroutines runs past it. Does not relax: a switch is no
+    /// place to sleep, and the next granule will.
+    fn switch(&mut self, ran: i64) -> Kill {
+        if let why @ (Kill::Budget | Kill::Time) = self.spend(ran) {
+            return why;
+        }
+        if let (Some(clock), true) = (self.clock, self.deadline != 0) {
+            self.ticks = 0;
+            if clock() >= self.deadline {
+                return self.kill(Kill::Time);
+            }
+        }
+        Kill::None
+    }
+
     fn kill(&mut self, why: Kill) -> Kill {
         self.killed = why;
         self.budget_kills += 1;
@@ -304,8 +322,9 @@ unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
 pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
     // SAFETY: the hook runs on a thread of an accounted state.
     let account = unsafe { account_of(L) };
-    // SAFETY: `L` is valid. Threads created in earlier entries may still
-    // count in a different step; what they ran is what they charge.
+    // SAFETY: `L` is valid. In a stopped entry, the thread that raised
+    // and any thread entered since count in steps of one; what a thread
+    // ran is what it charges.
     let charge = unsafe { lua_gethookcount(L) };
     // A granule of instructions is charged whole, and the clock read at
     // every granule.
@@ -352,6 +371,39 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
         // allowed (the contract); `account` is a plain reference and no
         // value with a destructor is live here.
         why => unsafe { raise(L, why) },
+    }
+}
+
+/// Charges a switch between two threads of a state: `ran` instructions of
+/// the thread being left that its count hook has not charged (the patched
+/// `lua_resume` and `lua_closethread` restart its count), then checks the
+/// deadline, and restarts the count of the thread being entered, `to`, so
+/// that it carries no count from an earlier entry. Every instruction of a
+/// coroutine is so charged to the entry that resumes it, however short the
+/// coroutine or deep the nest.
+///
+/// Never raises: it runs inside `lua_resume`'s bookkeeping. Past the budget
+/// or the deadline, `to` counts in steps of one and so fails at its next
+/// instruction: a coroutine at its first, a resumer right after the
+/// resume returns.
+///
+/// # Safety
+///
+/// Called by the patched Lua core with `L` a thread of an accounted state
+/// and `to` null or a thread of the same state.
+#[no_mangle]
+pub unsafe extern "C" fn lunatik_switch(L: *mut lua_State, ran: c_int, to: *mut lua_State) {
+    // SAFETY: `L` is a thread of an accounted state (the contract), whose
+    // allocator data is its `Account`; no other reference to it is live
+    // during this call.
+    let account = unsafe { account_of(L) };
+    let why = account.switch(i64::from(ran.max(0)));
+    if !to.is_null() {
+        let count = if why == Kill::None { BUDGET_GRANULE } else { 1 };
+        // SAFETY: `to` is a thread of the same state (the contract);
+        // `lua_sethook` only stores the hook, restarts the count and marks
+        // the thread's Lua frames to trace, and never raises.
+        unsafe { lua_sethook(to, Some(count_hook), LUA_MASKCOUNT, count) };
     }
 }
 

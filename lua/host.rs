@@ -309,6 +309,8 @@ impl Drop for State {
 }
 
 #[cfg(test)]
+mod coroutine_tests;
+#[cfg(test)]
 mod data_tests;
 #[cfg(test)]
 mod examples_tests;

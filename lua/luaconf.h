@@ -123,6 +123,18 @@ unsigned long lunatik_stack_pointer(void);
 void lunatik_work(struct lua_State *L, long units);
 
 /*
+ * Coroutines: each thread has its own count of the hook, so at every
+ * switch between a coroutine and the thread resuming or closing it the
+ * patched lua_resume and lua_closethread charge the thread being left for
+ * the instructions it ran since its count last restarted (`ran`), and
+ * lunatik_switch (lua/account.rs) spends them, reads the deadline and
+ * restarts the count of the thread being entered (`to`, may be NULL). It
+ * never raises; past the budget or the deadline, `to` fails at its next
+ * instruction.
+ */
+void lunatik_switch(struct lua_State *L, int ran, struct lua_State *to);
+
+/*
  * States have no files: the base library leaves out dofile and loadfile
  * (the patch to lbaselib.c) instead of the sandbox removing them, which
  * would leave two dead keys in _G; Lua sizes a table with dead keys a

@@ -39,6 +39,7 @@ cat >/tmp/runaways <<'EOF'
 vm_loop|while true do end
 pcall_loop|while true do pcall(function() while true do end end) end
 coroutines|while true do coroutine.wrap(function() for i = 1, 50000 do end end)() end
+nested_coroutines|local function nest(n) if n == 0 then for i = 1, 500 do end return end for i = 1, 100 do coroutine.wrap(nest)(n - 1) end end while true do nest(3) end
 backtracking|return string.find(string.rep('a', 60), string.rep('.-', 7) .. 'b')
 plain_find|local s = string.rep('a', 1 << 20) local p = string.rep('a', 4000) .. 'b' for i = 1, 100 do string.find(s, p, 1, true) end
 gsub|local s = string.rep('a', 1 << 20) for i = 1, 1000 do s:gsub('a', 'b') end
