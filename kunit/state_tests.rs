@@ -7,10 +7,12 @@
 //! reach the host runner through debugfs.
 
 use crate::glue::cpu;
+use crate::glue::net::NetRef;
 use crate::lua::vm::{Arg, Value};
 use crate::luadata::data::DataArg;
 use crate::states::machine::{live_machines, ErrorKind, RunError};
 use crate::states::registry::Registry;
+use crate::states::softirq_index;
 use crate::states::state::{Config, Context, ResultLimit, State};
 use crate::uapi::name::Name;
 use kernel::prelude::*;
@@ -218,6 +220,48 @@ mod tests {
         registry.clear();
         assert_eq!(registry.len(), 0);
         assert_eq!(live_machines(), before);
+        Ok(())
+    }
+
+    #[test]
+    fn a_removal_without_memory_keeps_the_other_softirq_states_indexed() -> Result {
+        // Issue 22, finding 4: a removal whose copy of the index failed
+        // used to publish an empty index, and the XDP kfuncs then found no
+        // softirq state of any namespace.
+        let registry = Registry::new()?;
+        let config = |s| Ok::<_, Error>(Config::new(name(s)?, Context::Softirq, &crate::RUNTIME));
+        // Whether the index finds `s` under `n`.
+        let finds = |n: &str, s: &State| {
+            softirq_index::with(NetRef::init(), n.as_bytes(), |x| core::ptr::eq(x, s)) == Some(true)
+        };
+        let absent = |n: &str| softirq_index::with(NetRef::init(), n.as_bytes(), |_| ()).is_none();
+        let a = registry.create(config("idx-a")?)?;
+        let b = registry.create(config("idx-b")?)?;
+        let c = registry.create(config("idx-c")?)?;
+        let all_found = finds("idx-a", &a) && finds("idx-b", &b) && finds("idx-c", &c);
+        // Every allocation of the index fails meanwhile. The results are
+        // checked only once the switch is off and the registry empty, as
+        // a failed assertion ends the test.
+        softirq_index::fail_allocations(true);
+        let removed = registry.remove(&name("idx-b")?).is_ok();
+        let refused = registry.create(config("idx-d")?).err();
+        softirq_index::fail_allocations(false);
+        let b_gone = absent("idx-b");
+        let others_kept = finds("idx-a", &a) && finds("idx-c", &c);
+        pr_info!("index test: b removed {removed}, gone {b_gone}; a and c kept {others_kept}\n");
+        // The cleared entry makes no false EEXIST; the name is usable again.
+        let again = registry.create(config("idx-b")?);
+        let b_again = again.as_ref().is_ok_and(|s| finds("idx-b", s));
+        drop(again);
+        registry.clear();
+        let all_gone = absent("idx-a") && absent("idx-b") && absent("idx-c") && absent("idx-d");
+        assert!(all_found);
+        assert!(removed);
+        assert_eq!(refused, Some(ENOMEM));
+        assert!(b_gone);
+        assert!(others_kept);
+        assert!(b_again);
+        assert!(all_gone);
         Ok(())
     }
 

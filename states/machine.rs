@@ -28,7 +28,7 @@ mod stats;
 pub(crate) use deferred::{lua_defer, Apply, Deferred, Refusal};
 pub(crate) use error::{ErrorKind, RunError, LAST_ERROR_MAX};
 pub(crate) use resource::{CallbackError, Description, Owner, Resource};
-pub(crate) use running::{context, lua_context, lua_state_name, preemptible};
+pub(crate) use running::{context, control_entry, lua_context, lua_state_name, preemptible};
 pub(crate) use stats::{Counters, Stats};
 
 use crate::glue::kalloc::KernelAlloc;
@@ -117,6 +117,12 @@ struct MachineData {
     /// Whether entries may sleep: a process state, or a softirq state
     /// not yet reachable from the packet path (states/softirq_vm.rs).
     preemptible: bool,
+    /// Whether the running entry is a chunk the control plane runs for a
+    /// user's request ([`Machine::run`]), in the requesting task: the only
+    /// entries that may read script files with that user's root and
+    /// credentials (states/script.rs). Hooks, kfuncs, collections and the
+    /// close (finalizers, maybe in a kernel worker) are not.
+    control: bool,
     name: Name,
     net: NetRef,
     /// The libraries `require` finds and where events go.
@@ -197,6 +203,7 @@ impl Machine {
                 context,
                 time,
                 preemptible: !atomic,
+                control: false,
                 name,
                 net,
                 runtime,
@@ -253,8 +260,10 @@ impl Machine {
         unsafe { self.data.as_mut() }
     }
 
-    /// Runs the Lua source `chunk` named `chunkname`; `each` receives the
-    /// results as strings (as `tostring` gives them).
+    /// Runs the Lua source `chunk` named `chunkname`, a chunk from the
+    /// control plane run in the task of the user who asked for it (the
+    /// one entry that may read script files); `each` receives the results
+    /// as strings (as `tostring` gives them).
     pub(crate) fn run(
         &mut self,
         chunk: &[u8],
@@ -263,8 +272,10 @@ impl Machine {
     ) -> Result<(), RunError> {
         let L = self.L.as_ptr();
         self.limit_time(false);
+        self.data_mut().control = true;
         // SAFETY: `&mut self` gives exclusive use of the idle state.
         let status = unsafe { vm::run(L, chunk, chunkname) };
+        self.data_mut().control = false;
         let outcome = match status {
             Ok(()) => {
                 // SAFETY: `run` just succeeded; its results are on the stack

@@ -19,7 +19,12 @@ struct file *lunatik_script_open(const char *rel)
 	struct file *file;
 	int err;
 
-	/* The root as the calling process sees it, as Lunatik's `run` does. */
+	/*
+	 * The root as the calling process sees it, as Lunatik's `run` does:
+	 * states/script.rs calls this only in a chunk the control plane runs
+	 * for a user's request, in that user's task, whose root and
+	 * credentials (below) are the requester's.
+	 */
 	err = kern_path("/lib/modules/lua", LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &root);
 	if (err)
 		return ERR_PTR(err);

@@ -12,6 +12,15 @@
 //! callback above all, `require` of a file that is not loaded yet fails
 //! with an error that says so.
 //!
+//! A file is read with the root and the credentials of the task running
+//! the entry, so only an entry made for a user's request may read one: a
+//! chunk the control plane runs (`RUN`), in the requesting task. Other
+//! entries that may sleep run in whatever task closes or collects the
+//! state: a finalizer at the close may run in the namespace teardown
+//! worker, which would resolve the path against init's root and open the
+//! file with the kernel's credentials. There `require` of a file that is
+//! not loaded yet fails too (issue 22, finding 5).
+//!
 //! The path comes from `script_path` (lua/vm/require.rs), which admits
 //! only dot-separated words; the lookup (states/script.c) stays beneath
 //! `/lib/modules/lua` whatever symlinks it meets.
@@ -155,25 +164,37 @@ unsafe fn read_and_compile(L: *mut lua_State, rel: &CStr) -> Result<bool, Failur
 /// `vm::Libraries::files` of kernel states: called by `require` with a
 /// path relative to /lib/modules/lua, returns the compiled chunk, or
 /// nothing if there is no such file; raises if it cannot be read or
-/// compiled, or if this entry may not sleep.
+/// compiled, if this entry may not sleep, or if it is not a chunk the
+/// control plane runs for a user (whose root and credentials the read
+/// uses).
 ///
 /// # Safety
 ///
 /// Called by Lua in protected mode, in a kernel machine.
 pub(crate) unsafe extern "C" fn load(L: *mut lua_State) -> c_int {
     // SAFETY: Lua calls this in protected mode with `L` its running thread
-    // of a kernel machine (the contract), so `preemptible` may read the
-    // machine's data and every raise lands in that call; `rel` is argument
+    // of a kernel machine (the contract), so `preemptible` and
+    // `control_entry` may read the machine's data and every raise lands
+    // in that call; `rel` is argument
     // 1, a string that stays on the stack while used; the errors are
     // raised only before `read_and_compile` runs or after it has returned
     // (dropping the file and its text), so no value with a destructor is
-    // live, and it runs only where the entry may sleep, as it asks.
+    // live, and it runs only where the entry may sleep, as it asks, and
+    // in the task of the user whose request runs the chunk.
     unsafe {
         let rel = luaL_checklstring(L, 1, core::ptr::null_mut());
         if !crate::states::machine::preemptible(L) {
             luaL_error(
                 L,
                 c"cannot read '%s%s' here: script files are read where the state may sleep (a process state, or a softirq state's first chunk); require it when the script loads".as_ptr(),
+                SCRIPT_ROOT.as_ptr(),
+                rel,
+            );
+        }
+        if !crate::states::machine::control_entry(L) {
+            luaL_error(
+                L,
+                c"cannot read '%s%s' here: require of files is only allowed in an entry from the control plane (a chunk run for a user's request), not in a hook, a collection or a finalizer at the close; require it when the script loads".as_ptr(),
                 SCRIPT_ROOT.as_ptr(),
                 rel,
             );

@@ -2,13 +2,14 @@
 # `require` in the kernel: the standard libraries by name, script files
 # under /lib/modules/lua (compiled in the requiring state and charged to
 # it, cached, text only, never from outside the directory), loading in a
-# softirq script's first chunk but not where the state cannot sleep, and
+# softirq script's first chunk but not where the state cannot sleep, nor
+# outside a chunk run for a user's request (a finalizer at the close), and
 # the dnsblock pair laid out as upstream Lunatik's (installed by `make
 # install`) blocking real DNS queries.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
 SERVER=10.201.0.2
-plan 10
+plan 12
 
 # dmesg_has PATTERN: the kernel log has a line matching PATTERN.
 dmesg_has() { dmesg | grep -q -- "$1"; }
@@ -99,6 +100,33 @@ ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
 wait_until dmesg_has "soft: callback failed: .*cannot read '/lib/modules/lua/rq/late.lua' here"
 result $? packet_callback_gets_a_clear_error
 expect 0 lunatik stop soft && expect 0 lunatik stop p
+
+# A finalizer that runs when a state closes is no entry made for a user's
+# request: on `lunatik stop`, and in the worker that tears a namespace
+# down (where the path would resolve against init's root and the file
+# open with the kernel's credentials), its `require` of a file is refused
+# and the file is never read.
+echo 'print("rq.gc was read") return "gc"' >$R/gc.lua
+cat >/tmp/gc.lua <<'LUA'
+keep = setmetatable({}, {__gc = function()
+	local ok, e = pcall(require, "rq.gc")
+	print("gc require: " .. tostring(ok) .. ": " .. tostring(e))
+end})
+LUA
+refusal="gc require: false: .*cannot read '/lib/modules/lua/rq/gc.lua' here: require of files is only allowed in an entry from the control plane"
+expect 0 lunatik run /tmp/gc.lua --name gcstop && expect 0 lunatik stop gcstop &&
+	wait_until dmesg_has "gcstop: gc require: " && dmesg_has "gcstop: $refusal" &&
+	! dmesg_has "rq.gc was read"
+r=$?
+dmesg | grep -F "gc require" | sed 's/^/# /'
+result $r finalizer_at_stop_cannot_read_files
+
+netns add gcns && expect 0 nsx gcns lunatik run /tmp/gc.lua --name gcnet && netns del gcns &&
+	wait_until dmesg_has "gcnet: gc require: " && dmesg_has "gcnet: $refusal" &&
+	! dmesg_has "rq.gc was read"
+r=$?
+dmesg | grep -F "gcnet:" | sed 's/^/# /'
+result $r finalizer_at_namespace_teardown_cannot_read_files
 
 # Upstream's dnsblock layout, from the installed examples: the hook script
 # requires examples.dnsblock.common, which requires string. Queries from

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What a library learns of the machine running its Lua code: the
-//! state's namespace, context and name, and whether the entry may sleep
-//! (docs/architecture.md, "Contexts and locks").
+//! state's namespace, context and name, whether the entry may sleep
+//! (docs/architecture.md, "Contexts and locks") and whether it runs for
+//! a user's control-plane request.
 
 use super::{Context, MachineData};
 use crate::glue::net::NetRef;
@@ -55,6 +56,20 @@ pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
     // space holds its data; the flag is copied out through the pointer,
     // never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).preemptible }
+}
+
+/// Whether the entry running `L` is a chunk the control plane runs for a
+/// user's request, in that user's task (see `Machine::run`).
+///
+/// # Safety
+///
+/// `L` is a thread of a live [`Machine`] (its extra space holds the
+/// machine's data).
+pub(crate) unsafe fn control_entry(L: *mut lua_State) -> bool {
+    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // space holds its data; the flag is copied out through the pointer,
+    // never borrowed.
+    unsafe { (*(*lua_getextraspace(L)).cast::<MachineData>()).control }
 }
 
 /// The name of the state whose machine runs `L`.
