@@ -9,8 +9,9 @@
 //! bytes inside the userdata itself. The kernel makes others over its own
 //! memory with [`push_view`] for the length of one call and [`detach`]es
 //! them after, so a view a script kept reads as empty, never as stale
-//! memory; a packet path that calls often lends [`KeptArg`]s instead, a
-//! view per state re-attached for each call and detached after it.
+//! memory; a packet path that calls often lends `KeptArg`s
+//! (`DataArg::kept`) instead, a view per state re-attached for each call
+//! and detached after it.
 //!
 //! Methods (`d:getbyte(off)` and so on, offsets from 0): `getbyte setbyte`,
 //! `get`/`set` + `int8 uint8 int16 uint16 int32 uint32 int64` (host byte
@@ -35,7 +36,7 @@ use core::marker::PhantomData;
 /// The raw memory behind a view, and its lending.
 mod view;
 
-pub use view::{attach, detach, push_view, set_writable, DataArg, KeptArg, View};
+pub use view::{attach, detach, push_view, set_writable, DataArg, View};
 
 /// Largest size `data.new` accepts (the memory cap usually stops a script
 /// long before).
