@@ -8,14 +8,16 @@
 // The Lua core at the path the module gives it (lua/mod.rs), so its
 // files, and the `core`-only files of the libraries below, name each
 // other alike in both builds.
-#[path = "../luadata/data.rs"]
-pub mod data;
 #[path = "mod.rs"]
 pub mod lua;
-/// `data` at its path in the module too, where luanetfilter/skb.rs finds it.
+/// `data` at its path in the module, where luanetfilter/skb.rs finds it;
+/// mounted as the folder, so that its own submodules (luadata/data/) are
+/// found where the module finds them.
+#[path = "../luadata"]
 pub mod luadata {
-    pub use super::data;
+    pub mod data;
 }
+pub use luadata::data;
 #[path = "../luarcu/quota.rs"]
 pub mod quota;
 #[path = "../states/ratelimit.rs"]
@@ -76,10 +78,10 @@ fn host_clock() -> u64 {
 
 /// The host's libraries beyond the Lua core's: the `core`-only ones.
 #[cfg(not(test))]
-static LIBRARIES: &[vm::Library] = &[(c"data", data::open)];
+static LIBRARIES: &[vm::Library] = &[(c"data", data::OPEN)];
 /// The tests add a library written against the safe handle.
 #[cfg(test)]
-static LIBRARIES: &[vm::Library] = &[(c"data", data::open), (c"handletest", lua_tests::open)];
+static LIBRARIES: &[vm::Library] = &[(c"data", data::OPEN), (c"handletest", lua_tests::open)];
 
 /// The host's `require`: its libraries and, for script files, [`FILES`].
 struct HostModules(&'static [vm::Library]);

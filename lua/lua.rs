@@ -57,9 +57,16 @@ macro_rules! lua_fn {
 /// mode, and `args` the number of values on its stack when the handle was
 /// made (the arguments). The slots `1..=args` are never popped or replaced
 /// through this handle, so values borrowed from them live for `'a`.
+/// `kept` is at least `args`, and the slots `1..=kept` stay on the stack
+/// for the call too: the arguments and the userdata this handle pushed
+/// and lent out as references ([`Class::push`], [`Lua::push_buffer`]),
+/// which therefore also live for `'a`. Nothing pops below `kept` but
+/// [`Lua::pop_buffer`], which takes back the one reference to what it
+/// pops.
 pub struct Lua<'a> {
     L: NonNull<lua_State>,
     args: c_int,
+    kept: c_int,
     _call: PhantomData<&'a mut lua_State>,
 }
 
@@ -80,6 +87,7 @@ impl<'a> Lua<'a> {
             // SAFETY: a running thread is never null.
             L: unsafe { NonNull::new_unchecked(L) },
             args,
+            kept: args,
             _call: PhantomData,
         }
     }
@@ -216,13 +224,102 @@ impl<'a> Lua<'a> {
     }
 
     /// Pops `n` values this function pushed; raises if it pushed fewer
-    /// (the arguments stay). May raise.
+    /// (the arguments stay), or if that would pop a userdata lent out as a
+    /// reference (see [`Lua::push_buffer`]). May raise.
     pub fn pop(&mut self, n: c_int) {
-        if n < 0 || self.top() - n < self.args {
-            self.error(c"library error: pop below the arguments");
+        if n < 0 || self.top() - n < self.kept {
+            self.error(c"library error: pop below the arguments or a lent userdata");
         }
         // SAFETY: only values pushed by this call are removed.
         unsafe { lua_settop(self.as_ptr(), -n - 1) }
+    }
+
+    /// Pushes a copy of argument `arg`. May raise (no stack room, or no
+    /// such argument).
+    pub fn push_arg(&mut self, arg: c_int) {
+        if arg < 1 || arg > self.args {
+            self.error(c"library error: no such argument");
+        }
+        self.grow();
+        // SAFETY: `arg` is an argument slot (checked above), and there is
+        // room for the copy (`grow`); copying never raises.
+        unsafe { lua_pushvalue(self.as_ptr(), arg) }
+    }
+
+    /// Calls the function pushed under the `nargs` values on top, all
+    /// pushed by this call, and leaves `nresults` results in their place.
+    /// May raise: whatever the function raises.
+    pub fn call(&mut self, nargs: c_int, nresults: c_int) {
+        if nargs < 0 || nresults < 0 || self.top() - nargs - 1 < self.kept {
+            self.error(c"library error: call below the pushed values");
+        }
+        self.reserve(nresults);
+        // SAFETY: a protected call (type invariant), so what the function
+        // raises lands in its `lua_pcall`; the function and its arguments
+        // are values this call pushed above `kept` (checked above), which
+        // lua_callk pops, and there is room for the results (`reserve`).
+        // No continuation: a yield across this call raises.
+        unsafe { lua_callk(self.as_ptr(), nargs, nresults, 0, core::ptr::null()) }
+    }
+
+    /// Charges the work of copying `bytes` bytes to the entry's budget,
+    /// as Lua's own copies are (`account::charge_bytes`). May raise (the
+    /// budget or the deadline spent).
+    pub fn charge_bytes(&mut self, bytes: usize) {
+        // SAFETY: `L` is the running thread of a protected call (type
+        // invariant) of an accounted state (every state, kernel or host,
+        // is made by `vm::new_state`), where raising is allowed.
+        unsafe { crate::lua::account::charge_bytes(self.as_ptr(), bytes) }
+    }
+
+    /// Raises `fmt` with one `%I` filled from `v`. Never returns.
+    pub fn error_with_integer(&mut self, fmt: &CStr, v: i64) -> ! {
+        // SAFETY: `L` is the running thread of a protected call (type
+        // invariant), so the raise lands in its `lua_pcall`; callers pass
+        // a format with exactly one `%I` (every use is a literal in a
+        // library), which takes a `lua_Integer`.
+        unsafe { luaL_error(self.as_ptr(), fmt.as_ptr(), v as lua_Integer) }
+    }
+
+    /// Pushes a userdata of `len` zeroed bytes, scratch memory no script
+    /// can reach, and returns them. It stays on the stack for the call
+    /// (so the bytes live for `'a`): [`Lua::pop`] refuses to pop it, only
+    /// [`Lua::pop_buffer`] does, given the bytes back. May raise (memory).
+    pub fn push_buffer(&mut self, len: usize) -> &'a mut [u8] {
+        self.grow();
+        // SAFETY: a protected call (type invariant), so a memory error is
+        // caught; room for one value (`grow`). The block is fresh, `len`
+        // bytes long, zeroed here before it is lent, and Lua never moves
+        // a userdata; it stays on the stack (`kept`, set below, which only
+        // `pop_buffer` lowers) until the call returns, so it lives for
+        // `'a`; without a metatable or a uservalue, nothing else reaches
+        // its bytes.
+        let bytes = unsafe {
+            let p = lua_newuserdatauv(self.as_ptr(), len, 0).cast::<u8>();
+            core::ptr::write_bytes(p, 0, len);
+            core::slice::from_raw_parts_mut(p, len)
+        };
+        // INVARIANT: the new userdata is on top, lent out.
+        self.kept = self.top();
+        bytes
+    }
+
+    /// Pops the buffer `bytes` that [`Lua::push_buffer`] pushed, which must
+    /// be the value on top; raises otherwise. Taking the one reference to
+    /// the bytes, it leaves none behind. May raise.
+    pub fn pop_buffer(&mut self, bytes: &'a mut [u8]) {
+        let top = self.top();
+        // SAFETY: reading the top value never raises.
+        let p = unsafe { lua_touserdata(self.as_ptr(), top) };
+        if top <= self.args || p.cast::<u8>() != bytes.as_mut_ptr() {
+            self.error(c"library error: the buffer is not on top");
+        }
+        // SAFETY: the top value is the buffer (checked above), pushed by
+        // this call above the arguments; the one reference to its bytes
+        // was given back. Popping never raises.
+        unsafe { lua_settop(self.as_ptr(), -2) };
+        // INVARIANT: what stays on the stack stays kept, if it was not.
+        self.kept = self.top().max(self.args);
     }
 
     /// Pushes uservalue `n` of the userdata argument `arg` and returns its
@@ -287,6 +384,23 @@ impl<'a> Lua<'a> {
         unsafe { lua_pushlstring(self.as_ptr(), s.as_ptr().cast(), s.len()) };
     }
 
+    /// Pushes a string of the `len` bytes at `p`, which Lua copies before
+    /// this returns, and before it may run any Lua code (a finalizer in a
+    /// collection step), so no Rust reference to them is ever formed.
+    /// May raise (memory).
+    ///
+    /// # Safety
+    ///
+    /// `p` is valid for reads of `len` bytes until this returns.
+    pub unsafe fn push_raw_bytes(&mut self, p: *const u8, len: usize) {
+        self.grow();
+        // SAFETY: a protected call (type invariant), so a memory error is
+        // caught; room for one value (`grow`); `p` is valid for `len`
+        // bytes (the contract), and lua_pushlstring copies them into the
+        // new string before its collection step.
+        unsafe { lua_pushlstring(self.as_ptr(), p.cast(), len) };
+    }
+
     /// Pushes a C function. May raise (memory).
     pub fn push_function(&mut self, f: lua_CFunction) {
         self.grow();
@@ -305,9 +419,12 @@ impl<'a> Lua<'a> {
     }
 
     /// Pops the value on top into field `name` of the table under it,
-    /// both pushed by this call. May raise.
+    /// both pushed by this call (and not a lent userdata). May raise.
     pub fn set_field(&mut self, name: &CStr) {
         self.room(2);
+        if self.top() - 1 < self.kept {
+            self.error(c"library error: pop below the arguments or a lent userdata");
+        }
         // SAFETY: a protected call; two pushed values (checked above).
         unsafe { lua_setfield(self.as_ptr(), -2, name.as_ptr()) }
     }
@@ -377,8 +494,9 @@ impl<'a> Lua<'a> {
 /// the methods, the metamethods (a `__gc` for a `T` that owns something),
 /// and `__metatable`, so scripts can neither read nor replace it.
 ///
-/// `T` has no destructor of its own that Lua would run: a value that owns
-/// something releases it in its `__gc`.
+/// Lua never runs a destructor of `T` by itself: a class whose values own
+/// something lists a `__gc` that releases it, [`Class::FINALIZER`] for a
+/// `T` that holds what it owns in a `Default`-emptiable form.
 pub struct Class<T: 'static> {
     /// The metatable's name in the registry, shown as `__name`.
     pub name: &'static CStr,
@@ -388,6 +506,44 @@ pub struct Class<T: 'static> {
     pub metamethods: &'static [(&'static CStr, lua_CFunction)],
     /// The type of the values.
     pub _values: PhantomData<fn() -> T>,
+}
+
+impl<T: Default + 'static> Class<T> {
+    /// A `__gc` for a class whose `T` owns something: it moves the value
+    /// out, leaving `T::default()`, and drops it. A finalized object a
+    /// script brings back to life (a finalizer may keep it) thus holds the
+    /// default: an emptied value, never a dropped one.
+    pub const FINALIZER: lua_CFunction = finalize::<T>;
+}
+
+/// The `__gc` of [`Class::FINALIZER`].
+///
+/// # Safety
+///
+/// Lua calls this as a metamethod of a class of values of type `T`, with
+/// the class's metatable as upvalue 1 (every metamethod has it, see
+/// `push_metatable`).
+unsafe extern "C" fn finalize<T: Default + 'static>(L: *mut lua_State) -> c_int {
+    // SAFETY: Lua calls `__gc` with the object at 1; only a userdata whose
+    // metatable is this class's (upvalue 1, compared without raising)
+    // holds a `T` (`Class::push_with`). Lua finalizes an object once it is
+    // unreachable, so no running call holds it in an argument or kept
+    // slot, where every reference to a `T` comes from (the `Lua`
+    // invariant): this one is the only one. Scripts cannot call this
+    // function, which only the hidden metatable holds (`__metatable`).
+    // Dropping the old value calls no Lua.
+    unsafe {
+        let ud = lua_touserdata(L, 1);
+        if ud.is_null() || lua_getmetatable(L, 1) == 0 {
+            return 0;
+        }
+        let ours = lua_rawequal(L, -1, lua_upvalueindex(1)) != 0;
+        lua_pop(L, 1);
+        if ours {
+            drop(core::mem::take(&mut *ud.cast::<T>()));
+        }
+    }
+    0
 }
 
 impl<T: 'static> Class<T> {
@@ -426,21 +582,60 @@ impl<T: 'static> Class<T> {
     }
 
     /// Pushes a new userdata of this class holding `value`, with `uservalues`
-    /// uservalue slots, and returns it. May raise (memory).
+    /// uservalue slots, and returns it. May raise (memory): a `T` with a
+    /// destructor is made with [`Class::push_default`] instead, so that no
+    /// such value is live while Lua may raise (the longjmp rule).
     pub fn push<'a>(&self, lua: &mut Lua<'a>, value: T, uservalues: c_int) -> &'a T {
+        self.push_with(lua, 0, uservalues, |_| value)
+    }
+
+    /// Pushes a new userdata of this class holding `T::default()`, made
+    /// once nothing can raise any more, and returns it. May raise (memory).
+    pub fn push_default<'a>(&self, lua: &mut Lua<'a>, uservalues: c_int) -> &'a T
+    where
+        T: Default,
+    {
+        self.push_with(lua, 0, uservalues, |_| T::default())
+    }
+
+    /// Pushes a new userdata of this class holding `make(tail)`, where
+    /// `tail` points to `tail_len` zeroed bytes that follow the value in
+    /// the same userdata and live as long as it (`data.new`'s bytes), and
+    /// returns it. `make` runs once nothing can raise any more. May raise
+    /// (memory).
+    pub fn push_with<'a>(
+        &self,
+        lua: &mut Lua<'a>,
+        tail_len: usize,
+        uservalues: c_int,
+        make: impl FnOnce(*mut u8) -> T,
+    ) -> &'a T {
+        let size = match core::mem::size_of::<T>().checked_add(tail_len) {
+            Some(size) => size,
+            None => lua.error(c"not enough memory"),
+        };
         lua.grow();
         let L = lua.as_ptr();
-        // SAFETY: a protected call; the block is fresh, `size_of::<T>()`
-        // long and aligned as Lua aligns every block (LUAI_MAXALIGN, 8
-        // bytes, enough for the plain-data types classes hold); it lives
-        // while the userdata is reachable, at least during the call (on
-        // the stack).
+        // SAFETY: a protected call; the block is fresh, `size` bytes long
+        // and aligned as Lua aligns every block (LUAI_MAXALIGN, 8 bytes,
+        // enough for the plain-data types classes hold), so the tail lies
+        // inside it after the value. Every call that may raise
+        // (allocating the userdata, then the metatable) comes before the
+        // value is made and written, and setting the metatable then does
+        // not raise, so the userdata never holds a value without its
+        // class's `__gc`. It lives while the userdata is reachable, at
+        // least during the call: it stays on the stack (`kept`, the `Lua`
+        // invariant, set below).
         unsafe {
-            let p = lua_newuserdatauv(L, core::mem::size_of::<T>(), uservalues).cast::<T>();
-            p.write(value);
+            let p = lua_newuserdatauv(L, size, uservalues).cast::<u8>();
+            let tail = p.add(core::mem::size_of::<T>());
+            core::ptr::write_bytes(tail, 0, tail_len);
             self.push_metatable(lua);
+            p.cast::<T>().write(make(tail));
             lua_setmetatable(L, -2);
-            &*p
+            // INVARIANT: the new userdata is on top, lent out.
+            lua.kept = lua.top();
+            &*p.cast::<T>()
         }
     }
 

@@ -19,6 +19,7 @@ use crate::lua::vm::{Arg, Value};
 use crate::luadata::data::DataArg;
 use crate::states::softirq_index;
 use crate::states::state::SlotError;
+use crate::uapi::name::NAME_MAX;
 use core::ffi::{c_char, c_int, c_void};
 use kernel::bindings;
 use kernel::prelude::*;
@@ -66,7 +67,8 @@ fn errno(e: SlotError) -> c_int {
 /// Called by luaxdp/kfunc.c from an XDP program: `net` is the live
 /// namespace of the receiving device; `name` points to `name_len`
 /// readable bytes; `data` to `data_len` and `arg` (unless null) to
-/// `arg_len` readable and writable bytes, all valid for the call.
+/// `arg_len` readable and writable bytes, all valid for the call, which
+/// may overlap (the verifier allows it).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lunatik_xdp_run(
     net: *mut bindings::net,
@@ -77,23 +79,34 @@ pub(crate) unsafe extern "C" fn lunatik_xdp_run(
     arg: *mut c_void,
     arg_len: usize,
 ) -> c_int {
-    // SAFETY: by the function's contract.
-    let (net, name, packet, argument) = unsafe {
+    // The verifier lets `name`, `data` and `arg` point into the same
+    // memory, which the function may write through the views: no Rust
+    // reference to any of them may live across the call. The name is
+    // copied out first (no state's name is longer than NAME_MAX), and the
+    // views are made from raw parts.
+    if name_len > NAME_MAX {
+        return ENOENT.to_errno();
+    }
+    let mut copy = [0u8; NAME_MAX];
+    // SAFETY: `name` points to `name_len` readable bytes (the function's
+    // contract), at most NAME_MAX (checked above); `copy` is a local
+    // array, so the two do not overlap.
+    unsafe { core::ptr::copy_nonoverlapping(name.cast::<u8>(), copy.as_mut_ptr(), name_len) };
+    let name = &copy[..name_len];
+    // SAFETY: `net` is the live namespace of the receiving device (the
+    // function's contract).
+    let net = unsafe { NetRef::from_raw(net) };
+    // SAFETY: `data` and `arg` (unless null: the view then shows nothing)
+    // point to `data_len` and `arg_len` readable and writable bytes for
+    // the call (the function's contract), which the views outlive only
+    // detached (`KeptArg` detaches them when the call returns); no Rust
+    // reference to those bytes is formed here, so they may overlap.
+    let (packet, argument) = unsafe {
         (
-            NetRef::from_raw(net),
-            core::slice::from_raw_parts(name.cast::<u8>(), name_len),
-            core::slice::from_raw_parts_mut(data.cast::<u8>(), data_len),
-            if arg.is_null() {
-                &mut [][..]
-            } else {
-                core::slice::from_raw_parts_mut(arg.cast::<u8>(), arg_len)
-            },
+            DataArg::from_raw_parts(data.cast::<u8>(), data_len, true).kept(&VIEWS[0]),
+            DataArg::from_raw_parts(arg.cast::<u8>(), arg_len, true).kept(&VIEWS[1]),
         )
     };
-    let (packet, argument) = (
-        DataArg::writable(packet).kept(&VIEWS[0]),
-        DataArg::writable(argument).kept(&VIEWS[1]),
-    );
     let args = [Arg::Lent(&packet), Arg::Lent(&argument)];
     let outcome = softirq_index::with(net, name, |state| {
         state.call_slot(&ATTACHED, &args, |r| match r.get(0) {

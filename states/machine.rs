@@ -28,7 +28,7 @@ mod stats;
 pub(crate) use deferred::{lua_defer, Apply, Deferred, Refusal};
 pub(crate) use error::{ErrorKind, RunError, LAST_ERROR_MAX};
 pub(crate) use resource::{CallbackError, Description, Owner, Resource};
-pub(crate) use running::{context, control_entry, lua_context, lua_state_name, preemptible};
+pub(crate) use running::{control_entry, lua_context, lua_state_name, preemptible};
 pub(crate) use stats::{Counters, Stats};
 
 use crate::glue::kalloc::KernelAlloc;
@@ -52,7 +52,7 @@ use print::{emit, print};
 
 /// Where a state may be entered from, which decides its lock and how it
 /// allocates. Fixed when the state is made and stored once, in each of
-/// its machines; everything else asks for it ([`context`],
+/// its machines; everything else asks for it ([`lua_context`],
 /// [`Context::flags`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Context {

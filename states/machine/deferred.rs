@@ -48,28 +48,19 @@ pub(crate) trait Deferred: Send {
     fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal>;
 }
 
-/// Queues `op` for the state to do when the running chunk is over.
-///
-/// # Safety
-///
-/// `L` is a thread of a live [`Machine`] that is running (so its data is
-/// not otherwise borrowed).
-pub(crate) unsafe fn defer(L: *mut lua_State, op: impl Deferred + 'static) -> Result {
-    // SAFETY: by the contract; the push is plain Rust, no Lua call.
-    unsafe {
-        let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        let flags = (*data).context.flags();
-        let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
-        (*data).pending.push(op, flags)?;
-    }
-    Ok(())
-}
-
 /// Queues `op` for the state to do when the chunk running `lua` is over.
 pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
     // SAFETY: every Lua thread in the module belongs to a live `Machine`
     // (`Machine::new` is the only maker of states here), and a `Lua`
     // handle exists only while its thread runs, so the machine is
-    // running, and nothing else borrows its data while its Lua code runs.
-    unsafe { defer(lua.as_ptr(), op) }
+    // running, its extra space holds its data, and nothing else borrows
+    // that data while its Lua code runs; the push is plain Rust, no Lua
+    // call.
+    unsafe {
+        let data = (*lua_getextraspace(lua.as_ptr())).cast::<MachineData>();
+        let flags = (*data).context.flags();
+        let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
+        (*data).pending.push(op, flags)?;
+    }
+    Ok(())
 }

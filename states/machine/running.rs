@@ -11,27 +11,18 @@ use crate::lua::ffi::*;
 use crate::lua::Lua;
 use crate::uapi::name::Name;
 
-/// The namespace and the context of the machine running `L`: what
+/// The namespace and the context of the machine running `lua`: what
 /// libraries need from their state.
-///
-/// # Safety
-///
-/// `L` is a thread of a live [`Machine`] (its extra space holds the
-/// machine's data).
-pub(crate) unsafe fn context(L: *mut lua_State) -> (NetRef, Context) {
-    // SAFETY: by the contract; fields are read through the pointer.
-    unsafe {
-        let data = (*lua_getextraspace(L)).cast::<MachineData>();
-        ((*data).net, (*data).context)
-    }
-}
-
-/// The namespace and the context of the machine running `lua`.
 pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
     // SAFETY: every Lua thread in the module belongs to a live `Machine`:
     // `Machine::new` is the only maker of states here, and a `Lua` handle
-    // exists only while its thread runs.
-    unsafe { context(lua.as_ptr()) }
+    // exists only while its thread runs, so its extra space holds the
+    // machine's data; the fields are copied out through the pointer,
+    // never borrowed.
+    unsafe {
+        let data = (*lua_getextraspace(lua.as_ptr())).cast::<MachineData>();
+        ((*data).net, (*data).context)
+    }
 }
 
 /// The name of the state whose machine runs `lua`.
