@@ -27,7 +27,7 @@ use crate::states::machine::{Description, RunError};
 use crate::states::registry::Registry;
 use crate::states::state::{Config, Context, State};
 use crate::uapi::name::{Name, NameError};
-use crate::uapi::protocol::{self, attr, cmd, context, rcu, stats};
+use crate::uapi::protocol::{self, attr, cmd, context, stats};
 use core::ffi::{c_int, CStr};
 use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::bindings;
@@ -319,8 +319,8 @@ fn get(req: &Request) -> Result {
     req.send(m)
 }
 
-/// `NS_GET`: what the rcu tables of the request's namespace hold against
-/// its quota, and every namespace's tables for comparison.
+/// `NS_GET`: each library's figures of the request's namespace, one nest
+/// each (`Library::net_stats`; the rcu tables' use against the quota).
 fn ns_get(req: &Request) -> Result {
     // The op takes no attribute. Genetlink's strict parse already refuses
     // any (the op has no policy, so every type is unknown); this checks
@@ -329,20 +329,25 @@ fn ns_get(req: &Request) -> Result {
         req.ack().message(c"ns-get takes no attributes");
         return Err(EINVAL);
     }
-    let st = crate::luarcu::stats(req.net());
-    let mut m = req.reply(
-        cmd::NS_GET,
-        6 * protocol::nla_total(8) + protocol::nla_total(0),
-    )?;
-    m.put_nest(attr::RCU, |n| {
-        n.put_uint(rcu::BYTES, st.usage.bytes as u64)?;
-        n.put_uint(rcu::TABLES, st.usage.tables as u64)?;
-        n.put_uint(rcu::BYTES_MAX, st.limits.bytes as u64)?;
-        n.put_uint(rcu::TABLES_MAX, st.limits.tables as u64)?;
-        n.put_uint(rcu::BYTES_ALL, st.all.bytes as u64)?;
-        n.put_uint(rcu::TABLES_ALL, st.all.tables as u64)
-    })?;
+    let runtime = shared()?.runtime;
+    let size = runtime
+        .net_stats()
+        .map(|s| protocol::nla_total(0) + s.size)
+        .sum();
+    let mut m = req.reply(cmd::NS_GET, size)?;
+    let net = req.net();
+    for s in runtime.net_stats() {
+        m.put_nest(s.attr, |n| (s.put)(net, n))?;
+    }
     req.send(m)
+}
+
+/// A library writes its `NS_GET` figures into a nest of the reply. (Not
+/// imported, so that `put_uint` on a nest stays `Put`'s here.)
+impl crate::states::library::Figures for Nest {
+    fn put_uint(&mut self, ty: u16, value: u64) -> Result {
+        Put::put_uint(self, ty, value)
+    }
 }
 
 /// Fills one buffer of a dump of the namespace's states; returns the
