@@ -463,74 +463,38 @@ unsafe fn doit(info: *mut bindings::genl_info, f: fn(&Request) -> Result) -> c_i
     }
 }
 
-/// `LUNATIK_CMD_NEW`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_new_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, new) }
+/// Defines the `doit` entry points the generated ops table
+/// (netlink/lunatik-nl-gen.h) names, one per handler: each runs its
+/// handler on the request through [`doit`].
+macro_rules! doit_handlers {
+    ($($(#[doc = $doc:literal])* $name:ident => $handler:ident;)*) => {$(
+        $(#[doc = $doc])*
+        ///
+        /// # Safety
+        ///
+        /// Called by genetlink only, with the live request.
+        #[no_mangle]
+        pub(crate) unsafe extern "C" fn $name(
+            _skb: *mut bindings::sk_buff,
+            info: *mut bindings::genl_info,
+        ) -> c_int {
+            // SAFETY: genetlink passes the live request.
+            unsafe { doit(info, $handler) }
+        }
+    )*};
 }
 
-/// `LUNATIK_CMD_DEL`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_del_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, del) }
-}
-
-/// `LUNATIK_CMD_GET` for one state.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_get_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, get) }
-}
-
-/// `LUNATIK_CMD_RUN`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_run_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, run) }
-}
-
-/// `LUNATIK_CMD_NS_GET`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_ns_get_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, ns_get) }
+doit_handlers! {
+    /// `LUNATIK_CMD_NEW`.
+    lunatik_nl_new_doit => new;
+    /// `LUNATIK_CMD_DEL`.
+    lunatik_nl_del_doit => del;
+    /// `LUNATIK_CMD_GET` for one state.
+    lunatik_nl_get_doit => get;
+    /// `LUNATIK_CMD_RUN`.
+    lunatik_nl_run_doit => run;
+    /// `LUNATIK_CMD_NS_GET`.
+    lunatik_nl_ns_get_doit => ns_get;
 }
 
 /// `LUNATIK_CMD_GET` as a dump of the namespace's states.
