@@ -133,7 +133,9 @@ impl Runtime {
     /// The libraries' figures of a namespace (for `NS_GET`), in the order
     /// of the libraries.
     pub(crate) fn net_stats(&self) -> impl Iterator<Item = &'static NetStats> + '_ {
-        self.libraries.iter().filter_map(|lib| lib.net_stats.as_ref())
+        self.libraries
+            .iter()
+            .filter_map(|lib| lib.net_stats.as_ref())
     }
 
     /// Runs every library's `net_exit` for `net`, in reverse order.

@@ -172,8 +172,8 @@ impl Replica {
     }
 }
 
-/// Why an entry from the packet path ([`State::call_slot`], and
-/// [`Owner::callback`] before it maps this) gave no result.
+/// Why an entry from the packet path gave no result: the error of
+/// [`State::call_slot`], which [`Owner::callback`] maps to its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SlotError {
     /// No function is attached (or the chunk attaching it is running).
