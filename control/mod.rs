@@ -27,7 +27,7 @@ use crate::states::machine::{Description, RunError};
 use crate::states::registry::Registry;
 use crate::states::state::{Config, Context, State};
 use crate::uapi::name::{Name, NameError};
-use crate::uapi::protocol::{self, attr, cmd, context, rcu, stats};
+use crate::uapi::protocol::{self, attr, cmd, context, stats};
 use core::ffi::{c_int, CStr};
 use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::bindings;
@@ -319,8 +319,8 @@ fn get(req: &Request) -> Result {
     req.send(m)
 }
 
-/// `NS_GET`: what the rcu tables of the request's namespace hold against
-/// its quota, and every namespace's tables for comparison.
+/// `NS_GET`: each library's figures of the request's namespace, one nest
+/// each (`Library::net_stats`; the rcu tables' use against the quota).
 fn ns_get(req: &Request) -> Result {
     // The op takes no attribute. Genetlink's strict parse already refuses
     // any (the op has no policy, so every type is unknown); this checks
@@ -329,20 +329,25 @@ fn ns_get(req: &Request) -> Result {
         req.ack().message(c"ns-get takes no attributes");
         return Err(EINVAL);
     }
-    let st = crate::luarcu::stats(req.net());
-    let mut m = req.reply(
-        cmd::NS_GET,
-        6 * protocol::nla_total(8) + protocol::nla_total(0),
-    )?;
-    m.put_nest(attr::RCU, |n| {
-        n.put_uint(rcu::BYTES, st.usage.bytes as u64)?;
-        n.put_uint(rcu::TABLES, st.usage.tables as u64)?;
-        n.put_uint(rcu::BYTES_MAX, st.limits.bytes as u64)?;
-        n.put_uint(rcu::TABLES_MAX, st.limits.tables as u64)?;
-        n.put_uint(rcu::BYTES_ALL, st.all.bytes as u64)?;
-        n.put_uint(rcu::TABLES_ALL, st.all.tables as u64)
-    })?;
+    let runtime = shared()?.runtime;
+    let size = runtime
+        .net_stats()
+        .map(|s| protocol::nla_total(0) + s.size)
+        .sum();
+    let mut m = req.reply(cmd::NS_GET, size)?;
+    let net = req.net();
+    for s in runtime.net_stats() {
+        m.put_nest(s.attr, |n| (s.put)(net, n))?;
+    }
     req.send(m)
+}
+
+/// A library writes its `NS_GET` figures into a nest of the reply. (Not
+/// imported, so that `put_uint` on a nest stays `Put`'s here.)
+impl crate::states::library::Figures for Nest {
+    fn put_uint(&mut self, ty: u16, value: u64) -> Result {
+        Put::put_uint(self, ty, value)
+    }
 }
 
 /// Fills one buffer of a dump of the namespace's states; returns the
@@ -458,74 +463,38 @@ unsafe fn doit(info: *mut bindings::genl_info, f: fn(&Request) -> Result) -> c_i
     }
 }
 
-/// `LUNATIK_CMD_NEW`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_new_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, new) }
+/// Defines the `doit` entry points the generated ops table
+/// (netlink/lunatik-nl-gen.h) names, one per handler: each runs its
+/// handler on the request through [`doit`].
+macro_rules! doit_handlers {
+    ($($(#[doc = $doc:literal])* $name:ident => $handler:ident;)*) => {$(
+        $(#[doc = $doc])*
+        ///
+        /// # Safety
+        ///
+        /// Called by genetlink only, with the live request.
+        #[no_mangle]
+        pub(crate) unsafe extern "C" fn $name(
+            _skb: *mut bindings::sk_buff,
+            info: *mut bindings::genl_info,
+        ) -> c_int {
+            // SAFETY: genetlink passes the live request.
+            unsafe { doit(info, $handler) }
+        }
+    )*};
 }
 
-/// `LUNATIK_CMD_DEL`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_del_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, del) }
-}
-
-/// `LUNATIK_CMD_GET` for one state.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_get_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, get) }
-}
-
-/// `LUNATIK_CMD_RUN`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_run_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, run) }
-}
-
-/// `LUNATIK_CMD_NS_GET`.
-///
-/// # Safety
-///
-/// Called by genetlink only, with the live request.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn lunatik_nl_ns_get_doit(
-    _skb: *mut bindings::sk_buff,
-    info: *mut bindings::genl_info,
-) -> c_int {
-    // SAFETY: genetlink passes the live request.
-    unsafe { doit(info, ns_get) }
+doit_handlers! {
+    /// `LUNATIK_CMD_NEW`.
+    lunatik_nl_new_doit => new;
+    /// `LUNATIK_CMD_DEL`.
+    lunatik_nl_del_doit => del;
+    /// `LUNATIK_CMD_GET` for one state.
+    lunatik_nl_get_doit => get;
+    /// `LUNATIK_CMD_RUN`.
+    lunatik_nl_run_doit => run;
+    /// `LUNATIK_CMD_NS_GET`.
+    lunatik_nl_ns_get_doit => ns_get;
 }
 
 /// `LUNATIK_CMD_GET` as a dump of the namespace's states.

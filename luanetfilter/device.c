@@ -10,7 +10,7 @@
  * unregisters the hook and lets the device go. RTNL orders the two:
  * the event runs under it, and so do the binding's registration and
  * release, so the device is hooked and held exactly while `dev` is set.
- * The hook's nf_hook_ops and private data belong to luanetfilter/hook.rs,
+ * The hook's nf_hook_ops and private data belong to luanetfilter/kernel.rs,
  * which frees them a grace period after the hook left netfilter.
  */
 #include <linux/netdevice.h>

@@ -10,8 +10,12 @@
 mod constants;
 /// Hooks bound to a network device (luanetfilter/device.c).
 mod device;
-/// The hook object and the deferred work that registers it.
+/// The hook logic: the hook a state asks for, the deferred work that
+/// registers it and its verdict on a packet.
 mod hook;
+/// Safe wrappers over the shims of luanetfilter/netfilter.c: the packet
+/// and the hook's registration.
+mod kernel;
 /// The libraries' Lua functions.
 mod netfilter;
 /// The `skb` object (`core`-only, shared with the host tests).

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Netfilter glue for luanetfilter/netfilter.rs: struct nf_hook_ops and the hook
- * function's signature are not in the Rust bindings, and the skb helpers
- * are inline. A hook is an nf_hook_ops whose priv is the Rust side's
- * Hook; the C hook function hands each packet to lunatik_nf_hook_run().
+ * Netfilter glue for luanetfilter/kernel.rs: struct nf_hook_ops is not in
+ * the Rust bindings, and the skb helpers are inline. A hook is an
+ * nf_hook_ops whose function and priv are the Rust side's (a
+ * Registration's hook function and its private data).
  */
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
@@ -12,20 +12,14 @@
 
 #include "netfilter.h"
 
-static unsigned int lunatik_nf_hookfn(void *priv, struct sk_buff *skb,
-				      const struct nf_hook_state *state)
-{
-	return lunatik_nf_hook_run(priv, skb);
-}
-
-struct nf_hook_ops *lunatik_nf_hook_new(void *priv, u8 pf, unsigned int hooknum,
-					 int priority)
+struct nf_hook_ops *lunatik_nf_hook_new(void *priv, nf_hookfn *hook, u8 pf,
+					 unsigned int hooknum, int priority)
 {
 	struct nf_hook_ops *ops = kzalloc(sizeof(*ops), GFP_KERNEL);
 
 	if (!ops)
 		return NULL;
-	ops->hook = lunatik_nf_hookfn;
+	ops->hook = hook;
 	ops->priv = priv;
 	ops->pf = pf;
 	ops->hooknum = hooknum;

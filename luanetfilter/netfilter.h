@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The shims of luanetfilter/netfilter.c and the Rust function its hook
- * calls, declared once; luanetfilter/netfilter.rs mirrors them.
+ * The shims of luanetfilter/netfilter.c, declared once;
+ * luanetfilter/kernel.rs mirrors them.
  */
 #ifndef LUNATIK_NETFILTER_H
 #define LUNATIK_NETFILTER_H
@@ -11,6 +11,7 @@
 struct net;
 struct sk_buff;
 struct nf_hook_ops;
+struct nf_hook_state;
 struct lunatik_skb_info {
 	unsigned char *net;
 	unsigned int net_len;
@@ -20,9 +21,11 @@ struct lunatik_skb_info {
 	int ifindex;
 	u32 mark;
 };
-unsigned int lunatik_nf_hook_run(void *priv, struct sk_buff *skb);
-struct nf_hook_ops *lunatik_nf_hook_new(void *priv, u8 pf, unsigned int hooknum,
-					 int priority);
+/* The hook function is nf_hookfn, from linux/netfilter.h. */
+struct nf_hook_ops *lunatik_nf_hook_new(void *priv,
+					 unsigned int (*hook)(void *priv, struct sk_buff *skb,
+							      const struct nf_hook_state *state),
+					 u8 pf, unsigned int hooknum, int priority);
 int lunatik_nf_hook_register(struct net *net, struct nf_hook_ops *ops);
 void lunatik_nf_hook_unregister(struct net *net, struct nf_hook_ops *ops);
 void lunatik_nf_hook_free(struct nf_hook_ops *ops);

@@ -38,7 +38,8 @@
 use crate::lua::ffi::{lua_CFunction, LUA_TTABLE};
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
-use crate::luanetfilter::hook::{HookOp, HookSpec, IFNAMSIZ, NF_ACCEPT, NF_DROP};
+use crate::luanetfilter::hook::{HookOp, HookSpec};
+use crate::luanetfilter::kernel::{IFNAMSIZ, NF_ACCEPT, NF_DROP};
 use crate::states::library::Library;
 use crate::states::machine::Context;
 use core::ffi::{c_int, c_uint, CStr};

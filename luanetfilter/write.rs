@@ -6,7 +6,7 @@
 //! luanetfilter/write.c (`skb_ensure_writable` and the checksum helpers
 //! are inline).
 
-use crate::luanetfilter::hook::{Packet, SkbInfo};
+use crate::luanetfilter::kernel::{Packet, SkbInfo};
 use crate::luanetfilter::skb::{Extents, PacketOps};
 use core::ffi::{c_int, CStr};
 use kernel::bindings;

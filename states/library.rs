@@ -10,7 +10,8 @@
 //! (lunatik_main.rs) lists them. Nothing below the root names a
 //! library: `require` asks the runtime ([`vm::Modules`]), the control plane
 //! calls the libraries' `init`/`exit` and per-namespace hooks through
-//! [`Loaded`] and [`Runtime::net_init`]/[`Runtime::net_exit`].
+//! [`Loaded`] and [`Runtime::net_init`]/[`Runtime::net_exit`], and asks
+//! them for their figures of a namespace through [`Runtime::net_stats`].
 
 use crate::glue::net::NetRef;
 use crate::lua::vm;
@@ -35,6 +36,31 @@ pub(crate) struct Library {
     /// Drops that, when the namespace goes away, after its states are
     /// destroyed.
     pub(crate) net_exit: Option<fn(NetRef)>,
+    /// What it reports of a namespace in the control plane's `NS_GET`.
+    pub(crate) net_stats: Option<NetStats>,
+}
+
+/// A library's figures of a namespace, as the control plane's `NS_GET`
+/// reply carries them: one nest of the reply, whose attributes the
+/// library writes (docs/control.md). The attribute numbers are the
+/// protocol's (uapi/protocol.rs), so the library, not the control plane,
+/// says which it uses.
+#[derive(Clone, Copy)]
+pub(crate) struct NetStats {
+    /// The nest's attribute type in the reply.
+    pub(crate) attr: u16,
+    /// Bytes the attributes `put` writes take at most, padding included
+    /// (the nest's own header aside): the reply is sized from it.
+    pub(crate) size: usize,
+    /// Writes the figures of a namespace into the nest.
+    pub(crate) put: fn(NetRef, &mut dyn Figures) -> Result,
+}
+
+/// Where a library writes its figures: the inside of a nest of a netlink
+/// reply (the control plane implements it).
+pub(crate) trait Figures {
+    /// Puts an `NLA_UINT` attribute: 4 bytes when the value fits, else 8.
+    fn put_uint(&mut self, ty: u16, value: u64) -> Result;
 }
 
 impl Library {
@@ -48,6 +74,7 @@ impl Library {
             exit: None,
             net_init: None,
             net_exit: None,
+            net_stats: None,
         }
     }
 }
@@ -101,6 +128,14 @@ impl Runtime {
             }
         }
         Ok(())
+    }
+
+    /// The libraries' figures of a namespace (for `NS_GET`), in the order
+    /// of the libraries.
+    pub(crate) fn net_stats(&self) -> impl Iterator<Item = &'static NetStats> + '_ {
+        self.libraries
+            .iter()
+            .filter_map(|lib| lib.net_stats.as_ref())
     }
 
     /// Runs every library's `net_exit` for `net`, in reverse order.

@@ -163,15 +163,6 @@ impl Replica {
         })
     }
 
-    /// Runs `f` on the machine for the packet path (see
-    /// [`SoftirqVm::enter`]).
-    fn enter<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> Result<R, Refused> {
-        match self {
-            Replica::Process(m) => Ok(f(&mut m.lock())),
-            Replica::Softirq(vm) => vm.enter(f),
-        }
-    }
-
     /// Runs `f` on the machine for the control plane (process context).
     fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
         match self {
@@ -181,7 +172,8 @@ impl Replica {
     }
 }
 
-/// Why [`State::call_slot`] gave no result.
+/// Why an entry from the packet path gave no result: the error of
+/// [`State::call_slot`], which [`Owner::callback`] maps to its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SlotError {
     /// No function is attached (or the chunk attaching it is running).
@@ -438,11 +430,35 @@ impl State {
         if !vm.is_exposed() {
             return Err(SlotError::Empty);
         }
+        self.enter_packet(vm, Callee::Slot(key), args, f)
+    }
+
+    /// The packet path's one way into a replica, for [`State::call_slot`]
+    /// and [`Owner::callback`]: calls `callee` with `args` in `vm`, the
+    /// current CPU's replica, waiting for another CPU that holds it and
+    /// refusing a re-entry on this CPU, or an entry before the state is
+    /// exposed, which counts as an error of the state (`Busy`). A slot
+    /// with no function is `Empty`; `f` turns the results into the
+    /// caller's value, or into the message of a failure (`Invalid`,
+    /// counted and reported like a failed call).
+    ///
+    /// Generic and inlined into both callers: it adds no allocation, lock
+    /// or indirect call to an entry.
+    #[inline(always)]
+    fn enter_packet<R>(
+        &self,
+        vm: &SoftirqVm,
+        callee: Callee<'_>,
+        args: &[Arg<'_>],
+        f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
+    ) -> Result<R, SlotError> {
         let entered = vm.enter(|m| {
-            if !m.holds(key) {
-                return Err(SlotError::Empty);
+            if let Callee::Slot(key) = callee {
+                if !m.holds(key) {
+                    return Err(SlotError::Empty);
+                }
             }
-            match m.call(Callee::Slot(key), args, f) {
+            match m.call(callee, args, f) {
                 Ok(Ok(r)) => Ok(r),
                 Ok(Err(message)) => {
                     m.fail(message);
@@ -494,26 +510,20 @@ impl Owner for State {
         args: &[Arg<'_>],
         read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
     ) -> Result<(), CallbackError> {
-        let replica = self.current();
-        if !matches!(replica, Replica::Softirq(_)) {
+        let Replica::Softirq(vm) = self.current() else {
             // Libraries give the packet path softirq states only; never
             // reached.
             self.refuse();
             return Err(CallbackError::Refused);
-        }
-        let entered = replica.enter(|m| match m.call(Callee::Callback(id), args, |r| read(r)) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => {
-                m.fail(message);
-                Err(CallbackError::Failed)
-            }
-            // Counted and reported by the machine.
-            Err(_) => Err(CallbackError::Failed),
-        });
-        entered.unwrap_or_else(|Refused| {
-            self.refuse();
-            Err(CallbackError::Refused)
-        })
+        };
+        self.enter_packet(vm, Callee::Callback(id), args, |r| read(r))
+            .map_err(|e| match e {
+                SlotError::Busy => CallbackError::Refused,
+                // `Empty` is for slots only.
+                SlotError::Empty | SlotError::Failed(_) | SlotError::Invalid => {
+                    CallbackError::Failed
+                }
+            })
     }
 
     fn refuse(&self) {
