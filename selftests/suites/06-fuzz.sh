@@ -76,6 +76,9 @@ fuzz_state() {
 			echo "$state seed $seed: FAILED: $(head -c 300 $e)" >>"$log"
 			finished=$((finished + 1))
 		fi
+		# Each entry's line as it happens, so a run cut short shows how far
+		# it got.
+		tail -n 1 "$log" | sed 's/^/# /'
 		seed=$((seed + 2))
 		i=$((i + 1))
 	done
@@ -87,7 +90,6 @@ fuzz_state() {
 fuzz_state fuzzp "$base" /tmp/fuzzp.log $ENTRIES_P $CALLS_P &
 fuzz_state fuzzs $((base + 1)) /tmp/fuzzs.log $ENTRIES_S $CALLS_S
 wait
-cat /tmp/fuzzp.log /tmp/fuzzs.log | sed 's/^/# /'
 total=$(cat /tmp/fuzzp.log /tmp/fuzzs.log | awk '$5 == "calls," { n += $4 } END { print n + 0 }')
 failures=$(cat /tmp/fuzzp.log /tmp/fuzzs.log | grep -c FAILED)
 stopped=$(grep -c STOPPED /tmp/fuzzs.log)
