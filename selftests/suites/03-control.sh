@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 600 (seconds this suite's VM boot may take; see docs/testing.md)
 # The control plane through the real CLI: the LUNATIK generic netlink
 # family, per-namespace states, script errors, size limits, permissions,
 # events and a fuzzer of malformed requests.

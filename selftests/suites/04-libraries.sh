@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 500 (seconds this suite's VM boot may take; see docs/testing.md)
 # The data, rcu, byteorder, linux and lunatik libraries, through the CLI:
 # data bounds at every edge, rcu tables shared between states and kept
 # apart between namespaces, a 10-second stress of lock-free readers

@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 1200 (seconds this suite's VM boot may take; see docs/testing.md)
 # Netfilter hooks in Lua, with real traffic between network namespaces
 # over a veth pair: busybox httpd in "server", wget in "client".
 #

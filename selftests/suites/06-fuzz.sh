@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 1800 (seconds this suite's VM boot may take; see docs/testing.md)
 # The Lua API fuzzer (selftests/fuzz/api.lua) in the kernel: random calls
 # with edge-case arguments into every library a state has, linux, lunatik
 # and rcu included, in a process state and a softirq state, 100,000 calls

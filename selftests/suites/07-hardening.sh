@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 800 (seconds this suite's VM boot may take; see docs/testing.md)
 # Hardening: every entry of a softirq state ends within its time bound,
 # whatever the script does (VM loops, work hidden in C library functions,
 # finalizers, C stack overflows, print floods), from the control plane and

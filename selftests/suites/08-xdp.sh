@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 600 (seconds this suite's VM boot may take; see docs/testing.md)
 # XDP programs calling Lua through the module's kfuncs (docs/xdp.md):
 # verdicts on crafted frames with BPF_PROG_TEST_RUN (every truncation of a
 # ClientHello included), the errno of every failure, real traffic over a

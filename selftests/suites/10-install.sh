@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 300 (seconds this suite's VM boot may take; see docs/testing.md)
 # What `make install DESTDIR=` staged into the VM's root (run-vm.sh) is a
 # working installation: modprobe finds the module through modules.dep,
 # the installed command runs an installed example, the man pages and

@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 400 (seconds this suite's VM boot may take; see docs/testing.md)
 # `require` in the kernel: the standard libraries by name, script files
 # under /lib/modules/lua (compiled in the requiring state and charged to
 # it, cached, text only, never from outside the directory), loading in a

@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 400 (seconds this suite's VM boot may take; see docs/testing.md)
 # Scan suppression on the XDP path: examples/scanblock/xdp.lua (the
 # Threshold Random Walk of examples/scanblock/common.lua, the same as
 # the netfilter path's) called by luaxdp/bpf/scanblock.bpf.c, which

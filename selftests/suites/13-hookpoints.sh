@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 700 (seconds this suite's VM boot may take; see docs/testing.md)
 # Netfilter hooks beyond IPv4/IPv6 (docs/netfilter.md, "Hook points"):
 # netdev ingress and egress on a named veth, a bridge hook between two
 # namespaces, ARP hooks, the refusals of register, a device deleted or

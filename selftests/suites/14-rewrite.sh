@@ -1,4 +1,4 @@
-# limit: 900 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 300 (seconds this suite's VM boot may take; see docs/testing.md)
 # Writable packets in netfilter hooks (docs/netfilter.md, "Writing
 # packets"): views are read-only unless the hook asks; edits made through
 # a writable view reach the receiver; skb:checksum() is what makes the
