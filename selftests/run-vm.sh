@@ -18,8 +18,9 @@
 # and, when set, replaces every suite's limit. LUNATIK_SUITES (a
 # space-separated list of suite name prefixes, such as "03") runs only
 # those suites. LUNATIK_VM_SMP (default 2) is the number of vCPUs and
-# LUNATIK_VM_QEMU_ARGS adds QEMU options, to run the suites on a machine
-# slowed on purpose (docs/testing.md).
+# LUNATIK_VM_QEMU_ARGS adds QEMU options; LUNATIK_VM_HOST_CPUS (a CPU
+# list for taskset, such as "0") runs QEMU on those host CPUs only, so the
+# VM can be slowed on purpose (docs/testing.md).
 # LUNATIK_UPSTREAM, the path of a Lunatik checkout, puts its
 # examples/filter/sni.lua, unmodified, where `lunatik run
 # examples/filter/sni` finds it (suite 08-xdp); without it a stand-in of
@@ -148,7 +149,9 @@ chmod +x "$root/init"
 [ -n "${LUNATIK_VM_OVERLAY:-}" ] && cp -r "$LUNATIK_VM_OVERLAY"/. "$root/"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
-qemu=(
+qemu=()
+[ -n "${LUNATIK_VM_HOST_CPUS:-}" ] && qemu=(taskset -c "$LUNATIK_VM_HOST_CPUS")
+qemu+=(
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "$smp" -m 1G
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz"
 	-nic none -display none -no-reboot "${extra_qemu[@]}"
