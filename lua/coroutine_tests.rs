@@ -3,21 +3,10 @@
 //! deadline is checked each time a coroutine is entered or left, however
 //! short-lived or deeply nested the coroutines are (issue 22).
 
+use super::hardening_tests::within;
 use super::State;
 use crate::account::{Kill, BUDGET_GRANULE};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Runs `f` on a thread of its own and fails the test if it has not
-/// returned within `secs` seconds: a hang is reported, not waited out.
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("the call did not end in time")
-}
 
 /// `nest(n)` runs `n` levels of coroutines, each resuming the next level
 /// `FAN` times from a new `coroutine.wrap`; the innermost runs `LEAF`

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Runs `f` on a thread of its own and fails the test if it has not
 /// returned within `secs` seconds: a hang is reported, not waited out.
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+pub(super) fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
