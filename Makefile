@@ -82,9 +82,11 @@ $(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BP
 $(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BPF_OUT)/vmlinux.h
 	clang$(LLVM) $(BPF_CFLAGS) -DLUAXDP -DSTATE='"examples/filter/sni"' -c $< -o $@
 
-# The lunatik command-line tool, copied into the selftest VM.
+# The lunatik command-line tool and the selftests' traffic generators and
+# netlink fuzzer (selftests/tools), all copied into the selftest VM;
+# `make install` installs only the command.
 cli:
-	cargo build --release --locked -p lunatik
+	cargo build --release --locked -p lunatik -p lunatik-selftest-tools
 
 # The module with every C and Rust warning turned into an error.
 module-werror: $(KDIR_DEP) lua-source

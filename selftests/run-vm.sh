@@ -52,6 +52,12 @@ ko=${LUNATIK_KO:-$repo/lunatik.ko}
 [ -f "$ko" ] || { echo "error: $ko is not built (run make)" >&2; exit 1; }
 cli=$repo/target/release/lunatik
 [ -x "$cli" ] || { echo "error: the lunatik CLI is not built (run make cli)" >&2; exit 1; }
+# The suites' traffic generators and netlink fuzzer (selftests/tools),
+# which make cli builds with the CLI.
+for tool in tcp udp dns genl-fuzz; do
+	[ -x "$repo/target/release/lunatik-$tool" ] ||
+		{ echo "error: lunatik-$tool is not built (run make cli)" >&2; exit 1; }
+done
 
 # The initramfs: a fresh tree each run, so nothing stale is tested.
 root=$out/root

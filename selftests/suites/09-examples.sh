@@ -4,7 +4,7 @@
 # examples/scanblock.lua (Threshold Random Walk scan suppression);
 # docs/examples.md describes both.
 #
-# lunatik-tcp (tools/lunatik/src/bin/lunatik-tcp.rs) sends requests in
+# lunatik-tcp (selftests/tools/src/bin/lunatik-tcp.rs) sends requests in
 # chosen segments and waits for each to be acknowledged: a segment the
 # policy drops is never acknowledged, so "unacknowledged part N" is the
 # mark of a drop, and the hook's per-rule counters confirm which rule

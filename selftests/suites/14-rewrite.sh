@@ -8,7 +8,7 @@
 # changes the address a real resolver query gets for one name, and only
 # for that name.
 #
-# The DNS server is lunatik-dns (tools/lunatik/src/bin/lunatik-dns.rs),
+# The DNS server is lunatik-dns (selftests/tools/src/bin/lunatik-dns.rs),
 # whose answers carry a UDP checksum computed in software, so the
 # client's kernel verifies it (a veth pair never checks the checksums
 # of local traffic left to the device, CHECKSUM_PARTIAL).
