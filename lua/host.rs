@@ -313,6 +313,7 @@ impl Drop for State {
 #[cfg(test)]
 mod coroutine_tests;
 #[cfg(test)]
+#[path = "../luadata/tests.rs"]
 mod data_tests;
 #[cfg(test)]
 mod examples_tests;
