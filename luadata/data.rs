@@ -47,10 +47,7 @@ const NEW_MAX: i64 = 1 << 30;
 static VIEWS: Class<View> = Class {
     name: c"data",
     methods: METHODS,
-    metamethods: &[
-        (c"__len", lua_fn!(len)),
-        (c"__tostring", lua_fn!(tostring)),
-    ],
+    metamethods: &[(c"__len", lua_fn!(len)), (c"__tostring", lua_fn!(tostring))],
     _values: PhantomData,
 };
 
