@@ -929,6 +929,13 @@ local function outcome(index, ok, ...)
 	return code
 end
 
+-- Calls completed in this state since the fuzzer was loaded, whatever
+-- became of the entries that made them: an entry stopped by its deadline
+-- keeps the calls it completed before the stop (the one it was in is not
+-- counted), so a run can count every call made.
+local completed = 0
+function fuzz_calls() return completed end
+
 function fuzz(seed, calls)
 	seed_rng(seed)
 	pool = new_pool()
@@ -952,6 +959,7 @@ function fuzz(seed, calls)
 			local shown, text = pcall(tostring, e)
 			broken = "call " .. made .. ": " .. (shown and text or "?")
 		end
+		completed = completed + 1
 	end
 	pool = nil
 	restore_gc(saved)
