@@ -1,4 +1,4 @@
-# limit: 300 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 400 (seconds this suite's VM boot may take; see docs/testing.md)
 # The module loads, reports itself, unloads, and leaves nothing behind.
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko

@@ -1,4 +1,4 @@
-# limit: 300 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 400 (seconds this suite's VM boot may take; see docs/testing.md)
 # Lua states inside the kernel: the module's KUnit suite `lunatik_state`
 # (kunit/state_tests.rs) runs when the module loads; its KTAP results are
 # nested here as a subtest document, then the kernel log and kmemleak are

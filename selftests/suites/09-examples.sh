@@ -1,4 +1,4 @@
-# limit: 800 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 1000 (seconds this suite's VM boot may take; see docs/testing.md)
 # The use-case examples over real traffic between network namespaces:
 # examples/l7policy.lua (an HTTP API policy per source address) and
 # examples/scanblock.lua (Threshold Random Walk scan suppression);
