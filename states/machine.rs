@@ -9,7 +9,7 @@
 //! machine running it (running.rs), all in states/machine/ and used
 //! through this module.
 //!
-//! A [`Machine`] is not synchronised: [`crate::states::state`] keeps each
+//! A [`Replica`] is not synchronised: [`crate::states::state`] keeps each
 //! one behind the lock of its context and only calls it with that lock
 //! held.
 //!
@@ -82,14 +82,14 @@ impl Context {
 static LIVE: Atomic<i64> = Atomic::new(0);
 
 /// Number of Lua VMs currently alive in the module.
-pub(crate) fn live_machines() -> i64 {
+pub(crate) fn live_replicas() -> i64 {
     LIVE.load(Relaxed)
 }
 
 /// Wall-clock time an entry may take, by kind of entry; 0 for no limit.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TimeLimits {
-    /// A call of a function from the kernel ([`Machine::call`]).
+    /// A call of a function from the kernel ([`Replica::call`]).
     pub(crate) call_ns: u64,
     /// Everything else: running a chunk, collecting, closing.
     pub(crate) run_ns: u64,
@@ -108,7 +108,7 @@ impl TimeLimits {
 /// `print` prefixes, the namespace its events go to and their rate limit.
 /// It lives in its own allocation so its address is stable for the life of
 /// the `lua_State`.
-struct MachineData {
+struct ReplicaData {
     account: Account,
     /// The state's context; `account.atomic` mirrors it for the
     /// allocator.
@@ -118,7 +118,7 @@ struct MachineData {
     /// not yet reachable from the packet path (states/softirq_vm.rs).
     preemptible: bool,
     /// Whether the running entry is a chunk the control plane runs for a
-    /// user's request ([`Machine::run`]), in the requesting task: the only
+    /// user's request ([`Replica::run`]), in the requesting task: the only
     /// entries that may read script files with that user's root and
     /// credentials (states/script.rs). Hooks, kfuncs, collections and the
     /// close (finalizers, maybe in a kernel worker) are not.
@@ -142,15 +142,15 @@ struct MachineData {
 /// allocator user data is `&mut (*data).account` and whose extra space
 /// holds `data`; `data` came from `KBox::into_raw` and is freed only after
 /// `L` is closed. Lua touches `data` only during calls made through `self`.
-pub(crate) struct Machine {
+pub(crate) struct Replica {
     L: NonNull<lua_State>,
-    data: NonNull<MachineData>,
+    data: NonNull<ReplicaData>,
 }
 
 // SAFETY: a Lua state is plain memory, not tied to the thread that made it;
 // the owner moves it between threads only behind a lock (see the module
 // documentation), so it is never used from two threads at once.
-unsafe impl Send for Machine {}
+unsafe impl Send for Replica {}
 
 /// The kernel's monotonic clock for entry deadlines and timings: usable
 /// from any context, NMI included, and cheap.
@@ -167,7 +167,7 @@ fn relax() {
     unsafe { crate::glue::cpu::cond_resched() }
 }
 
-impl Machine {
+impl Replica {
     /// A new VM for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
     /// (0 for no limit), and wall-clock `time` per entry. In a softirq
@@ -187,7 +187,7 @@ impl Machine {
     ) -> Result<Self> {
         let atomic = context.atomic();
         let data = KBox::new(
-            MachineData {
+            ReplicaData {
                 account: Account {
                     limit: memory,
                     budget,
@@ -231,14 +231,14 @@ impl Machine {
             return Err(ENOMEM);
         };
         // From here on, dropping `machine` closes the state and frees `data`.
-        let machine = Machine { L, data };
+        let replica = Replica { L, data };
         LIVE.add(1, Relaxed);
         // SAFETY: the extra space of the main thread is ours to fill; new
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
         unsafe { vm::open_libs(L.as_ptr(), seed, print, runtime) }.map_err(|_| ENOMEM)?;
-        Ok(machine)
+        Ok(replica)
     }
 
     /// The allocation flags matching this machine's context.
@@ -246,13 +246,13 @@ impl Machine {
         self.data().context.flags()
     }
 
-    fn data(&self) -> &MachineData {
+    fn data(&self) -> &ReplicaData {
         // SAFETY: Lua is idle whenever `self` is borrowed outside an entry
         // (type invariant), so nothing writes `data` meanwhile.
         unsafe { self.data.as_ref() }
     }
 
-    fn data_mut(&mut self) -> &mut MachineData {
+    fn data_mut(&mut self) -> &mut ReplicaData {
         // SAFETY: `data` came from `KBox::into_raw` and lives until `L`
         // is closed in `drop` (type invariant); Lua touches it only during
         // calls made through `self`, and `&mut self` means none is running
@@ -336,7 +336,7 @@ impl Machine {
         let outcome = match unsafe { vm::call(L, func, args) } {
             Ok(()) => Ok(f(&Results {
                 L,
-                _machine: core::marker::PhantomData,
+                _replica: core::marker::PhantomData,
             })),
             Err(status) => {
                 let e = self.error(status);
@@ -445,17 +445,17 @@ impl Machine {
     }
 }
 
-/// The results of a successful [`Machine::call`], valid during the
+/// The results of a successful [`Replica::call`], valid during the
 /// callback that receives them.
 ///
 /// # Invariants
 ///
 /// `L` is the main thread of the machine borrowed for `'a`, whose last
 /// call succeeded; its results stay on the stack, untouched, for as long
-/// as the value lives (only `Machine::call` makes one, for its callback).
+/// as the value lives (only `Replica::call` makes one, for its callback).
 pub(crate) struct Results<'a> {
     L: *mut lua_State,
-    _machine: core::marker::PhantomData<&'a mut Machine>,
+    _replica: core::marker::PhantomData<&'a mut Replica>,
 }
 
 impl Results<'_> {
@@ -474,7 +474,7 @@ impl Results<'_> {
     }
 }
 
-impl Drop for Machine {
+impl Drop for Replica {
     fn drop(&mut self) {
         // The last finalizers run as one entry, under a run's limits.
         self.limit_time(false);

@@ -15,10 +15,10 @@ use crate::glue::net::NetRef;
 use crate::lua::vm::{Arg, Callee};
 use crate::states::library::Runtime;
 use crate::states::machine::{
-    Apply, CallbackError, Description, ErrorKind, Machine, Owner, Resource, Results, RunError,
+    Apply, CallbackError, Description, ErrorKind, Replica, Owner, Resource, Results, RunError,
     TimeLimits,
 };
-use crate::states::softirq_vm::{Refused, SoftirqVm};
+use crate::states::softirq_vm::{Refused, SoftirqReplica};
 use crate::uapi::name::Name;
 use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
@@ -136,15 +136,15 @@ impl ResultLimit {
 }
 
 /// One VM behind the lock of its state's context.
-enum Replica {
-    Process(Pin<KBox<Mutex<Machine>>>),
-    Softirq(Pin<KBox<SoftirqVm>>),
+enum LockedReplica {
+    Process(Pin<KBox<Mutex<Replica>>>),
+    Softirq(Pin<KBox<SoftirqReplica>>),
 }
 
-impl Replica {
+impl LockedReplica {
     fn new(config: &Config) -> Result<Self> {
         let softirq = config.context == Context::Softirq;
-        let machine = Machine::new(
+        let replica = Replica::new(
             config.name,
             config.net,
             config.runtime,
@@ -154,20 +154,20 @@ impl Replica {
             config.context,
         )?;
         Ok(if softirq {
-            Replica::Softirq(KBox::pin_init(SoftirqVm::new(machine), GFP_KERNEL)?)
+            LockedReplica::Softirq(KBox::pin_init(SoftirqReplica::new(replica), GFP_KERNEL)?)
         } else {
-            Replica::Process(KBox::pin_init(
-                new_mutex!(machine, "lunatik_state_process"),
+            LockedReplica::Process(KBox::pin_init(
+                new_mutex!(replica, "lunatik_state_process"),
                 GFP_KERNEL,
             )?)
         })
     }
 
     /// Runs `f` on the machine for the control plane (process context).
-    fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Replica) -> R) -> R {
         match self {
-            Replica::Process(m) => f(&mut m.lock()),
-            Replica::Softirq(vm) => vm.with(f),
+            LockedReplica::Process(m) => f(&mut m.lock()),
+            LockedReplica::Softirq(softirq) => softirq.with(f),
         }
     }
 }
@@ -196,7 +196,7 @@ pub(crate) enum SlotError {
 /// before anything else when it is dropped.
 pub(crate) struct State {
     config: Config,
-    replicas: KVec<Replica>,
+    replicas: KVec<LockedReplica>,
     cpus: KVec<u32>,
     /// Packets given the failure verdict without entering Lua (no memory
     /// to linearize them, or a same-CPU re-entry): errors of the state.
@@ -213,11 +213,11 @@ impl State {
         let mut cpus = KVec::new();
         if config.percpu {
             for id in cpu::possible() {
-                replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+                replicas.push(LockedReplica::new(&config)?, GFP_KERNEL)?;
                 cpus.push(id, GFP_KERNEL)?;
             }
         } else {
-            replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+            replicas.push(LockedReplica::new(&config)?, GFP_KERNEL)?;
         }
         Ok(Arc::new(
             Self {
@@ -235,11 +235,11 @@ impl State {
     }
 
     /// Makes every replica reachable from the packet path (see
-    /// [`SoftirqVm::expose`]); process states need nothing.
+    /// [`SoftirqReplica::expose`]); process states need nothing.
     pub(crate) fn expose(&self) {
         for replica in self.replicas.iter() {
-            if let Replica::Softirq(vm) = replica {
-                vm.expose();
+            if let LockedReplica::Softirq(softirq) = replica {
+                softirq.expose();
             }
         }
     }
@@ -420,17 +420,17 @@ impl State {
         args: &[Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
     ) -> Result<R, SlotError> {
-        let Replica::Softirq(vm) = self.current() else {
+        let LockedReplica::Softirq(softirq) = self.current() else {
             // Slots are set by softirq-only libraries.
             return Err(SlotError::Empty);
         };
         // Until the chunk that attached the function has finished, the
         // state is not exposed: nothing is attached yet for the packet
         // path.
-        if !vm.is_exposed() {
+        if !softirq.is_exposed() {
             return Err(SlotError::Empty);
         }
-        self.enter_packet(vm, Callee::Slot(key), args, f)
+        self.enter_packet(softirq, Callee::Slot(key), args, f)
     }
 
     /// The packet path's one way into a replica, for [`State::call_slot`]
@@ -447,12 +447,12 @@ impl State {
     #[inline(always)]
     fn enter_packet<R>(
         &self,
-        vm: &SoftirqVm,
+        softirq: &SoftirqReplica,
         callee: Callee<'_>,
         args: &[Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
     ) -> Result<R, SlotError> {
-        let entered = vm.enter(|m| {
+        let entered = softirq.enter(|m| {
             if let Callee::Slot(key) = callee {
                 if !m.holds(key) {
                     return Err(SlotError::Empty);
@@ -477,7 +477,7 @@ impl State {
     /// The replica for the CPU this runs on. The CPU may change right after
     /// (in process context); that costs only contention, as each replica
     /// has its own lock.
-    fn current(&self) -> &Replica {
+    fn current(&self) -> &LockedReplica {
         let cpu = kernel::cpu::CpuId::current().as_u32();
         let n = self.cpus.iter().position(|&c| c == cpu).unwrap_or(0);
         // The invariant keeps `replicas` non-empty and as long as `cpus`.
@@ -510,13 +510,13 @@ impl Owner for State {
         args: &[Arg<'_>],
         read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
     ) -> Result<(), CallbackError> {
-        let Replica::Softirq(vm) = self.current() else {
+        let LockedReplica::Softirq(softirq) = self.current() else {
             // Libraries give the packet path softirq states only; never
             // reached.
             self.refuse();
             return Err(CallbackError::Refused);
         };
-        self.enter_packet(vm, Callee::Callback(id), args, |r| read(r))
+        self.enter_packet(softirq, Callee::Callback(id), args, |r| read(r))
             .map_err(|e| match e {
                 SlotError::Busy => CallbackError::Refused,
                 // `Empty` is for slots only.

@@ -5,7 +5,7 @@
 //! with the state's name, and to the `events` group, within the
 //! machine's rate limit (states/ratelimit.rs).
 
-use super::{ErrorKind, MachineData};
+use super::{ErrorKind, ReplicaData};
 use crate::lua::ffi::*;
 use crate::lua::vm;
 use crate::states::ratelimit::Verdict;
@@ -20,7 +20,7 @@ use kernel::str::BStr;
 /// # Safety
 ///
 /// Lua calls this as a C function, in protected mode, with `L` a thread
-/// of a running [`Machine`] (its extra space holds the machine's data).
+/// of a running [`Replica`] (its extra space holds the machine's data).
 pub(super) unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; print_line may raise (a
     // __tostring metamethod, memory, too many arguments) and nothing here
@@ -37,11 +37,11 @@ pub(super) unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
         crate::lua::account::lunatik_work(L, PRINT_UNITS + (msg.len() / 64) as core::ffi::c_long)
     };
     // SAFETY: a running machine's extra space holds its data.
-    let data = unsafe { (*lua_getextraspace(L)).cast::<MachineData>() };
+    let data = unsafe { (*lua_getextraspace(L)).cast::<ReplicaData>() };
     // No Lua call follows, so Rust values may live from here on; the
     // message stays on the Lua stack until this function returns.
     // SAFETY: the extra space holds the running machine's data (type
-    // invariant of `Machine`), and nothing borrows its limit.
+    // invariant of `Replica`), and nothing borrows its limit.
     unsafe { emit(data, msg, None) };
     0
 }
@@ -58,7 +58,7 @@ const PRINT_UNITS: core::ffi::c_long = 256;
 /// `data` must be the live data of a machine whose Lua code is running on
 /// this thread (so nothing else uses its rate limit), and no reference to
 /// its `limit` field may exist.
-pub(super) unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
+pub(super) unsafe fn emit(data: *mut ReplicaData, msg: &[u8], kind: Option<ErrorKind>) {
     // SAFETY: by the function's contract; the fields are read or, for the
     // limit, updated through the pointer, never borrowed from the whole.
     let (name, net, events, atomic, verdict) = unsafe {
