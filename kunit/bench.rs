@@ -4,7 +4,7 @@
 //! `lunatik_bench`, selected only in bench mode). They print figures to the
 //! kernel log; only the ratios mean anything under QEMU TCG.
 
-use crate::lua::vm::Arg;
+use crate::lua::interp::Arg;
 use crate::luadata::data::DataArg;
 use crate::luanetfilter::SkbArg;
 use crate::states::state::{Config, Context, ResultLimit, State};

@@ -8,9 +8,9 @@
 
 use crate::glue::cpu;
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Value};
+use crate::lua::interp::{Arg, Value};
 use crate::luadata::data::DataArg;
-use crate::states::machine::{live_replicas, ErrorKind, RunError};
+use crate::states::replica::{live_replicas, ErrorKind, RunError};
 use crate::states::registry::Registry;
 use crate::states::softirq_index;
 use crate::states::state::{Config, Context, ResultLimit, State};

@@ -15,7 +15,7 @@ pub mod account;
 /// Lua's C API, declared for Rust.
 pub mod ffi;
 /// The life of one state: sandbox, `require`, running chunks, calls.
-pub mod vm;
+pub mod interp;
 
 /// The `byteorder` library, opened by every state's sandbox.
 mod byteorder;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Lua states: a name, a context, limits, and one Lua VM or one per
+//! Lua states: a name, a context, limits, and one replica or one per
 //! possible CPU, each behind the lock of its context.
 //!
 //! This is the internal API later features call: [`State::run`] loads and
@@ -8,17 +8,17 @@
 //! the current CPU's replica. Both hold the replica's lock for the whole
 //! entry and give the entry a fresh instruction budget. States are shared
 //! as `Arc<State>`, so a packet path can hold one safely while the control
-//! plane destroys it: the VMs close when the last reference goes.
+//! plane destroys it: the replicas close when the last reference goes.
 
 use crate::glue::cpu;
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Callee};
+use crate::lua::interp::{Arg, Callee};
 use crate::states::library::Runtime;
-use crate::states::machine::{
+use crate::states::replica::{
     Apply, CallbackError, Description, ErrorKind, Replica, Owner, Resource, Results, RunError,
     TimeLimits,
 };
-use crate::states::softirq_vm::{Refused, SoftirqReplica};
+use crate::states::softirq_replica::{Refused, SoftirqReplica};
 use crate::uapi::name::Name;
 use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
@@ -26,7 +26,7 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-pub(crate) use crate::states::machine::{Context, Stats};
+pub(crate) use crate::states::replica::{Context, Stats};
 
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
@@ -60,7 +60,7 @@ pub(crate) struct Config {
     pub(crate) net: NetRef,
     /// Its context.
     pub(crate) context: Context,
-    /// Memory cap per VM, in bytes (0 for none, `process` states with
+    /// Memory cap per replica, in bytes (0 for none, `process` states with
     /// `unlimited` only).
     pub(crate) memory: usize,
     /// Instructions per entry (0 for none, `process` states with
@@ -69,14 +69,14 @@ pub(crate) struct Config {
     /// Whether a limit of 0 may mean "none": an operator's explicit choice,
     /// never a default (a forgotten field must not remove every bound).
     pub(crate) unlimited: bool,
-    /// One VM per possible CPU instead of one.
+    /// One replica per possible CPU instead of one.
     pub(crate) percpu: bool,
     /// The module's libraries and events sender (states/library.rs).
     pub(crate) runtime: &'static Runtime,
 }
 
 impl Config {
-    /// A single-VM state of the initial namespace in `context` with the
+    /// A single-replica state of the initial namespace in `context` with the
     /// default limits and the module's `runtime`.
     pub(crate) fn new(name: Name, context: Context, runtime: &'static Runtime) -> Self {
         Self {
@@ -135,7 +135,7 @@ impl ResultLimit {
     };
 }
 
-/// One VM behind the lock of its state's context.
+/// One replica behind the lock of its state's context.
 enum LockedReplica {
     Process(Pin<KBox<Mutex<Replica>>>),
     Softirq(Pin<KBox<SoftirqReplica>>),
@@ -163,7 +163,7 @@ impl LockedReplica {
         })
     }
 
-    /// Runs `f` on the machine for the control plane (process context).
+    /// Runs `f` on the replica for the control plane (process context).
     fn with<R>(&self, f: impl FnOnce(&mut Replica) -> R) -> R {
         match self {
             LockedReplica::Process(m) => f(&mut m.lock()),
@@ -254,7 +254,7 @@ impl State {
         &self.config
     }
 
-    /// Number of Lua VMs: one, or one per possible CPU.
+    /// Number of replicas: one, or one per possible CPU.
     pub(crate) fn replicas(&self) -> usize {
         self.replicas.len()
     }
@@ -314,7 +314,7 @@ impl State {
         Ok(out)
     }
 
-    /// Does the work the replicas deferred (states/machine.rs, `Deferred`).
+    /// Does the work the replicas deferred (states/replica.rs, `Deferred`).
     /// Every replica of a per-CPU state runs the same chunks, so the first
     /// replica's requests stand for all; a resource then calls the
     /// callback of the same id in whichever replica runs on its CPU.
@@ -383,7 +383,7 @@ impl State {
         each: impl FnMut(&[u8]) -> Result,
     ) -> Result<(), RunError> {
         let replica = self.replicas.get(n).ok_or(RunError {
-            kind: crate::states::machine::ErrorKind::Runtime,
+            kind: crate::states::replica::ErrorKind::Runtime,
             message: KVec::new(),
         })?;
         replica.with(|m| m.run(chunk, chunkname, each))
@@ -464,7 +464,7 @@ impl State {
                     m.fail(message);
                     Err(SlotError::Invalid)
                 }
-                // Counted and reported by the machine.
+                // Counted and reported by the replica.
                 Err(e) => Err(SlotError::Failed(e.kind)),
             }
         });

@@ -250,9 +250,9 @@ require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, ho
 end}
 LUA
 expect 0 sv run /tmp/percpu.lua softirq percpu && served &&
-	expect 0 sv exec percpu -e 'local total, vms = 0, 0
-		require("rcu").map(require("rcu").table("percpu.counts"), function(k, v) total = total + v vms = vms + 1 end)
-		return total > 0, vms >= 1' && [ "$(cat $out)" = "$(printf 'true\ttrue')" ] &&
+	expect 0 sv exec percpu -e 'local total, replicas = 0, 0
+		require("rcu").map(require("rcu").table("percpu.counts"), function(k, v) total = total + v replicas = replicas + 1 end)
+		return total > 0, replicas >= 1' && [ "$(cat $out)" = "$(printf 'true\ttrue')" ] &&
 	expect 0 sv stats percpu --json && jq -e ".[0].replicas == $(nproc)" $out >/dev/null &&
 	expect 0 sv stop percpu
 result $? percpu_state_hooks

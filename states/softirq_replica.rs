@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The VM of a `softirq` state and its two locks (docs/states.md, "Every
+//! The replica of a `softirq` state and its two locks (docs/states.md, "Every
 //! entry is bounded").
 //!
 //! A softirq state is entered from the control plane (process context)
@@ -14,7 +14,7 @@
 //! bh-disabling spinlock and meets the softirq deadlines.
 
 use crate::glue::bh_lock::{new_spinlock_bh, BhGuard, SpinLockBh};
-use crate::states::machine::Replica;
+use crate::states::replica::Replica;
 use core::cell::UnsafeCell;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
@@ -24,10 +24,10 @@ use kernel::sync::{new_mutex, Mutex};
 const NO_CPU: i32 = -1;
 
 /// The packet path may not enter: this CPU holds the spinlock already
-/// (entering would deadlock), or the VM is not exposed.
+/// (entering would deadlock), or the replica is not exposed.
 pub(crate) struct Refused;
 
-/// A softirq state's VM.
+/// A softirq state's replica.
 ///
 /// # Invariants
 ///
@@ -58,7 +58,7 @@ unsafe impl Sync for SoftirqReplica {}
 unsafe impl Send for SoftirqReplica {}
 
 impl SoftirqReplica {
-    /// A VM not yet exposed to the packet path.
+    /// A replica not yet exposed to the packet path.
     pub(crate) fn new(replica: Replica) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             gate <- new_mutex!((), "lunatik_state_softirq_gate"),
@@ -74,9 +74,9 @@ impl SoftirqReplica {
         self.exposed.load(Relaxed) != 0
     }
 
-    /// Makes the VM reachable from the packet path: every later entry
+    /// Makes the replica reachable from the packet path: every later entry
     /// holds the spinlock. Called in process context before a hook that
-    /// calls into the VM is registered.
+    /// calls into the replica is registered.
     pub(crate) fn expose(&self) {
         let _gate = self.gate.lock();
         // INVARIANT: under `gate`, so no control-plane entry is running
@@ -90,7 +90,7 @@ impl SoftirqReplica {
         if self.is_exposed() {
             return self.hold(f);
         }
-        // SAFETY: `gate` is held and the VM is not exposed, so nothing
+        // SAFETY: `gate` is held and the replica is not exposed, so nothing
         // else uses the replica (type invariant).
         let replica = unsafe { &mut *self.replica.get() };
         replica.set_preemptible(true);
@@ -101,7 +101,7 @@ impl SoftirqReplica {
     /// context), waiting for the spinlock if another CPU holds it (every
     /// exposed entry is bounded in time). Fails if this CPU holds it
     /// already (a packet path re-entered from inside an entry), or if the
-    /// VM is not exposed (no packet path should reach it then).
+    /// replica is not exposed (no packet path should reach it then).
     pub(crate) fn enter<R>(&self, f: impl FnOnce(&mut Replica) -> R) -> Result<R, Refused> {
         // With bottom halves off this CPU stays the same, and an owner
         // equal to it really is a holder this path interrupted, or this
@@ -119,7 +119,7 @@ impl SoftirqReplica {
         // INVARIANT: the spinlock is held, with bottom halves and
         // preemption off until it is released: this CPU owns it meanwhile.
         self.owner.store(current_cpu(), Relaxed);
-        // SAFETY: the spinlock is held and the VM exposed (both callers
+        // SAFETY: the spinlock is held and the replica exposed (both callers
         // checked, and it never goes back), so nothing else uses the
         // replica (type invariant).
         let replica = unsafe { &mut *self.replica.get() };

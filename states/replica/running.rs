@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What a library learns of the machine running its Lua code: the
+//! What a library learns of the replica running its Lua code: the
 //! state's namespace, context and name, whether the entry may sleep
 //! (docs/architecture.md, "Contexts and locks") and whether it runs for
 //! a user's control-plane request.
@@ -11,13 +11,13 @@ use crate::lua::ffi::*;
 use crate::lua::Lua;
 use crate::uapi::name::Name;
 
-/// The namespace and the context of the machine running `lua`: what
+/// The namespace and the context of the replica running `lua`: what
 /// libraries need from their state.
 pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
     // SAFETY: every Lua thread in the module belongs to a live `Replica`:
     // `Replica::new` is the only maker of states here, and a `Lua` handle
     // exists only while its thread runs, so its extra space holds the
-    // machine's data; the fields are copied out through the pointer,
+    // replica's data; the fields are copied out through the pointer,
     // never borrowed.
     unsafe {
         let data = (*lua_getextraspace(lua.as_ptr())).cast::<ReplicaData>();
@@ -25,25 +25,25 @@ pub(crate) fn lua_context(lua: &Lua<'_>) -> (NetRef, Context) {
     }
 }
 
-/// The name of the state whose machine runs `lua`.
+/// The name of the state whose replica runs `lua`.
 pub(crate) fn lua_state_name(lua: &Lua<'_>) -> Name {
     // SAFETY: every Lua thread in the module belongs to a live `Replica`
     // (`Replica::new` is the only maker of states here), and a `Lua`
     // handle exists only while its thread runs, so its extra space holds
-    // the machine's data, as `state_name` asks.
+    // the replica's data, as `state_name` asks.
     unsafe { state_name(lua.as_ptr()) }
 }
 
 /// Whether the entry running `L` may sleep: a process state's, or a
 /// softirq state's before it is exposed to the packet path (see
-/// states/softirq_vm.rs).
+/// states/softirq_replica.rs).
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Replica`] (its extra space holds the
-/// machine's data).
+/// replica's data).
 pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
-    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // SAFETY: `L` belongs to a live replica (the contract), whose extra
     // space holds its data; the flag is copied out through the pointer,
     // never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<ReplicaData>()).preemptible }
@@ -55,22 +55,22 @@ pub(crate) unsafe fn preemptible(L: *mut lua_State) -> bool {
 /// # Safety
 ///
 /// `L` is a thread of a live [`Replica`] (its extra space holds the
-/// machine's data).
+/// replica's data).
 pub(crate) unsafe fn control_entry(L: *mut lua_State) -> bool {
-    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // SAFETY: `L` belongs to a live replica (the contract), whose extra
     // space holds its data; the flag is copied out through the pointer,
     // never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<ReplicaData>()).control }
 }
 
-/// The name of the state whose machine runs `L`.
+/// The name of the state whose replica runs `L`.
 ///
 /// # Safety
 ///
 /// `L` is a thread of a live [`Replica`] (its extra space holds the
-/// machine's data).
+/// replica's data).
 pub(crate) unsafe fn state_name(L: *mut lua_State) -> Name {
-    // SAFETY: `L` belongs to a live machine (the contract), whose extra
+    // SAFETY: `L` belongs to a live replica (the contract), whose extra
     // space holds its data; the name is copied out, never borrowed.
     unsafe { (*(*lua_getextraspace(L)).cast::<ReplicaData>()).name }
 }

@@ -41,7 +41,7 @@ pub(crate) struct Refusal {
 /// over ([`crate::states::state::State::run`]).
 pub(crate) trait Deferred: Send {
     /// Whether the work lets the packet path reach the state: the state
-    /// is then exposed first (states/softirq_vm.rs).
+    /// is then exposed first (states/softirq_replica.rs).
     fn exposes(&self) -> bool;
 
     /// Does the work, in process context.
@@ -52,7 +52,7 @@ pub(crate) trait Deferred: Send {
 pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
     // SAFETY: every Lua thread in the module belongs to a live `Replica`
     // (`Replica::new` is the only maker of states here), and a `Lua`
-    // handle exists only while its thread runs, so the machine is
+    // handle exists only while its thread runs, so the replica is
     // running, its extra space holds its data, and nothing else borrows
     // that data while its Lua code runs; the push is plain Rust, no Lua
     // call.
