@@ -54,7 +54,7 @@ impl Kill {
 /// A monotonic clock in nanoseconds.
 pub type Clock = fn() -> u64;
 
-/// Memory, instruction and time accounting of one Lua state (all its
+/// Memory, instruction and time accounting of one interpreter (all its
 /// threads).
 ///
 /// # Invariants

@@ -145,7 +145,7 @@ unsafe extern "C" fn load_file(L: *mut lua_State) -> c_int {
     }
 }
 
-/// A host Lua state with a memory cap and an instruction budget.
+/// A host interpreter with a memory cap and an instruction budget.
 pub struct State {
     L: *mut lua_State,
     account: Box<Account>,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The life of one Lua state, the same in the kernel and on the host, in
-//! four files: its sandbox (lua/interp/sandbox.rs: creating it, the
+//! The life of one interpreter, a `lua_State`, the same in the kernel and
+//! on the host, in four files: its sandbox (lua/interp/sandbox.rs: creating it, the
 //! standard libraries), `require` (lua/interp/require.rs: libraries and
 //! script files by name), running code in it (lua/interp/run.rs:
 //! chunks, results, errors, `print`, collections, the close) and calling

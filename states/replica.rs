@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One replica in the kernel: a `lua_State` with its accounting, its
-//! statistics and the kernel's `print`, and what libraries reach their
-//! state through. This file is the replica itself; the rest is by job:
+//! One replica, a Lua interpreter of a state: a `lua_State` with its
+//! accounting, its statistics and the kernel's `print`, and what
+//! libraries reach their state through. This file is the replica itself; the rest is by job:
 //! how an entry fails (error.rs), the figures (stats.rs), what the replica
 //! sends out (print.rs), what calls into a state (resource.rs), the
 //! work a chunk defers (deferred.rs) and what a library learns of the
@@ -14,8 +14,8 @@
 //! held.
 //!
 //! The longjmp rule (docs/architecture.md, "The longjmp rule"): every
-//! entry goes through [`crate::lua::interp`], which calls Lua in protected mode;
-//! the `lua_CFunction`s here hold no value with a destructor across a Lua
+//! entry goes through [`crate::lua::interp`], which calls Lua in
+//! protected mode; the `lua_CFunction`s here hold no value with a destructor across a Lua
 //! call that may raise.
 
 mod deferred;
@@ -147,7 +147,7 @@ pub(crate) struct Replica {
     data: NonNull<ReplicaData>,
 }
 
-// SAFETY: a Lua state is plain memory, not tied to the thread that made it;
+// SAFETY: an interpreter is plain memory, not tied to the thread that made it;
 // the owner moves it between threads only behind a lock (see the module
 // documentation), so it is never used from two threads at once.
 unsafe impl Send for Replica {}

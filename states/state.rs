@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Lua states: a name, a context, limits, and one replica or one per
+//! States: a name, a context, limits, and one replica or one per
 //! possible CPU, each behind the lock of its context.
 //!
 //! This is the internal API later features call: [`State::run`] loads and
@@ -186,7 +186,7 @@ pub(crate) enum SlotError {
     Invalid,
 }
 
-/// A Lua state.
+/// A state: what a user names and runs (docs/architecture.md, "Words").
 ///
 /// # Invariants
 ///
@@ -434,7 +434,7 @@ impl State {
     }
 
     /// The packet path's one way into a replica, for [`State::call_slot`]
-    /// and [`Owner::callback`]: calls `callee` with `args` in `vm`, the
+    /// and [`Owner::callback`]: calls `callee` with `args` in `softirq`, the
     /// current CPU's replica, waiting for another CPU that holds it and
     /// refusing a re-entry on this CPU, or an entry before the state is
     /// exposed, which counts as an error of the state (`Busy`). A slot

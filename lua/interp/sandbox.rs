@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The sandbox of a Lua state: creating it with an accounted allocator
+//! The sandbox of an interpreter: creating it with an accounted allocator
 //! and opening the standard libraries scripts get (docs/architecture.md,
 //! "Lua in the kernel"), with `require` (lua/interp/require.rs) over the
 //! libraries the caller lists ([`Modules`]).
