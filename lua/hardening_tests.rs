@@ -96,8 +96,8 @@ const LIBRARY_RUNAWAYS: &[&str] = &[
 ];
 
 /// The budget counts every Lua instruction, one granule per count-hook
-/// call: the patched VM decrements the count inline when only the count
-/// hook is on (lua/lua-5.5.1-kernel.patch, `vmfetch`), which must stop a
+/// call: the patched interpreter decrements the count inline when only the
+/// count hook is on (lua/lua-5.5.1-kernel.patch, `vmfetch`), which must stop a
 /// loop at the very instruction Lua's own `luaG_traceexec` stopped it at.
 /// The figures are those of unpatched counting (Lua 5.5.1's code for
 /// each loop: 4, 7 and 8 instructions per turn, with a call, with a

@@ -108,7 +108,7 @@ unsigned long lunatik_stack_pointer(void);
 #define LUA_IDSIZE		60
 
 /*
- * Work inside C library functions: the instruction budget counts VM
+ * Work inside C library functions: the instruction budget counts Lua
  * instructions, so the loops of the string, table, utf8 and base
  * libraries, the lexer, concatenation and luaL_Buffer charge the entry
  * for the work they do (lua/account.rs, lunatik_work). One unit stands

@@ -97,7 +97,7 @@ result $? useragent_blocked_and_allowed
 # failing; requests started after the exec clearing it served again. A
 # request in flight while the table changes may go either way, so it does
 # not count. Nothing here polls the state while the block is set: a
-# packet finding its VM busy (in `lunatik exec`) is accepted unfiltered,
+# packet finding its replica busy (in `lunatik exec`) is accepted unfiltered,
 # and the hook's own counter also counts the retransmissions of requests
 # wget gave up on, so neither is evidence.
 # count_from LOG FROM WORD N: LOG has N lines WORD or more from line FROM on.
@@ -238,7 +238,7 @@ r=$?
 [ $r = 0 ] || diag "gc hook: $(cat $out)"
 result $r collecting_hook_keeps_working
 
-# A per-CPU state hooks every CPU's replica; each counts in its own VM.
+# A per-CPU state hooks every CPU's replica; each counts in its own.
 cat >/tmp/percpu.lua <<'LUA'
 local nf = require("linux.nf")
 local counts = require("rcu").table("percpu.counts")
