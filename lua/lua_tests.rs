@@ -1,4 +1,4 @@
-//! Host tests of the safe handle (lua/lua.rs): a library written against
+//! Host tests of the safe handle (lua/handle.rs): a library written against
 //! it, as lualinux/ and luanetfilter/ are, driven from Lua.
 
 use crate::ffi::lua_CFunction;

@@ -20,8 +20,8 @@ pub mod interp;
 /// The `byteorder` library, opened by every state's sandbox.
 mod byteorder;
 /// The safe handle library functions are written against.
-mod lua;
+mod handle;
 /// The integer `math` library.
 mod mathlib;
 
-pub use self::lua::{Class, Lua};
+pub use self::handle::{Class, Lua};

@@ -8,10 +8,10 @@
 //! namespace, or nil), `linux.numcpus()` (CPUs online); `lunatik.version`
 //! and `lunatik.name` (the current state's name).
 //!
-//! Written against the safe handle (lua/lua.rs), with its kernel glue in
+//! Written against the safe handle (lua/handle.rs), with its kernel glue in
 //! lualinux/kernel.rs: no `unsafe` here. Each function may raise through
 //! its argument checks and holds no value with a destructor (the longjmp
-//! rule, lua/lua.rs).
+//! rule, lua/handle.rs).
 
 use crate::lua::ffi::lua_CFunction;
 use crate::lua::Lua;

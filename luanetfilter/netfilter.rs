@@ -19,7 +19,7 @@
 //! is destroyed (with its namespace, or on module unload); dropping the
 //! handle does not unregister it.
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here, and
 //! every function holds no value with a destructor across a call that
 //! may raise (the longjmp rule).
 //!

@@ -24,7 +24,7 @@
 //!   index of named tables holds one for each name until the namespace
 //!   goes away (or the module is unloaded).
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here.
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here.
 //!
 //! Memory: every table counts against the quota of its network namespace
 //! (luarcu/quota.rs, luarcu/space.rs): bytes (entries, headers, bucket

@@ -9,7 +9,7 @@
 //! state to the packet path once the chunk is done and records the
 //! attachment among the state's resources (where `lunatik list` finds
 //! it); `xdp.detach()` forgets `f` and defers the removal of that record.
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and no
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here, and no
 //! value with a destructor is held across a call that may raise (the
 //! longjmp rule).
 

@@ -64,6 +64,11 @@ impl View {
         self.len.get()
     }
 
+    /// Whether the view shows no bytes (detached, or lent empty).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Whether the view refuses writes.
     pub fn readonly(&self) -> bool {
         self.readonly.get()
