@@ -82,8 +82,9 @@ $(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BP
 $(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BPF_OUT)/vmlinux.h
 	clang$(LLVM) $(BPF_CFLAGS) -DLUAXDP -DSTATE='"examples/filter/sni"' -c $< -o $@
 
-# The lunatik command-line tool and the selftests' traffic generators and
-# netlink fuzzer (selftests/tools), all copied into the selftest VM;
+# The lunatik command-line tool and the selftests' traffic generators,
+# netlink fuzzer and fault injector (selftests/tools), all copied into the
+# selftest VM;
 # `make install` installs only the command.
 cli:
 	cargo build --release --locked -p lunatik -p lunatik-selftest-tools
