@@ -211,10 +211,7 @@ impl Shape {
     pub fn walk(&self, bytes: &[u8], s: &[u8], mut charge: impl FnMut(usize)) -> u32 {
         let mut labels = 0;
         let mut i = 0;
-        loop {
-            let Some(rest) = s.get(i..) else {
-                break;
-            };
+        while let Some(rest) = s.get(i..) {
             charge(rest.len());
             labels |= self.find(bytes, rest).unwrap_or(0);
             match rest.iter().position(|&c| c == b'.') {

@@ -112,6 +112,14 @@ fn set_word(words: &mut [u8], i: usize, v: u32) {
     }
 }
 
+/// A set's bytes split into its directory of `buckets` buckets and its
+/// entries, if they hold the directory.
+fn split(bytes: &mut [u8], buckets: usize) -> Option<(&mut [u8], &mut [u8])> {
+    let dir = index::dir_len(buckets)?;
+    // `split_at_mut` cannot panic: `dir` is within the bytes.
+    (dir <= bytes.len()).then(|| bytes.split_at_mut(dir))
+}
+
 /// How a build ends when the table changed between its passes (a
 /// finalizer run by an allocation may change it).
 fn changed(lua: &mut Lua<'_>) -> ! {
@@ -188,10 +196,7 @@ impl<'a> Build<'a> {
         let shape = self.shape;
         let h = index::hash(&shape.key, s);
         let b = index::bucket(h, shape.buckets);
-        let Some(dir) = index::dir_len(shape.buckets) else {
-            return false;
-        };
-        let Some((head, entries)) = bytes.split_at_mut_checked(dir) else {
+        let Some((head, entries)) = split(bytes, shape.buckets) else {
             return false;
         };
         let from = word(head, b) as usize;
@@ -214,10 +219,7 @@ impl<'a> Build<'a> {
     /// to follow the previous bucket's, and the directory follows them.
     fn compact(&mut self, bytes: &mut [u8]) {
         let buckets = self.shape.buckets;
-        let Some(dir) = index::dir_len(buckets) else {
-            return;
-        };
-        let Some((head, entries)) = bytes.split_at_mut_checked(dir) else {
+        let Some((head, entries)) = split(bytes, buckets) else {
             return;
         };
         let mut to = 0usize;

@@ -205,10 +205,16 @@ fn building_is_charged_to_the_budget() {
 fn a_million_names() {
     let mut s = State::new(0, 0).expect("state");
     s.run("set = require('set')").unwrap();
+    let empty = s.account().used;
     s.run(
         "names = {} for i = 1, 1000000 do names[i] = ('h%d.blocked%d.example'):format(i, i % 97) end",
     )
     .unwrap();
+    s.collect();
+    println!(
+        "a million names: their table takes {} bytes",
+        s.account().used - empty
+    );
     let bytes = s
         .eval(
             "collectgarbage() local before = collectgarbage('count') * 1024
@@ -237,4 +243,50 @@ fn a_million_names() {
          end
          return #big == 1000000",
     );
+}
+
+/// The cost of a lookup in sets of 1,000 and 1,000,000 names on the host
+/// (a measurement, not a check: `cargo test --release -p lunatik-lua
+/// set_lookup_cost -- --ignored --nocapture`). `make bench` measures the
+/// same in the kernel (selftests/bench.d/set.sh).
+#[test]
+#[ignore]
+fn set_lookup_cost() {
+    let mut s = State::new(0, 0).expect("state");
+    s.run("set = require('set')").unwrap();
+    for n in [1000, 1_000_000] {
+        s.run(&format!(
+            "local names, labeled = {{}}, {{}}
+             for i = 1, {n} do
+                local name = ('h%d.example.%d'):format(i, i % 97)
+                names[i] = name labeled[name] = 1
+             end
+             plain, match = set.new(names), set.labeled(labeled)
+             probes, deep = {{}}, {{}}
+             for k = 1, 1000 do
+                local i = (k * 7919) % {n} + 1
+                probes[k] = k % 2 == 0 and ('h%d.example.%d'):format(i, i % 97)
+                    or ('m%d.example.%d'):format(i, i % 97)
+                deep[k] = 'www.a.' .. probes[k]
+             end
+             names, labeled = nil, nil collectgarbage()"
+        ))
+        .unwrap();
+        for (what, body) in [
+            ("has", "plain:has(probes[k])"),
+            ("match", "match:match(deep[k])"),
+            ("loop only", "local _ = probes[k]"),
+        ] {
+            let mut best = u128::MAX;
+            for _ in 0..3 {
+                let t0 = std::time::Instant::now();
+                s.run(&format!(
+                    "for r = 1, 1000 do for k = 1, 1000 do {body} end end"
+                ))
+                .unwrap();
+                best = best.min(t0.elapsed().as_nanos());
+            }
+            println!("{n} names, {what}: {} ns per call", best / 1_000_000);
+        }
+    }
 }
