@@ -8,7 +8,8 @@
 --
 -- The list is the Lua module "dnsset.list" (/lib/modules/lua/dnsset/list.lua),
 -- read once as the script loads: it returns an array of names, or a
--- table of names to label bitmasks (categories: 1 ads, 2 malware, ...).
+-- table of lower-case names to label bitmasks (categories: 1 ads, 2
+-- malware, ...), which costs less to load.
 -- A query for a listed name, or for any name under it, is dropped;
 -- `return queries, blocked` reads the counts, and `labels[l]` counts the
 -- drops per label bitmask. A file holds at most 1 MiB, so a long list's
@@ -19,15 +20,16 @@ local netfilter = require("netfilter")
 local byteorder = require("byteorder")
 local set = require("set")
 
+-- A map is taken as it is (its names lower-case, as queries are
+-- matched lower-cased); an array is made into one, lower-casing.
 local list = require("dnsset.list")
-local members = {}
 if list[1] ~= nil then
+	local members = {}
 	for _, name in ipairs(list) do members[name:lower()] = 1 end
-else
-	for name, label in pairs(list) do members[name:lower()] = label end
+	list = members
 end
-local blocklist = set.labeled(members)
-members, list = nil, nil
+local blocklist = set.labeled(list)
+list = nil
 package.loaded["dnsset.list"] = nil
 collectgarbage()
 

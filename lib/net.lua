@@ -36,48 +36,47 @@ local function ipv4(s)
 	return v
 end
 
+-- Appends the 16-bit groups of `part` (one side of "::", or the whole
+-- address) to `out`; false if one of them is no group of 1 to 4 hex
+-- digits. (The functions here are flat, none inside another and few
+-- blocks deep: a file is compiled on the kernel's small C stack, below
+-- the frames of `require`.)
+local function hexgroups(part, out)
+	if part == "" then return true end
+	for g in (part .. ":"):gmatch("([^:]*):") do
+		if #g < 1 or #g > 4 or find(g, "[^%x]") then return false end
+		out[#out + 1] = tointeger("0x" .. g)
+	end
+	return true
+end
+
 -- The 16 bytes of an IPv6 address in text, or nil.
 local function ipv6(s)
 	if #s < 2 or #s > 45 or find(s, "[^%x:%.]") then return nil end
+	-- A dotted quad in place of the last two groups: parsed apart, and
+	-- two groups of 0 hold its place.
+	local quad
+	if find(s, ".", 1, true) then
+		local colon = match(s, "^.*():")
+		if not colon then return nil end
+		quad = ipv4(s:sub(colon + 1))
+		if not quad then return nil end
+		s = s:sub(1, colon) .. "0:0"
+	end
 	local head, tail = s, nil
 	local at = find(s, "::", 1, true)
-	if at then
-		head, tail = s:sub(1, at - 1), s:sub(at + 2)
-		if find(tail, "::", 1, true) then return nil end
-	end
-	-- The groups of one side of "::" (or of the whole address), as
-	-- 16-bit values; a dotted quad at the very end counts as two.
-	local function groups(part, last)
-		local out = {}
-		if part == "" then return out end
-		for g in (part .. ":"):gmatch("([^:]*):") do out[#out + 1] = g end
-		local values = {}
-		for i, g in ipairs(out) do
-			if last and i == #out and find(g, ".", 1, true) then
-				local v = ipv4(g)
-				if not v then return nil end
-				values[#values + 1] = v >> 16
-				values[#values + 1] = v & 0xffff
-			elseif #g >= 1 and #g <= 4 and not find(g, "[^%x]") then
-				values[#values + 1] = tointeger("0x" .. g)
-			else
-				return nil
-			end
-		end
-		return values
-	end
-	local left, right = groups(head, tail == nil), {}
-	if tail then right = groups(tail, true) end
-	if not left or not right then return nil end
-	local zeros = 8 - #left - #right
+	if at then head, tail = s:sub(1, at - 1), s:sub(at + 2) end
+	if tail and find(tail, "::", 1, true) then return nil end
+	local words, right = {}, {}
+	if not hexgroups(head, words) then return nil end
+	if tail and not hexgroups(tail, right) then return nil end
+	local zeros = 8 - #words - #right
 	if (tail and zeros < 1) or (not tail and zeros ~= 0) then return nil end
-	local words = left
 	for _ = 1, zeros do words[#words + 1] = 0 end
-	for _, w in ipairs(right) do words[#words + 1] = w end
+	table.move(right, 1, #right, #words + 1, words)
+	if quad then words[7], words[8] = quad >> 16, quad & 0xffff end
 	local bytes = {}
-	for i, w in ipairs(words) do
-		bytes[2 * i - 1], bytes[2 * i] = w >> 8, w & 0xff
-	end
+	for i = 1, 8 do bytes[2 * i - 1], bytes[2 * i] = words[i] >> 8, words[i] & 0xff end
 	return char(table.unpack(bytes))
 end
 
@@ -103,29 +102,17 @@ local function text6(b)
 	if w[1] == 0 and w[2] == 0 and w[3] == 0 and w[4] == 0 and w[5] == 0 and w[6] == 0xffff then
 		return format("::ffff:%d.%d.%d.%d", byte(b, 13, 16))
 	end
-	local best, bestlen, run, runlen = 0, 0, 0, 0
+	local best, bestlen, runlen = 0, 0, 0
 	for i = 1, 8 do
-		if w[i] == 0 then
-			if runlen == 0 then run = i end
-			runlen = runlen + 1
-			if runlen > bestlen then best, bestlen = run, runlen end
-		else
-			runlen = 0
-		end
+		runlen = w[i] == 0 and runlen + 1 or 0
+		if runlen > bestlen then best, bestlen = i - runlen + 1, runlen end
 	end
-	local out = {}
-	local i = 1
-	while i <= 8 do
-		if bestlen >= 2 and i == best then
-			out[#out + 1] = (i == 1) and ":" or ""
-			i = i + bestlen
-			if i > 8 then out[#out + 1] = "" end
-		else
-			out[#out + 1] = format("%x", w[i])
-			i = i + 1
-		end
-	end
-	return concat(out, ":")
+	local head, tail = {}, {}
+	if bestlen < 2 then best, bestlen = 9, 0 end
+	for i = 1, best - 1 do head[#head + 1] = format("%x", w[i]) end
+	for i = best + bestlen, 8 do tail[#tail + 1] = format("%x", w[i]) end
+	if bestlen == 0 then return concat(head, ":") end
+	return concat(head, ":") .. "::" .. concat(tail, ":")
 end
 
 -- Converts an address to text: an integer (its low 32 bits, an IPv4

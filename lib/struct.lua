@@ -23,6 +23,11 @@ struct.__index = struct
 
 local pack, unpack, packsize, rep = string.pack, string.unpack, string.packsize, string.rep
 
+-- Orders fields by offset.
+local function by_offset(a, b)
+	return a.offset < b.offset
+end
+
 -- The format of `layout`: its fields by offset, each an unsigned or
 -- signed integer of its size, with pad bytes ("x") before a field that
 -- starts past the end of the previous one and after the last, up to the
@@ -30,7 +35,7 @@ local pack, unpack, packsize, rep = string.pack, string.unpack, string.packsize,
 local function format_of(layout)
 	local fields = {}
 	for i, f in ipairs(layout.fields) do fields[i] = f end
-	table.sort(fields, function(a, b) return a.offset < b.offset end)
+	table.sort(fields, by_offset)
 	local parts, at = { "=" }, 0
 	for _, f in ipairs(fields) do
 		if f.offset < at then
