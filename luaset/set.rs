@@ -20,7 +20,7 @@
 //! block from the state's allocator (luaset/storage.rs): the set counts
 //! against the state's memory cap.
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here. Every
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here. Every
 //! function may raise through its checks and holds no value with a
 //! destructor (docs/architecture.md, "The longjmp rule").
 
