@@ -1,4 +1,4 @@
-# limit: 1500 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 1800 (seconds this suite's VM boot may take; see docs/testing.md)
 # The `set` library and the Lua modules of lib/ (`net`, `struct`): the
 # behaviours of upstream Lunatik's tests/set and tests/struct, in process
 # and softirq states; a set's memory charged to the state that built it
