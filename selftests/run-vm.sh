@@ -111,6 +111,9 @@ cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
+# The Lua modules of lib/ (net, struct) where `make install` puts them;
+# the bench VM has no installed tree.
+cp "$repo"/lib/*.lua "$root/lib/modules/lua/"
 # The examples' own modules (require("examples.scanblock.common")) where
 # `make install` puts them; the bench VM has no installed tree.
 if [ "$mode" = bench ]; then
