@@ -421,15 +421,16 @@ mod tests {
         // plus the handler's reserve, plus one check's worth of frames.
         let deepest = s.stats().deepest_stack;
         pr_info!(
-            "nesting test: deepest C stack use {} bytes (budget {}, reserve 3072)\n",
+            "nesting test: deepest C stack use {} bytes (budget {}, reserve {})\n",
             deepest,
-            crate::lua::account::CSTACK_BUDGET
+            crate::states::replica::ENTRY_CSTACK,
+            crate::states::replica::ENTRY_CSTACK_RESERVE
         );
         assert!(
             deepest > 0
                 && deepest
-                    <= crate::lua::account::CSTACK_BUDGET
-                        + crate::lua::account::CSTACK_RESERVE
+                    <= crate::states::replica::ENTRY_CSTACK
+                        + crate::states::replica::ENTRY_CSTACK_RESERVE
                         + 1024
         );
         // A long concatenation compiles within the limits or fails cleanly.

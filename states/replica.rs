@@ -33,7 +33,7 @@ pub(crate) use stats::{Counters, Stats};
 
 use crate::glue::kalloc::KernelAlloc;
 use crate::glue::net::NetRef;
-use crate::lua::account::{Account, Kill};
+use crate::lua::account::{Account, Kill, CSTACK_BUDGET, CSTACK_RESERVE};
 use crate::lua::ffi::*;
 use crate::lua::interp;
 use crate::states::library::Runtime;
@@ -49,6 +49,24 @@ use kernel::alloc::{
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use print::{emit, print};
+
+/// How many times larger the kernel's stacks are than usual: KASAN
+/// doubles every task and IRQ stack on x86-64 (`KASAN_STACK_ORDER` in
+/// `arch/x86/include/asm/page_64_types.h`), because its redzones make
+/// every frame larger. An entry's C stack budget and reserve scale with
+/// it, so a script nests as deep under KASAN as without it
+/// (docs/states.md, "Limits").
+#[cfg(CONFIG_KASAN)]
+const KASAN_STACK_ORDER: u32 = 1;
+#[cfg(not(CONFIG_KASAN))]
+const KASAN_STACK_ORDER: u32 = 0;
+
+/// The C stack one entry of a replica may use below its start.
+pub(crate) const ENTRY_CSTACK: usize = CSTACK_BUDGET << KASAN_STACK_ORDER;
+
+/// The room below that for the message handler of an entry's first
+/// "C stack overflow".
+pub(crate) const ENTRY_CSTACK_RESERVE: usize = CSTACK_RESERVE << KASAN_STACK_ORDER;
 
 /// Where a state may be entered from, which decides its lock and how it
 /// allocates. Fixed when the state is made and stored once, in each of
@@ -198,6 +216,8 @@ impl Replica {
                     // state must come from the atomic allocator, which
                     // resizes and frees it (glue/kalloc.rs).
                     atomic,
+                    cstack_budget: ENTRY_CSTACK,
+                    cstack_reserve: ENTRY_CSTACK_RESERVE,
                     ..Account::default()
                 },
                 context,
