@@ -614,6 +614,9 @@ impl<T: 'static> Class<T> {
             Some(size) => size,
             None => lua.error(c"not enough memory"),
         };
+        // The tail is zeroed below: charged first, by its size, like any
+        // block of bytes (docs/states.md, "The cost model").
+        lua.charge_bytes(tail_len);
         lua.grow();
         let L = lua.as_ptr();
         // SAFETY: a protected call; the block is fresh, `size` bytes long
