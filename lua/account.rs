@@ -374,6 +374,39 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
     }
 }
 
+/// Charges `bytes` of work that an allocation of `bytes` is about to
+/// make possible (a table's slots cleared, a buffer filled, a block
+/// zeroed), at `per_unit` bytes a unit, before the allocation is tried: no
+/// more than the memory cap leaves room for, since a bigger request fails
+/// with "not enough memory" after a collection (charged by this too, as
+/// it walks about that much) and its work is never done. So a loop of
+/// requests the cap refuses is charged and stopped like any loop, and a
+/// request past the budget but not past the cap stays a memory error.
+///
+/// # Safety
+///
+/// As [`lunatik_work`]: a thread of an accounted state, where raising is
+/// allowed. Raises a Lua error (a longjmp): no value with a destructor
+/// is live here.
+#[no_mangle]
+pub unsafe extern "C" fn lunatik_work_alloc(
+    L: *mut lua_State,
+    bytes: usize,
+    per_unit: core::ffi::c_long,
+) {
+    // SAFETY: the caller gives `lunatik_work`'s contract, whose account
+    // this only reads before calling it.
+    let account = unsafe { account_of(L) };
+    let room = match account.limit {
+        0 => bytes,
+        limit => bytes.min(limit.saturating_sub(account.used)),
+    };
+    let per_unit = usize::try_from(per_unit).unwrap_or(1).max(1);
+    let units = 1 + room / per_unit;
+    // SAFETY: our caller gives `lunatik_work`'s own contract.
+    unsafe { lunatik_work(L, units.try_into().unwrap_or(core::ffi::c_long::MAX)) }
+}
+
 /// Charges a switch between two threads of a state: `ran` instructions of
 /// the thread being left that its count hook has not charged (the patched
 /// `lua_resume` and `lua_closethread` restart its count), then checks the

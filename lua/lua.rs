@@ -614,9 +614,6 @@ impl<T: 'static> Class<T> {
             Some(size) => size,
             None => lua.error(c"not enough memory"),
         };
-        // The tail is zeroed below: charged first, by its size, like any
-        // block of bytes (docs/states.md, "The cost model").
-        lua.charge_bytes(tail_len);
         lua.grow();
         let L = lua.as_ptr();
         // SAFETY: a protected call; the block is fresh, `size` bytes long
@@ -630,6 +627,10 @@ impl<T: 'static> Class<T> {
         // least during the call: it stays on the stack (`kept`, the `Lua`
         // invariant, set below).
         unsafe {
+            // The tail, zeroed below, is charged by its size like any
+            // block of bytes (docs/states.md, "The cost model"), before
+            // it is allocated.
+            crate::lua::account::lunatik_work_alloc(L, tail_len, 64);
             let p = lua_newuserdatauv(L, size, uservalues).cast::<u8>();
             let tail = p.add(core::mem::size_of::<T>());
             core::ptr::write_bytes(tail, 0, tail_len);

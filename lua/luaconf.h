@@ -138,6 +138,12 @@ void lunatik_work(struct lua_State *L, long units);
  * is no numeral here.
  */
 #define LUNATIK_NUMERAL_MAX	200
+/*
+ * Work an allocation of 'bytes' is about to make possible, charged before
+ * it is tried at 'per_unit' bytes a unit, for no more than the memory cap
+ * has room for (lua/account.rs).
+ */
+void lunatik_work_alloc(struct lua_State *L, unsigned long bytes, long per_unit);
 /* lua/lunatik_work.c: memcpy and memcmp in charged pieces. */
 void lunatik_copy(struct lua_State *L, char *dst, const char *src,
 		  unsigned long n);
