@@ -371,13 +371,11 @@ fn overruns(results: &[(String, u64, i64)]) -> Vec<String> {
 
 #[test]
 fn every_c_function_meets_the_deadline() {
-    // LUNATIK_COST_ONLY=a,b probes only those functions (to measure one).
+    // LUNATIK_COST_ONLY=a,b probes only those functions (to measure them,
+    // or to see the test name one whose charge was taken out).
     let only = std::env::var("LUNATIK_COST_ONLY").ok();
     let results = within(600, move || probe_all(only.as_deref()));
-    if std::env::var("LUNATIK_COST_ONLY").is_ok() {
-        println!("{results:?}");
-        return;
-    }
+    let probed_all = std::env::var("LUNATIK_COST_ONLY").is_err();
     println!("{} C functions; the longest entries:", results.len());
     for (name, took, shape) in results.iter().take(40) {
         println!("  {name} (shape {shape}): {} us", took / 1000);
@@ -400,7 +398,7 @@ fn every_c_function_meets_the_deadline() {
         "coroutine.wrap()",
     ] {
         assert!(
-            names.contains(&expected),
+            !probed_all || names.contains(&expected),
             "{expected} not found in {names:?}"
         );
     }
