@@ -8,9 +8,9 @@
 
 use crate::glue::cpu;
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Value};
+use crate::lua::interp::{Arg, Value};
 use crate::luadata::data::DataArg;
-use crate::states::machine::{live_machines, ErrorKind, RunError};
+use crate::states::replica::{live_replicas, ErrorKind, RunError};
 use crate::states::registry::Registry;
 use crate::states::softirq_index;
 use crate::states::state::{Config, Context, ResultLimit, State};
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn hundred_states_leave_no_leak() -> Result {
-        let before = live_machines();
+        let before = live_replicas();
         let registry = Registry::new()?;
         for i in 0..100 {
             let label = [b'l', b'-', b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
@@ -216,10 +216,10 @@ mod tests {
             assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
         }
         assert_eq!(registry.len(), 100);
-        assert_eq!(live_machines(), before + 100);
+        assert_eq!(live_replicas(), before + 100);
         registry.clear();
         assert_eq!(registry.len(), 0);
-        assert_eq!(live_machines(), before);
+        assert_eq!(live_replicas(), before);
         Ok(())
     }
 

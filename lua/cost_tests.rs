@@ -16,7 +16,7 @@
 use super::hardening_tests::within;
 use super::State;
 use crate::ffi::*;
-use crate::vm::Arg;
+use crate::interp::Arg;
 use core::ffi::c_int;
 
 extern "C" {
@@ -104,7 +104,7 @@ pub unsafe extern "C" fn open(L: *mut lua_State) -> c_int {
 unsafe extern "C" fn sink(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; print_line may raise and
     // nothing here has a destructor.
-    let _ = unsafe { crate::vm::print_line(L) };
+    let _ = unsafe { crate::interp::print_line(L) };
     0
 }
 

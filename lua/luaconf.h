@@ -109,14 +109,14 @@ unsigned long lunatik_stack_pointer(void);
 
 /*
  * The cost model (docs/states.md, "The cost model"): the instruction
- * budget counts VM instructions, so C work proportional to the size of its
+ * budget counts Lua instructions, so C work proportional to the size of its
  * arguments is charged too, by lunatik_work (lua/account.rs), at the few
  * places every C function's bytes and slots go through: creating a string
  * by length, copying into a luaL_Buffer and growing it, comparing long
  * strings, creating and resizing tables, scanning with 'next', making room
  * for many results, the lexer per character, format parsing, and the
  * loops of the string, table and utf8 libraries. One unit stands for
- * about one VM instruction: LUNATIK_WORK_BYTES bytes copied or compared
+ * about one Lua instruction: LUNATIK_WORK_BYTES bytes copied or compared
  * (memcpy, memcmp, memchr), LUNATIK_WORK_CHARS characters handled one at a
  * time (the lexer, upper, '%q', UTF-8 decoding) or LUNATIK_WORK_SLOTS
  * table slots or stack values. Work is charged before it is done, and
@@ -173,7 +173,7 @@ void lunatik_switch(struct lua_State *L, int ran, struct lua_State *to);
 
 #ifdef LUNATIK_KERNEL
 /*
- * The VM dispatches with a switch, not computed gotos: objtool cannot
+ * Lua's interpreter loop dispatches with a switch, not computed gotos: objtool cannot
  * follow a jump table of label addresses, and with retpolines every such
  * indirect jump would go through a thunk anyway.
  */

@@ -5,7 +5,7 @@
 //! hook, which makes a [`Resource`] (docs/architecture.md, "Deferred work
 //! and resources").
 
-use super::{MachineData, Owner, Resource};
+use super::{ReplicaData, Owner, Resource};
 use crate::glue::net::NetRef;
 use crate::lua::ffi::*;
 use crate::lua::Lua;
@@ -41,7 +41,7 @@ pub(crate) struct Refusal {
 /// over ([`crate::states::state::State::run`]).
 pub(crate) trait Deferred: Send {
     /// Whether the work lets the packet path reach the state: the state
-    /// is then exposed first (states/softirq_vm.rs).
+    /// is then exposed first (states/softirq_replica.rs).
     fn exposes(&self) -> bool;
 
     /// Does the work, in process context.
@@ -50,14 +50,14 @@ pub(crate) trait Deferred: Send {
 
 /// Queues `op` for the state to do when the chunk running `lua` is over.
 pub(crate) fn lua_defer(lua: &mut Lua<'_>, op: impl Deferred + 'static) -> Result {
-    // SAFETY: every Lua thread in the module belongs to a live `Machine`
-    // (`Machine::new` is the only maker of states here), and a `Lua`
-    // handle exists only while its thread runs, so the machine is
+    // SAFETY: every Lua thread in the module belongs to a live `Replica`
+    // (`Replica::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so the replica is
     // running, its extra space holds its data, and nothing else borrows
     // that data while its Lua code runs; the push is plain Rust, no Lua
     // call.
     unsafe {
-        let data = (*lua_getextraspace(lua.as_ptr())).cast::<MachineData>();
+        let data = (*lua_getextraspace(lua.as_ptr())).cast::<ReplicaData>();
         let flags = (*data).context.flags();
         let op: KBox<dyn Deferred> = KBox::new(op, flags)?;
         (*data).pending.push(op, flags)?;
