@@ -119,6 +119,10 @@ pub struct Account {
     pub killed: Kill,
     /// The longest entry so far, in nanoseconds.
     pub longest_entry_ns: u64,
+    /// Whether [`raise`] is building a stopped entry's error message: the
+    /// strings it makes (a long chunk name makes a long one) go through
+    /// charged copies, which must not raise again while it does.
+    pub raising: bool,
 }
 
 impl Account {
@@ -299,14 +303,19 @@ unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
     // and skips no destructor (none is live here); `luaL_where` pushes a
     // string that `lua_tolstring` reads in place while it stays on the
     // stack under the pushed message. The message is built without
-    // `lua_concat` (which `luaL_error` uses): concatenation charges work,
-    // and a charge on a stopped entry would raise again before this error
-    // is thrown.
+    // `lua_concat` (which `luaL_error` uses), and with charges off
+    // (`raising`): a charge on a stopped entry would raise again before
+    // this error is thrown, without end, as a long chunk name makes the
+    // message a long string, copied in charged pieces. A memory error
+    // while it is built leaves `raising` set until the count hook, which
+    // this sets to run at the next instruction, clears it.
     unsafe {
         lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, 1);
+        account_of(L).raising = true;
         luaL_where(L, 1);
         let place = lua_tolstring(L, -1, core::ptr::null_mut());
         lua_pushfstring(L, c"%s%s".as_ptr(), place, why.message().as_ptr());
+        account_of(L).raising = false;
         lua_error(L)
     }
 }
@@ -326,6 +335,9 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
     // and any thread entered since count in steps of one; what a thread
     // ran is what it charges.
     let charge = unsafe { lua_gethookcount(L) };
+    // No error of a stopped entry is being built while an instruction
+    // runs (see [`raise`]).
+    account.raising = false;
     // A granule of instructions is charged whole, and the clock read at
     // every granule.
     let mut why = account.spend(i64::from(charge));
@@ -362,6 +374,12 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
     // state (the contract), whose allocator data is its `Account`; no
     // other reference to it is live during this call.
     let account = unsafe { account_of(L) };
+    if account.raising {
+        // The error of a stopped entry is being built (see [`raise`]):
+        // its strings are not charged, or it would raise again, without
+        // end.
+        return;
+    }
     // `c_long` is `i64` here but not on every target.
     #[allow(clippy::useless_conversion)]
     let units = i64::from(units).max(0);
@@ -500,6 +518,7 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
     let account = unsafe { account_of(L) };
     account.remaining = i64::try_from(account.budget).unwrap_or(i64::MAX);
     account.killed = Kill::None;
+    account.raising = false;
     account.ticks = 0;
     account.started = account.clock.map_or(0, |clock| clock());
     account.deadline = match (account.clock, account.time_limit_ns) {
