@@ -355,7 +355,7 @@ fn probe_all(filter: Option<&str>) -> Vec<(String, u64, i64)> {
         }
         results.push(probe_function(&mut s, i, None));
     }
-    results.sort_by(|a, b| b.1.cmp(&a.1));
+    results.sort_by_key(|r| core::cmp::Reverse(r.1));
     results
 }
 
