@@ -10,6 +10,7 @@ lunatik-y += \
 	$(addprefix build/lua/src/,$(addsuffix .o,$(LUA_UNITS))) \
 	lua/lunatik_number.o \
 	lua/lunatik_cstack.o \
+	lua/lunatik_work.o \
 	lua/klibc/klibc.o \
 	lua/klibc/setjmp_64.o
 
@@ -18,7 +19,7 @@ lunatik-y += \
 # host build (lua/build.rs) uses -O2 too, so both have the same frames.
 lua_cflags := -DLUNATIK_KERNEL -I$(src)/build/lua/src -I$(src)/lua/klibc/include \
 	-Wno-implicit-fallthrough -O2
-lua_c_objs := $(addprefix build/lua/src/,$(LUA_UNITS)) lua/lunatik_number lua/lunatik_cstack \
+lua_c_objs := $(addprefix build/lua/src/,$(LUA_UNITS)) lua/lunatik_number lua/lunatik_cstack lua/lunatik_work \
 	lua/klibc/klibc
 $(foreach o,$(lua_c_objs),$(eval CFLAGS_$(o).o += $(lua_cflags)))
 # lauxlib's error functions, declared noreturn by the patch, end in

@@ -119,6 +119,10 @@ pub struct Account {
     pub killed: Kill,
     /// The longest entry so far, in nanoseconds.
     pub longest_entry_ns: u64,
+    /// Whether [`raise`] is building a stopped entry's error message: the
+    /// strings it makes (a long chunk name makes a long one) go through
+    /// charged copies, which must not raise again while it does.
+    pub raising: bool,
 }
 
 impl Account {
@@ -299,14 +303,19 @@ unsafe fn raise(L: *mut lua_State, why: Kill) -> ! {
     // and skips no destructor (none is live here); `luaL_where` pushes a
     // string that `lua_tolstring` reads in place while it stays on the
     // stack under the pushed message. The message is built without
-    // `lua_concat` (which `luaL_error` uses): concatenation charges work,
-    // and a charge on a stopped entry would raise again before this error
-    // is thrown.
+    // `lua_concat` (which `luaL_error` uses), and with charges off
+    // (`raising`): a charge on a stopped entry would raise again before
+    // this error is thrown, without end, as a long chunk name makes the
+    // message a long string, copied in charged pieces. A memory error
+    // while it is built leaves `raising` set until the count hook, which
+    // this sets to run at the next instruction, clears it.
     unsafe {
         lua_sethook(L, Some(count_hook), LUA_MASKCOUNT, 1);
+        account_of(L).raising = true;
         luaL_where(L, 1);
         let place = lua_tolstring(L, -1, core::ptr::null_mut());
         lua_pushfstring(L, c"%s%s".as_ptr(), place, why.message().as_ptr());
+        account_of(L).raising = false;
         lua_error(L)
     }
 }
@@ -326,6 +335,9 @@ pub unsafe extern "C" fn count_hook(L: *mut lua_State, _ar: *mut lua_Debug) {
     // and any thread entered since count in steps of one; what a thread
     // ran is what it charges.
     let charge = unsafe { lua_gethookcount(L) };
+    // No error of a stopped entry is being built while an instruction
+    // runs (see [`raise`]).
+    account.raising = false;
     // A granule of instructions is charged whole, and the clock read at
     // every granule.
     let mut why = account.spend(i64::from(charge));
@@ -362,6 +374,12 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
     // state (the contract), whose allocator data is its `Account`; no
     // other reference to it is live during this call.
     let account = unsafe { account_of(L) };
+    if account.raising {
+        // The error of a stopped entry is being built (see [`raise`]):
+        // its strings are not charged, or it would raise again, without
+        // end.
+        return;
+    }
     // `c_long` is `i64` here but not on every target.
     #[allow(clippy::useless_conversion)]
     let units = i64::from(units).max(0);
@@ -372,6 +390,39 @@ pub unsafe extern "C" fn lunatik_work(L: *mut lua_State, units: core::ffi::c_lon
         // value with a destructor is live here.
         why => unsafe { raise(L, why) },
     }
+}
+
+/// Charges `bytes` of work that an allocation of `bytes` is about to
+/// make possible (a table's slots cleared, a buffer filled, a block
+/// zeroed), at `per_unit` bytes a unit, before the allocation is tried: no
+/// more than the memory cap leaves room for, since a bigger request fails
+/// with "not enough memory" after a collection (charged by this too, as
+/// it walks about that much) and its work is never done. So a loop of
+/// requests the cap refuses is charged and stopped like any loop, and a
+/// request past the budget but not past the cap stays a memory error.
+///
+/// # Safety
+///
+/// As [`lunatik_work`]: a thread of an accounted state, where raising is
+/// allowed. Raises a Lua error (a longjmp): no value with a destructor
+/// is live here.
+#[no_mangle]
+pub unsafe extern "C" fn lunatik_work_alloc(
+    L: *mut lua_State,
+    bytes: usize,
+    per_unit: core::ffi::c_long,
+) {
+    // SAFETY: the caller gives `lunatik_work`'s contract, whose account
+    // this only reads before calling it.
+    let account = unsafe { account_of(L) };
+    let room = match account.limit {
+        0 => bytes,
+        limit => bytes.min(limit.saturating_sub(account.used)),
+    };
+    let per_unit = usize::try_from(per_unit).unwrap_or(1).max(1);
+    let units = 1 + room / per_unit;
+    // SAFETY: our caller gives `lunatik_work`'s own contract.
+    unsafe { lunatik_work(L, units.try_into().unwrap_or(core::ffi::c_long::MAX)) }
 }
 
 /// Charges a switch between two threads of a state: `ran` instructions of
@@ -467,6 +518,7 @@ pub unsafe fn begin_entry(L: *mut lua_State) {
     let account = unsafe { account_of(L) };
     account.remaining = i64::try_from(account.budget).unwrap_or(i64::MAX);
     account.killed = Kill::None;
+    account.raising = false;
     account.ticks = 0;
     account.started = account.clock.map_or(0, |clock| clock());
     account.deadline = match (account.clock, account.time_limit_ns) {

@@ -57,6 +57,7 @@ fn main() {
     }
     build.file(manifest.join("lunatik_number.c"));
     build.file(manifest.join("lunatik_cstack.c"));
+    build.file(manifest.join("lunatik_work.c"));
     build.compile("lunatik_lua");
     println!(
         "cargo:rerun-if-changed={}",
@@ -64,5 +65,6 @@ fn main() {
     );
     println!("cargo:rerun-if-changed=lunatik_number.c");
     println!("cargo:rerun-if-changed=lunatik_cstack.c");
+    println!("cargo:rerun-if-changed=lunatik_work.c");
     println!("cargo:rerun-if-changed=units.mk");
 }

@@ -698,6 +698,10 @@ impl<T: 'static> Class<T> {
         // least during the call: it stays on the stack (`kept`, the `Lua`
         // invariant, set below).
         unsafe {
+            // The tail, zeroed below, is charged by its size like any
+            // block of bytes (docs/states.md, "The cost model"), before
+            // it is allocated.
+            crate::lua::account::lunatik_work_alloc(L, tail_len, 64);
             let p = lua_newuserdatauv(L, size, uservalues).cast::<u8>();
             let tail = p.add(core::mem::size_of::<T>());
             core::ptr::write_bytes(tail, 0, tail_len);

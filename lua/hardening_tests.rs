@@ -225,3 +225,23 @@ fn readers_and_long_tokens_are_charged() {
         assert_eq!(v[0], "x\nstack traceback:");
     });
 }
+
+/// The error of a stopped entry is built from strings that the cost model
+/// charges when they are long (a long chunk name makes the message one):
+/// building it must not charge, or each charge would raise it again
+/// without end (in the kernel, a stack overflow: found by 07-hardening).
+#[test]
+fn a_long_error_message_is_raised_once() {
+    within(60, || {
+        let mut s = State::new(0, 1_000_000).unwrap();
+        let err = s
+            .run("load('while true do end', '=' .. string.rep('x', 50))()")
+            .unwrap_err();
+        assert!(err.contains("instruction budget exceeded"), "{err}");
+        let err = s
+            .run("load([[while true do local _ = string.rep('x', 1 << 20) end]], '=' .. string.rep('y', 50))()")
+            .unwrap_err();
+        assert!(err.contains("instruction budget exceeded"), "{err}");
+        assert_eq!(s.eval("return 1").unwrap(), "1");
+    });
+}

@@ -107,6 +107,7 @@ static LIBRARIES: &[interp::Library] = &[
     (c"data", data::OPEN),
     (c"set", luaset::set::OPEN),
     (c"handletest", lua_tests::open),
+    (c"costtest", cost_tests::open),
 ];
 
 /// The host's `require`: its libraries and, for script files, [`FILES`].
@@ -184,6 +185,16 @@ impl State {
     /// A state with the standard libraries; `memory` and `budget` of 0 mean
     /// no limit.
     pub fn new(memory: usize, budget: u64) -> Result<Self, String> {
+        Self::with_print(memory, budget, print)
+    }
+
+    /// A state like [`State::new`]'s whose `print` is `print_fn` (the
+    /// cost model's test gives one that keeps nothing).
+    pub fn with_print(
+        memory: usize,
+        budget: u64,
+        print_fn: ffi::lua_CFunction,
+    ) -> Result<Self, String> {
         let mut account = Box::new(Account {
             limit: memory,
             budget,
@@ -202,7 +213,7 @@ impl State {
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { interp::open_libs(state.L, 42, print, &MODULES) } {
+        match unsafe { interp::open_libs(state.L, 42, print_fn, &MODULES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {
@@ -322,6 +333,13 @@ impl State {
         self.account.time_limit_ns = ns;
     }
 
+    /// Reads deadlines and entry times from `clock` instead of the host's
+    /// monotonic clock (the cost model's test gives the thread's CPU time,
+    /// which a busy host does not advance).
+    pub fn set_clock(&mut self, clock: account::Clock) {
+        self.account.clock = Some(clock);
+    }
+
     /// A full garbage collection.
     pub fn collect(&mut self) {
         // SAFETY: the state is idle.
@@ -341,6 +359,8 @@ impl Drop for State {
 
 #[cfg(test)]
 mod coroutine_tests;
+#[cfg(test)]
+mod cost_tests;
 #[cfg(test)]
 #[path = "../luadata/tests.rs"]
 mod data_tests;

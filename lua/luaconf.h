@@ -108,19 +108,47 @@ unsigned long lunatik_stack_pointer(void);
 #define LUA_IDSIZE		60
 
 /*
- * Work inside C library functions: the instruction budget counts Lua
- * instructions, so the loops of the string, table, utf8 and base
- * libraries, the lexer, concatenation and luaL_Buffer charge the entry
- * for the work they do (lua/account.rs, lunatik_work). One unit stands
- * for about one Lua instruction; LUNATIK_WORK_BYTES bytes copied or
- * scanned (memcpy, memchr), or LUNATIK_WORK_CHARS characters transformed
- * one at a time (upper, reverse, UTF-8 decoding), cost one unit. Past the
- * budget, or past the entry's wall-clock deadline, lunatik_work raises the
- * same error as the count hook.
+ * The cost model (docs/states.md, "The cost model"): the instruction
+ * budget counts Lua instructions, so C work proportional to the size of its
+ * arguments is charged too, by lunatik_work (lua/account.rs), at the few
+ * places every C function's bytes and slots go through: creating a string
+ * by length, copying into a luaL_Buffer and growing it, comparing long
+ * strings, creating and resizing tables, scanning with 'next', making room
+ * for many results, the lexer per character, format parsing, and the
+ * loops of the string, table and utf8 libraries. One unit stands for
+ * about one Lua instruction: LUNATIK_WORK_BYTES bytes copied or compared
+ * (memcpy, memcmp, memchr), LUNATIK_WORK_CHARS characters handled one at a
+ * time (the lexer, upper, '%q', UTF-8 decoding) or LUNATIK_WORK_SLOTS
+ * table slots or stack values. Work is charged before it is done, and
+ * long copies and comparisons go in pieces of LUNATIK_WORK_PIECE bytes
+ * each charged first, so the clock is read between pieces and no one
+ * call runs long past the entry's deadline whatever the size of its
+ * arguments. Past the budget, or past the deadline, lunatik_work raises
+ * the same error as the count hook.
  */
 #define LUNATIK_WORK_BYTES	64
 #define LUNATIK_WORK_CHARS	16
+#define LUNATIK_WORK_SLOTS	8
+#define LUNATIK_WORK_PIECE	65536
 void lunatik_work(struct lua_State *L, long units);
+/*
+ * A string longer than this is never converted to a number (Lua's own
+ * L_MAXLENNUM for floats), so that converting one, which has no state to
+ * charge, scans a bounded prefix: "   ...   1" with a megabyte of spaces
+ * is no numeral here.
+ */
+#define LUNATIK_NUMERAL_MAX	200
+/*
+ * Work an allocation of 'bytes' is about to make possible, charged before
+ * it is tried at 'per_unit' bytes a unit, for no more than the memory cap
+ * has room for (lua/account.rs).
+ */
+void lunatik_work_alloc(struct lua_State *L, unsigned long bytes, long per_unit);
+/* lua/lunatik_work.c: memcpy and memcmp in charged pieces. */
+void lunatik_copy(struct lua_State *L, char *dst, const char *src,
+		  unsigned long n);
+int lunatik_compare(struct lua_State *L, const char *a, const char *b,
+		    unsigned long n);
 
 /*
  * Coroutines: each thread has its own count of the hook, so at every
