@@ -15,8 +15,10 @@ SERVER=10.201.0.2
 # also loses the host CPU now and then, and the guest clock counts that
 # time too, so the test allows 2 s and 1 s: far from the forever (or the
 # 76 s of one pattern) that these runaways took before, and safe from the
-# emulator's hiccups. The figures are printed; docs/states.md gives them
-# for an idle host.
+# emulator's hiccups. A run past its bound is repeated, up to three runs
+# in all, and fails only if every run is past it: a guard that does not
+# hold is past it every time, a stolen second is not. The figures are
+# printed; docs/states.md gives them for an idle host.
 RUN_BOUND_NS=2000000000
 CALL_BOUND_NS=1000000000
 plan 10
@@ -72,27 +74,45 @@ tonumber|local z = string.rep(' ', 1 << 21) .. '1' while true do tonumber(z) end
 data_new|local data = require('data') while true do data.new(3 << 20) end
 codes|local u = 'a' .. string.rep('\x80', 1 << 21) while true do for _ in utf8.codes(u) do end end
 EOF
-r=0
-worst=0
-while IFS='|' read -r class src; do
+# runaway CLASS SRC: SRC in a fresh exposed state, which must stop it
+# with the budget's or the deadline's error and answer afterwards; sets
+# t to the state's longest entry.
+runaway() {
+	local class=$1 src=$2 rc=0
 	# An inert hook (no packet carries its mark) exposes the state to the
 	# packet path: from then on its entries hold the bh spinlock and meet
 	# the softirq deadlines (docs/states.md).
+	t=0
 	lunatik run /examples/hello.lua softirq --name rw-$class >/dev/null </dev/null &&
-		lunatik exec rw-$class -e "$INERT_HOOK" </dev/null || { r=1; continue; }
+		lunatik exec rw-$class -e "$INERT_HOOK" </dev/null || return 1
 	if lunatik exec rw-$class -e "$src" >$out 2>$err </dev/null; then
 		diag "$class: the runaway returned: $(cat $out)"
-		r=1
+		rc=1
 	elif ! grep -q "exceeded\|error in error handling" $err; then
 		diag "$class: unexpected error: $(head -3 $err)"
-		r=1
+		rc=1
 	fi
 	t=$(longest rw-$class </dev/null)
 	diag "$class: longest entry $t ns"
+	expect 0 lunatik exec rw-$class -e 'return 6 * 7' </dev/null && equals 42 || rc=1
+	lunatik stop rw-$class </dev/null || rc=1
+	return $rc
+}
+# The bound is on time, which the emulator's host can steal from a vCPU
+# at any moment: a runaway past it is run again, in a fresh state, up to
+# three times in all, and fails only if every run is past it. A guard
+# that does not hold (an uncharged loop, an escaping coroutine) is past
+# it every time; a host's hiccup is not.
+r=0
+worst=0
+while IFS='|' read -r class src; do
+	for trial in 1 2 3; do
+		runaway "$class" "$src" || r=1
+		[ "$t" -le $RUN_BOUND_NS ] && break
+		diag "$class: took $t ns, past the bound (run $trial of 3)"
+	done
 	[ "$t" -gt "$worst" ] && worst=$t
-	[ "$t" -le $RUN_BOUND_NS ] || { diag "$class: took $t ns, past the bound"; r=1; }
-	expect 0 lunatik exec rw-$class -e 'return 6 * 7' </dev/null && equals 42 || r=1
-	lunatik stop rw-$class </dev/null || r=1
+	[ "$t" -le $RUN_BOUND_NS ] || r=1
 done </tmp/runaways
 diag "worst runaway entry: $worst ns (bound $RUN_BOUND_NS ns)"
 result $r runaways_end_within_the_bound
@@ -104,11 +124,19 @@ result $r runaways_end_within_the_bound
 # The shapes and the walk run before the state is exposed (no deadline
 # then, only the budget); each probe after it. A softirq state's memory is
 # atomic slab memory, whose blocks stop at 4 MiB: no argument is bigger.
+# The shapes' large values are made first, one a line, each in an entry
+# of its own: before the state is exposed an entry has no deadline, and
+# the longest entry is the state's, so no set-up entry may come near the
+# bound on a slow or busy machine.
+cat >/tmp/kshapes <<'PIECES'
+N = 1 << 20
+S = string.rep('a', N)
+Z = string.rep(' ', N) .. '1'
+T = {} for i = 1, N // 8 do T[i] = i end
+E = table.create(N // 4)
+PIECES
 cat >/tmp/kprobe.lua <<'LUA'
-local N = 1 << 20
-local S, Z = string.rep('a', N), string.rep(' ', N) .. '1'
-local T = {} for i = 1, N // 8 do T[i] = i end
-local E = table.create(N // 4)
+local N, S, Z, T, E = N, S, Z, T, E
 local id = function(...) return ... end
 SHAPES = {{S}, {S, 2}, {S, S}, {S, 1, N}, {Z}, {T}, {T, id}, {E}, {N}, {N, N},
 	{math.maxinteger}, {math.mininteger}, {-1}, {id}, {'%q', S}}
@@ -141,8 +169,11 @@ return #FUNCS
 LUA
 r=0
 worst=0
-lunatik run /examples/hello.lua softirq --name kprobe >/dev/null </dev/null &&
-	n=$(lunatik exec kprobe /tmp/kprobe.lua </dev/null) &&
+lunatik run /examples/hello.lua softirq --name kprobe >/dev/null </dev/null || r=1
+while [ $r = 0 ] && read -r piece; do
+	lunatik exec kprobe -e "$piece" </dev/null || r=1
+done </tmp/kshapes
+[ $r = 0 ] && n=$(lunatik exec kprobe /tmp/kprobe.lua </dev/null) &&
 	lunatik exec kprobe -e "$INERT_HOOK" </dev/null || r=1
 diag "kernel-only C functions found: ${n:-none}"
 [ "${n:-0}" -ge 8 ] || r=1
@@ -249,31 +280,45 @@ require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN,
 	else error("broken hook") end
 end}
 LUA
+# failing_hook POLICY MODE: a flood of 40 datagrams from 2 CPUs through
+# a hook failing in MODE; every call fails, and the packets are dropped
+# (fail-closed) or passed (fail-open); sets t to the longest entry.
+failing_hook() {
+	local policy=$1 mode=$2 name=fail-$1-$2 failopen=false before passed errors rc=0
+	t=0
+	[ $policy = open ] && failopen=true
+	sed "s/FAILOPEN/$failopen/" /tmp/failhook.lua >/tmp/$name.lua
+	sv run /tmp/$name.lua softirq >/dev/null && sv exec $name -e "mode = '$mode'" || return 1
+	before=$(noports)
+	flood2 20
+	wait_until stat_reached $name errors 40 || rc=1
+	# A fail-open packet reaches UDP just after its hook returns.
+	[ $policy = closed ] || wait_until noports_reached $((before + 40)) || rc=1
+	passed=$(( $(noports) - before ))
+	sv stats $name --json >$out
+	errors=$(jq '.[0].errors' $out)
+	t=$(jq '.[0].longest_entry_ns' $out)
+	diag "fail-$policy $mode: $passed of 40 passed, $errors errors, longest entry $t ns"
+	# Every call fails: the print hook returns no verdict after printing
+	# the whole packet (92 arguments, past the 20 stack slots a C
+	# function is given).
+	[ "$errors" -ge 40 ] || rc=1
+	if [ $policy = closed ]; then [ "$passed" = 0 ] || rc=1; else [ "$passed" = 40 ] || rc=1; fi
+	sv stop $name || rc=1
+	return $rc
+}
+# As for the runaways above, a flood whose longest call is past the bound
+# is run again, up to three times in all; every run must fail closed (or
+# open) on every packet.
 for policy in closed open; do
 	r=0
 	for mode in loop backtrack finalizer print error; do
-		name=fail-$policy-$mode
-		failopen=false
-		[ $policy = open ] && failopen=true
-		sed "s/FAILOPEN/$failopen/" /tmp/failhook.lua >/tmp/$name.lua
-		sv run /tmp/$name.lua softirq >/dev/null && sv exec $name -e "mode = '$mode'" || { r=1; continue; }
-		before=$(noports)
-		flood2 20
-		wait_until stat_reached $name errors 40 || r=1
-		# A fail-open packet reaches UDP just after its hook returns.
-		[ $policy = closed ] || wait_until noports_reached $((before + 40)) || r=1
-		passed=$(( $(noports) - before ))
-		sv stats $name --json >$out
-		errors=$(jq '.[0].errors' $out)
-		t=$(jq '.[0].longest_entry_ns' $out)
-		diag "fail-$policy $mode: $passed of 40 passed, $errors errors, longest entry $t ns"
+		for trial in 1 2 3; do
+			failing_hook $policy $mode || r=1
+			[ "$t" -le $CALL_BOUND_NS ] && break
+			diag "fail-$policy $mode: past the bound (run $trial of 3)"
+		done
 		[ "$t" -le $CALL_BOUND_NS ] || r=1
-		# Every call fails: the print hook returns no verdict after printing
-		# the whole packet (92 arguments, past the 20 stack slots a C
-		# function is given).
-		[ "$errors" -ge 40 ] || r=1
-		if [ $policy = closed ]; then [ "$passed" = 0 ] || r=1; else [ "$passed" = 40 ] || r=1; fi
-		sv stop $name || r=1
 	done
 	result $r fail_${policy}_hooks_under_load
 done
