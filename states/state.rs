@@ -16,7 +16,7 @@ use crate::lua::vm::{Arg, Callee};
 use crate::states::library::Runtime;
 use crate::states::machine::{
     Apply, CallbackError, Description, ErrorKind, Machine, Owner, Resource, Results, RunError,
-    TimeLimits,
+    Taken, TimeLimits,
 };
 use crate::states::softirq_vm::{Refused, SoftirqVm};
 use crate::uapi::name::Name;
@@ -281,12 +281,18 @@ impl State {
     /// copied. Stops at the first replica that fails: the replicas before
     /// it have run the chunk, the others have not. Then does the work the
     /// chunk deferred (process context).
+    ///
+    /// Work the packet callbacks deferred since the last run is done
+    /// first, so the chunk finds the queue empty (it is bounded,
+    /// states/machine/deferred.rs); a refusal of that work is logged but
+    /// is not this chunk's error.
     pub(crate) fn run(
         &self,
         chunk: &[u8],
         chunkname: &CStr,
         limit: ResultLimit,
     ) -> Result<KVec<KVec<u8>>, RunError> {
+        let _ = self.apply_deferred();
         let flags = self.flags();
         let mut out = KVec::new();
         let mut outcome = Ok(());
@@ -319,7 +325,7 @@ impl State {
     /// replica's requests stand for all; a resource then calls the
     /// callback of the same id in whichever replica runs on its CPU.
     fn apply_deferred(&self) -> Result<(), RunError> {
-        let mut ops = KVec::new();
+        let mut ops = Taken::none();
         for (i, replica) in self.replicas.iter().enumerate() {
             let taken = replica.with(|m| m.take_deferred());
             if i == 0 {
@@ -489,6 +495,13 @@ impl State {
         for replica in self.replicas.iter() {
             replica.with(|m| m.collect());
         }
+    }
+
+    /// Operations waiting in the deferred queues of the replicas
+    /// (states/machine/deferred.rs), summed: work packet callbacks asked
+    /// for, which the next chunk the control plane runs does.
+    pub(crate) fn deferred(&self) -> usize {
+        self.replicas.iter().map(|r| r.with(|m| m.deferred())).sum()
     }
 
     /// The state's statistics, summed over its replicas.
