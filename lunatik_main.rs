@@ -49,7 +49,7 @@ mod control;
 #[cfg(CONFIG_KUNIT)]
 mod kunit;
 
-/// The module's libraries, beside `byteorder`, which lua/vm/require.rs
+/// The module's libraries, beside `byteorder`, which lua/interp/require.rs
 /// opens itself. Adding a library is one folder, its `mod` line above and
 /// one line here (docs/architecture.md, "The library registry").
 static LIBRARIES: &[&Library] = &[

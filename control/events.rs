@@ -3,7 +3,7 @@
 //! The `events` multicast group: what scripts print and the errors of
 //! their callbacks, sent to the listeners in the state's namespace.
 //!
-//! Senders are rate-limited per VM (states/ratelimit.rs) before they get
+//! Senders are rate-limited per replica (states/ratelimit.rs) before they get
 //! here. Sending is best effort: a message that finds no memory, or no
 //! listener, is dropped, and the script never sees a failure.
 

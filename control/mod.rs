@@ -23,7 +23,7 @@ use crate::control::genl::message::{Nest, Put};
 use crate::control::genl::request::Request;
 use crate::glue::net::{NetRef, Pernet, PernetOps};
 use crate::states::library::{Loaded, Runtime};
-use crate::states::machine::{Description, RunError};
+use crate::states::replica::{Description, RunError};
 use crate::states::registry::Registry;
 use crate::states::state::{Config, Context, State};
 use crate::uapi::name::{Name, NameError};
@@ -251,7 +251,7 @@ fn del(req: &Request) -> Result {
     let state = registry()?.remove_in(req.net(), &name).inspect_err(|_| {
         req.ack().message(c"no such state");
     })?;
-    // The VMs close here, outside the registry's lock, unless a request
+    // The replicas close here, outside the registry's lock, unless a request
     // in flight still holds the state; then they close when it is done.
     drop(state);
     Ok(())

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Kernel memory for Lua states.
+//! Kernel memory for Lua interpreters.
 //!
 //! Lua asks for blocks of any size, from a few bytes (strings) to megabytes
 //! (big tables). A `process` state's blocks come from `kvmalloc`: slab

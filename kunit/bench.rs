@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Benchmarks run inside the VM by `make bench` (KUnit suite
-//! `lunatik_bench`, selected only in bench mode). They print figures to the
-//! kernel log; only the ratios mean anything under QEMU TCG.
+//! `lunatik_bench`), compiled only into the module `make bench` builds
+//! (`LUNATIK_BENCH=1`, Kbuild) and run only there. They print figures to
+//! the kernel log; only the ratios mean anything under QEMU TCG.
 
-use crate::lua::vm::Arg;
+use crate::lua::interp::Arg;
 use crate::luadata::data::DataArg;
 use crate::luanetfilter::SkbArg;
 use crate::states::state::{Config, Context, ResultLimit, State};

@@ -8,10 +8,10 @@
 
 use crate::glue::cpu;
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Value};
+use crate::lua::interp::{Arg, Value};
 use crate::luadata::data::DataArg;
-use crate::states::machine::{live_machines, ErrorKind, RunError, DEFERRED_MAX};
 use crate::states::registry::Registry;
+use crate::states::replica::{live_replicas, ErrorKind, RunError, DEFERRED_MAX};
 use crate::states::softirq_index;
 use crate::states::state::{Config, Context, ResultLimit, State};
 use crate::uapi::name::Name;
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn hundred_states_leave_no_leak() -> Result {
-        let before = live_machines();
+        let before = live_replicas();
         let registry = Registry::new()?;
         for i in 0..100 {
             let label = [b'l', b'-', b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
@@ -216,10 +216,10 @@ mod tests {
             assert!(eval(&s, "t = {} for i = 1, 100 do t[i] = ('x'):rep(i) end").is_ok());
         }
         assert_eq!(registry.len(), 100);
-        assert_eq!(live_machines(), before + 100);
+        assert_eq!(live_replicas(), before + 100);
         registry.clear();
         assert_eq!(registry.len(), 0);
-        assert_eq!(live_machines(), before);
+        assert_eq!(live_replicas(), before);
         Ok(())
     }
 
@@ -374,12 +374,12 @@ mod tests {
         let last = s.stats();
         assert!(contains(last.last_error(), "too much deferred work"));
         // A chunk of the control plane does the work and gives the charge
-        // back (a charge left over would trip the warning `Machine` gives
+        // back (a charge left over would trip the warning `Replica` gives
         // for a nonzero account when it closes, below).
         assert!(eval(&s, "return 1").is_ok());
         assert_eq!(s.deferred(), 0);
         // A state dropped with work still queued gives its charge back
-        // too (`Machine` warns on a nonzero account when it closes).
+        // too (`Replica` warns on a nonzero account when it closes).
         assert!(s.call(c"detach", &[Arg::Int(1)], |_| ()).is_ok());
         assert_eq!(s.deferred(), 1);
         drop(s);

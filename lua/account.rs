@@ -9,7 +9,7 @@
 use crate::lua::ffi::*;
 use core::ffi::{c_int, c_void};
 
-/// VM instructions between two calls of the count hook. The budget is
+/// Lua instructions between two calls of the count hook. The budget is
 /// enforced with this granularity; one hook call per granule keeps the cost
 /// of accounting negligible.
 pub const BUDGET_GRANULE: c_int = 1000;
@@ -54,7 +54,7 @@ impl Kill {
 /// A monotonic clock in nanoseconds.
 pub type Clock = fn() -> u64;
 
-/// Memory, instruction and time accounting of one Lua state (all its
+/// Memory, instruction and time accounting of one interpreter (all its
 /// threads).
 ///
 /// # Invariants
@@ -94,7 +94,7 @@ pub struct Account {
     pub alloc_failures: u64,
     /// Whether allocations must not sleep (entered from softirq).
     pub atomic: bool,
-    /// VM instructions (and units of library work) allowed per entry; 0
+    /// Lua instructions (and units of library work) allowed per entry; 0
     /// for no limit.
     pub budget: u64,
     /// Instructions left in the current entry.
@@ -103,8 +103,8 @@ pub struct Account {
     pub budget_kills: u64,
     /// Wall-clock time allowed per entry, in nanoseconds; 0 for none.
     pub time_limit_ns: u64,
-    /// The clock deadlines and entry times are read from; none on a
-    /// machine without one (no deadline, no timing).
+    /// The clock deadlines and entry times are read from; none for an
+    /// interpreter without one (no deadline, no timing).
     pub clock: Option<Clock>,
     /// Called at every budget check when the entry may sleep (process
     /// states: `cond_resched`), so a long entry lets other tasks run.

@@ -11,14 +11,14 @@
 //! callback that is empty (`empty`), a trivial hook and a header-reading
 //! hook given an `skb` (`trivial`, `header`), and an XDP-like callback
 //! given two kept `data` views (`xdp`), as the kernel calls them
-//! (`vm::call`, `Callee::Callback`); it prints nanoseconds per call, best
+//! (`interp::call`, `Callee::Callback`); it prints nanoseconds per call, best
 //! of three rounds. Under `valgrind --tool=callgrind` the difference
 //! between two values of N, over three times their difference, gives
 //! exact instructions per call (docs/bench.md).
 
 use lunatik_lua::data::DataArg;
+use lunatik_lua::interp::{Arg, Callee};
 use lunatik_lua::skb::SkbArg;
-use lunatik_lua::vm::{Arg, Callee};
 use lunatik_lua::State;
 use std::cell::Cell;
 use std::process::{Command, ExitCode};

@@ -108,7 +108,7 @@ fn a_yielding_coroutine_is_charged() {
 /// The same loop, run in the main thread or spread over many short
 /// coroutines, stops after the same number of turns: `assert` returns
 /// the function it is given, and `coroutine.wrap` a coroutine running it,
-/// both C functions that run no VM instruction, so the Lua code the two
+/// both C functions that run no Lua instruction, so the Lua code the two
 /// scripts run is the same, instruction for instruction.
 #[test]
 fn coroutine_instructions_count_as_the_main_threads() {

@@ -9,7 +9,7 @@
 //! `LUNATIK_FUZZ_TRACE` prints every call; a failure names the seed to
 //! replay (docs/testing.md).
 
-use super::vm::{Arg, Value};
+use super::interp::{Arg, Value};
 use super::State;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};

@@ -74,7 +74,7 @@ fn explicit_collection_is_bounded_too() {
     });
 }
 
-/// Scripts whose work hides inside C library functions: one VM
+/// Scripts whose work hides inside C library functions: one Lua
 /// instruction each, unbounded work before this project charged it.
 const LIBRARY_RUNAWAYS: &[&str] = &[
     // Backtracking: 76 s on the host in one call before.
@@ -95,9 +95,9 @@ const LIBRARY_RUNAWAYS: &[&str] = &[
     "local t = {} for i = 1, 1000000 do t[i] = {} end for i = 1, 10000 do collectgarbage() end",
 ];
 
-/// The budget counts every VM instruction, one granule per count-hook
-/// call: the patched VM decrements the count inline when only the count
-/// hook is on (lua/lua-5.5.1-kernel.patch, `vmfetch`), which must stop a
+/// The budget counts every Lua instruction, one granule per count-hook
+/// call: the patched interpreter decrements the count inline when only the
+/// count hook is on (lua/lua-5.5.1-kernel.patch, `vmfetch`), which must stop a
 /// loop at the very instruction Lua's own `luaG_traceexec` stopped it at.
 /// The figures are those of unpatched counting (Lua 5.5.1's code for
 /// each loop: 4, 7 and 8 instructions per turn, with a call, with a
@@ -209,7 +209,7 @@ fn readers_and_long_tokens_are_charged() {
     within(60, || {
         let mut s = State::new(0, 1_000_000).unwrap();
         // A C function as load's reader returns "0" forever: one numeral
-        // that never ends, read by no VM instruction.
+        // that never ends, read by no Lua instruction.
         let err = s.run("return load(collectgarbage)").unwrap_err();
         assert!(err.contains("instruction budget exceeded"), "{err}");
         // Caught, and returned through a tail call that runs no further

@@ -29,8 +29,8 @@ pub mod skb;
 
 // The short paths the tests and the bench use.
 #[cfg(test)]
-use lua::vm::require as vm_require;
-pub use lua::{account, ffi, vm};
+use lua::interp::require as interp_require;
+pub use lua::{account, ffi, interp};
 
 use account::{Account, RawAlloc};
 use core::ffi::{c_int, c_void};
@@ -56,11 +56,11 @@ impl RawAlloc for LibcAlloc {
     }
 }
 
-/// Host `print`: the kernel's line (`vm::print_line`), on standard output.
+/// Host `print`: the kernel's line (`interp::print_line`), on standard output.
 unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; print_line may raise and
     // nothing here has a destructor until it has returned.
-    let line = unsafe { vm::print_line(L) };
+    let line = unsafe { interp::print_line(L) };
     println!("{}", String::from_utf8_lossy(line));
     0
 }
@@ -78,15 +78,15 @@ fn host_clock() -> u64 {
 
 /// The host's libraries beyond the Lua core's: the `core`-only ones.
 #[cfg(not(test))]
-static LIBRARIES: &[vm::Library] = &[(c"data", data::OPEN)];
+static LIBRARIES: &[interp::Library] = &[(c"data", data::OPEN)];
 /// The tests add a library written against the safe handle.
 #[cfg(test)]
-static LIBRARIES: &[vm::Library] = &[(c"data", data::OPEN), (c"handletest", lua_tests::open)];
+static LIBRARIES: &[interp::Library] = &[(c"data", data::OPEN), (c"handletest", lua_tests::open)];
 
 /// The host's `require`: its libraries and, for script files, [`FILES`].
-struct HostModules(&'static [vm::Library]);
+struct HostModules(&'static [interp::Library]);
 
-impl vm::Modules for HostModules {
+impl interp::Modules for HostModules {
     fn find(&self, name: &[u8]) -> Option<ffi::lua_CFunction> {
         self.0.find(name)
     }
@@ -119,7 +119,7 @@ pub static FILES: &[(&str, &[u8])] = &[
     ("binary.lua", b"\x1bLua\x55\x00"),
 ];
 
-/// The host's loader of script files (`vm::Modules::files`): the chunk
+/// The host's loader of script files (`interp::Modules::files`): the chunk
 /// of `FILES[path]`, compiled as text, or nothing.
 unsafe extern "C" fn load_file(L: *mut lua_State) -> c_int {
     // SAFETY: called by `require` in protected mode; the errors raised
@@ -145,7 +145,7 @@ unsafe extern "C" fn load_file(L: *mut lua_State) -> c_int {
     }
 }
 
-/// A host Lua state with a memory cap and an instruction budget.
+/// A host interpreter with a memory cap and an instruction budget.
 pub struct State {
     L: *mut lua_State,
     account: Box<Account>,
@@ -167,17 +167,17 @@ impl State {
         });
         // SAFETY: the boxed account does not move and outlives the state
         // (closed in Drop before the box is freed).
-        let L = unsafe { vm::new_state::<LibcAlloc>(&mut *account, 0x5eed) };
+        let L = unsafe { interp::new_state::<LibcAlloc>(&mut *account, 0x5eed) };
         if L.is_null() {
             return Err("not enough memory".into());
         }
         let state = State { L, account };
         // SAFETY: a fresh, idle state.
-        match unsafe { vm::open_libs(state.L, 42, print, &MODULES) } {
+        match unsafe { interp::open_libs(state.L, 42, print, &MODULES) } {
             Ok(()) => Ok(state),
             // SAFETY: the call just failed; its message is on top.
             Err(_) => {
-                Err(String::from_utf8_lossy(unsafe { vm::error_message(state.L) }).into_owned())
+                Err(String::from_utf8_lossy(unsafe { interp::error_message(state.L) }).into_owned())
             }
         }
     }
@@ -186,11 +186,11 @@ impl State {
     pub fn run(&mut self, src: &str) -> Result<Vec<String>, String> {
         // SAFETY: `self` owns the idle state; `&mut self` makes it exclusive.
         unsafe {
-            match vm::run(self.L, src.as_bytes(), c"=test") {
-                Ok(()) => Ok(vm::results(self.L)
+            match interp::run(self.L, src.as_bytes(), c"=test") {
+                Ok(()) => Ok(interp::results(self.L)
                     .map(|s| String::from_utf8_lossy(s).into_owned())
                     .collect()),
-                Err(_) => Err(String::from_utf8_lossy(vm::error_message(self.L)).into_owned()),
+                Err(_) => Err(String::from_utf8_lossy(interp::error_message(self.L)).into_owned()),
             }
         }
     }
@@ -210,15 +210,15 @@ impl State {
     pub fn call<R>(
         &mut self,
         func: &core::ffi::CStr,
-        args: &[vm::Arg<'_>],
-        f: impl FnOnce(&[vm::Value<'_>]) -> R,
+        args: &[interp::Arg<'_>],
+        f: impl FnOnce(&[interp::Value<'_>]) -> R,
     ) -> Result<R, String> {
-        self.call_callee(vm::Callee::Global(func), args, f)
+        self.call_callee(interp::Callee::Global(func), args, f)
     }
 
     /// Keeps the global function `name` among the state's callbacks
-    /// (`vm::store_callback`) and returns its id, to call it as the kernel
-    /// calls a hook (`vm::Callee::Callback`).
+    /// (`interp::store_callback`) and returns its id, to call it as the kernel
+    /// calls a hook (`interp::Callee::Callback`).
     pub fn store_global(&mut self, name: &core::ffi::CStr) -> Result<i64, String> {
         /// Stores the global named by the light userdata 1, returns its id.
         unsafe extern "C" fn store(L: *mut lua_State) -> c_int {
@@ -229,7 +229,7 @@ impl State {
                 let name = ffi::lua_touserdata(L, 1).cast::<core::ffi::c_char>();
                 ffi::lua_getglobal(L, name);
                 ffi::luaL_checktype(L, -1, ffi::LUA_TFUNCTION);
-                let id = vm::store_callback(L, ffi::lua_gettop(L));
+                let id = interp::store_callback(L, ffi::lua_gettop(L));
                 ffi::lua_pushinteger(L, id);
             }
             1
@@ -254,30 +254,30 @@ impl State {
     }
 
     /// Whether the registry holds a function under `key`
-    /// (`vm::Callee::Slot`).
+    /// (`interp::Callee::Slot`).
     pub fn holds_slot(&mut self, key: &'static u8) -> bool {
         // SAFETY: `self` owns the idle state.
-        unsafe { vm::slot_holds_function(self.L, key) }
+        unsafe { interp::slot_holds_function(self.L, key) }
     }
 
     /// Calls `callee` with `args`; `f` sees its results.
     pub fn call_callee<R>(
         &mut self,
-        callee: vm::Callee<'_>,
-        args: &[vm::Arg<'_>],
-        f: impl FnOnce(&[vm::Value<'_>]) -> R,
+        callee: interp::Callee<'_>,
+        args: &[interp::Arg<'_>],
+        f: impl FnOnce(&[interp::Value<'_>]) -> R,
     ) -> Result<R, String> {
         // SAFETY: `self` owns the idle state; the values borrowed from its
         // stack are used before the next call touches it.
         unsafe {
-            match vm::call(self.L, callee, args) {
+            match interp::call(self.L, callee, args) {
                 Ok(()) => {
-                    let values: Vec<vm::Value<'_>> = (0..vm::result_count(self.L))
-                        .map(|n| vm::value_at(self.L, n))
+                    let values: Vec<interp::Value<'_>> = (0..interp::result_count(self.L))
+                        .map(|n| interp::value_at(self.L, n))
                         .collect();
                     Ok(f(&values))
                 }
-                Err(_) => Err(String::from_utf8_lossy(vm::error_message(self.L)).into_owned()),
+                Err(_) => Err(String::from_utf8_lossy(interp::error_message(self.L)).into_owned()),
             }
         }
     }
@@ -298,7 +298,7 @@ impl State {
         // SAFETY: the state is idle.
         unsafe {
             ffi::lua_settop(self.L, 0);
-            vm::collect(self.L)
+            interp::collect(self.L)
         }
     }
 }
@@ -306,7 +306,7 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         // SAFETY: the state is idle and never used again.
-        unsafe { vm::close(self.L) };
+        unsafe { interp::close(self.L) };
     }
 }
 

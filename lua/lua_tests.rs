@@ -1,4 +1,4 @@
-//! Host tests of the safe handle (lua/lua.rs): a library written against
+//! Host tests of the safe handle (lua/handle.rs): a library written against
 //! it, as lualinux/ and luanetfilter/ are, driven from Lua.
 
 use crate::ffi::lua_CFunction;
@@ -164,14 +164,14 @@ fn class_values_have_a_hidden_metatable() {
 /// Registry keys of the kept views of the test below.
 static VIEWS: [u8; 2] = [0; 2];
 
-/// A stored function called with kept views takes `vm::call`'s direct
+/// A stored function called with kept views takes `interp::call`'s direct
 /// path from the second call on (the views exist then): the views are
 /// still attached during the call and detached after it, also when the
 /// function fails, and a string argument still goes the protected way.
 #[test]
 fn slot_calls_with_kept_views_lend_and_release_them() {
     use crate::data::DataArg;
-    use crate::vm::{Arg, Callee};
+    use crate::interp::{Arg, Callee};
     use crate::State;
     let mut s = state();
     let t = "local t = require 'handletest' ";
@@ -214,7 +214,7 @@ fn slot_calls_with_kept_views_lend_and_release_them() {
 
 #[test]
 fn slots_hold_the_function_a_library_keeps() {
-    use crate::vm::{Arg, Callee, Value};
+    use crate::interp::{Arg, Callee, Value};
     let mut s = state();
     let t = "local t = require 'handletest' ";
     assert!(!s.holds_slot(&SLOT));

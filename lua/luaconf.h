@@ -108,11 +108,11 @@ unsigned long lunatik_stack_pointer(void);
 #define LUA_IDSIZE		60
 
 /*
- * Work inside C library functions: the instruction budget counts VM
+ * Work inside C library functions: the instruction budget counts Lua
  * instructions, so the loops of the string, table, utf8 and base
  * libraries, the lexer, concatenation and luaL_Buffer charge the entry
  * for the work they do (lua/account.rs, lunatik_work). One unit stands
- * for about one VM instruction; LUNATIK_WORK_BYTES bytes copied or
+ * for about one Lua instruction; LUNATIK_WORK_BYTES bytes copied or
  * scanned (memcpy, memchr), or LUNATIK_WORK_CHARS characters transformed
  * one at a time (upper, reverse, UTF-8 decoding), cost one unit. Past the
  * budget, or past the entry's wall-clock deadline, lunatik_work raises the
@@ -145,7 +145,7 @@ void lunatik_switch(struct lua_State *L, int ran, struct lua_State *to);
 
 #ifdef LUNATIK_KERNEL
 /*
- * The VM dispatches with a switch, not computed gotos: objtool cannot
+ * Lua's interpreter loop dispatches with a switch, not computed gotos: objtool cannot
  * follow a jump table of label addresses, and with retpolines every such
  * indirect jump would go through a thunk anyway.
  */

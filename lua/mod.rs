@@ -15,13 +15,13 @@ pub mod account;
 /// Lua's C API, declared for Rust.
 pub mod ffi;
 /// The life of one state: sandbox, `require`, running chunks, calls.
-pub mod vm;
+pub mod interp;
 
 /// The `byteorder` library, opened by every state's sandbox.
 mod byteorder;
 /// The safe handle library functions are written against.
-mod lua;
+mod handle;
 /// The integer `math` library.
 mod mathlib;
 
-pub use self::lua::{Class, Lua};
+pub use self::handle::{Class, Lua};

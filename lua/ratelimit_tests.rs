@@ -1,4 +1,4 @@
-//! Host tests of the rate limit on what a VM prints (states/ratelimit.rs).
+//! Host tests of the rate limit on what a replica prints (states/ratelimit.rs).
 
 use crate::ratelimit::{RateLimit, Verdict, BURST, INTERVAL_NS};
 

@@ -2,7 +2,7 @@
 //! along the search path (served by the host's loader, `FILES` in
 //! host.rs), `package.loaded`, and the names that may never become paths.
 
-use super::vm_require::{script_path, valid_module_name, SCRIPT_PATH_MAX};
+use super::interp_require::{script_path, valid_module_name, SCRIPT_PATH_MAX};
 use super::State;
 
 fn state() -> State {

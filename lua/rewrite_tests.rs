@@ -5,8 +5,8 @@
 //! 14-rewrite runs both over real traffic.
 
 use super::data::DataArg;
+use super::interp::{Arg, Value};
 use super::skb::{Extents, PacketOps, SkbArg};
-use super::vm::{Arg, Value};
 use super::State;
 use core::cell::{Cell, RefCell};
 use core::ffi::CStr;

@@ -259,7 +259,7 @@ fn deep_nesting_is_a_lua_error() {
 
 #[test]
 fn calls_a_global_function_with_arguments() {
-    use super::vm::{Arg, Value};
+    use super::interp::{Arg, Value};
     let mut s = State::new(0, 10_000).unwrap();
     s.run("function f(a, b, c, d) return a + b, #c, d, nil, {} end function spin() while true do end end")
         .unwrap();
@@ -307,7 +307,7 @@ unsafe extern "C" fn keep(L: *mut super::ffi::lua_State) -> core::ffi::c_int {
     // SAFETY: called by Lua in protected mode; nothing has a destructor.
     unsafe {
         luaL_checktype(L, 1, LUA_TFUNCTION);
-        let id = super::vm::store_callback(L, 1);
+        let id = super::interp::store_callback(L, 1);
         lua_pushinteger(L, id);
     }
     1
@@ -315,7 +315,7 @@ unsafe extern "C" fn keep(L: *mut super::ffi::lua_State) -> core::ffi::c_int {
 
 #[test]
 fn callbacks_are_registry_references_never_reused() {
-    use super::vm::{self, Callee, Value};
+    use super::interp::{self, Callee, Value};
     let mut s = state();
     // SAFETY: the state is idle; a light C function never allocates.
     unsafe {
@@ -326,12 +326,12 @@ fn callbacks_are_registry_references_never_reused() {
     let call = |s: &mut State, id: i64| -> Result<i64, String> {
         // SAFETY: the state is idle; the result is read before the next call.
         unsafe {
-            match vm::call(s.L, Callee::Callback(id), &[]) {
-                Ok(()) => match vm::value_at(s.L, 0) {
+            match interp::call(s.L, Callee::Callback(id), &[]) {
+                Ok(()) => match interp::value_at(s.L, 0) {
                     Value::Int(v) => Ok(v),
                     v => Err(format!("{v:?}")),
                 },
-                Err(_) => Err(String::from_utf8_lossy(vm::error_message(s.L)).into_owned()),
+                Err(_) => Err(String::from_utf8_lossy(interp::error_message(s.L)).into_owned()),
             }
         }
     };
@@ -341,7 +341,7 @@ fn callbacks_are_registry_references_never_reused() {
     assert_eq!(call(&mut s, a), Ok(1));
     assert_eq!(call(&mut s, b), Ok(2));
     // SAFETY: the state is idle.
-    unsafe { vm::drop_callback(s.L, a) };
+    unsafe { interp::drop_callback(s.L, a) };
     let e = call(&mut s, a).unwrap_err();
     assert!(e.contains("no callback"), "{e}");
     // A forgotten id is never handed out again, so an old handle cannot
@@ -354,7 +354,7 @@ fn callbacks_are_registry_references_never_reused() {
     // and dropping them changes nothing.
     for bogus in [0, 1, 2, 3, 1 << 40] {
         // SAFETY: the state is idle.
-        unsafe { vm::drop_callback(s.L, bogus) };
+        unsafe { interp::drop_callback(s.L, bogus) };
         assert!(call(&mut s, bogus).is_err());
     }
     assert_eq!(s.eval("return 6 * 7").unwrap(), "42");

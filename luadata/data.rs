@@ -21,7 +21,7 @@
 //! Every access is checked: past the end, or at a negative offset, it
 //! raises "out of bounds"; a write to a read-only view raises "read only".
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here. The
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here. The
 //! raw memory a view shows, and its lending to Lua functions, are in
 //! luadata/data/view.rs. `core`-only, tested on the host. Every function
 //! may raise through its checks and holds no value with a destructor

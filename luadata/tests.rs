@@ -1,8 +1,8 @@
 //! Host tests of the `data` and `byteorder` libraries and `require`
-//! (luadata/data.rs, lua/byteorder.rs, lua/vm.rs).
+//! (luadata/data.rs, lua/byteorder.rs, lua/interp.rs).
 
 use super::data::DataArg;
-use super::vm::{Arg, Value};
+use super::interp::{Arg, Value};
 use super::State;
 
 fn state() -> State {

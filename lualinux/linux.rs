@@ -8,10 +8,10 @@
 //! namespace, or nil), `linux.numcpus()` (CPUs online); `lunatik.version`
 //! and `lunatik.name` (the current state's name).
 //!
-//! Written against the safe handle (lua/lua.rs), with its kernel glue in
+//! Written against the safe handle (lua/handle.rs), with its kernel glue in
 //! lualinux/kernel.rs: no `unsafe` here. Each function may raise through
 //! its argument checks and holds no value with a destructor (the longjmp
-//! rule, lua/lua.rs).
+//! rule, lua/handle.rs).
 
 use crate::lua::ffi::lua_CFunction;
 use crate::lua::Lua;
@@ -115,7 +115,7 @@ fn ifindex(lua: &mut Lua<'_>) -> c_int {
         return 1;
     }
     let name = lua.check_string(1);
-    let (net, _) = crate::states::machine::lua_context(lua);
+    let (net, _) = crate::states::replica::lua_context(lua);
     match kernel_glue::ifindex(net, name) {
         Some(index) => lua.push_integer(i64::from(index)),
         None => lua.push_nil(),
@@ -145,9 +145,9 @@ fn open_linux(lua: &mut Lua<'_>) -> c_int {
 
 /// `require "lunatik"`: `{ version = ..., name = <this state's name> }`.
 fn open_lunatik(lua: &mut Lua<'_>) -> c_int {
-    let name = crate::states::machine::lua_state_name(lua);
+    let name = crate::states::replica::lua_state_name(lua);
     lua.push_table(2);
-    lua.push_bytes(crate::lua::vm::VERSION.to_bytes());
+    lua.push_bytes(crate::lua::interp::VERSION.to_bytes());
     lua.set_field(c"version");
     lua.push_bytes(name.as_bytes());
     lua.set_field(c"name");

@@ -6,7 +6,7 @@
 //! hook does with a packet: call the state's callback and turn its
 //! results into a verdict.
 //!
-//! A hook is a resource of its state (states/machine.rs, `Resource`): the
+//! A hook is a resource of its state (states/replica.rs, `Resource`): the
 //! state unregisters it, waits for an RCU grace period and frees it
 //! before anything else when it dies. The kernel side, the `sk_buff` and
 //! the `nf_hook_ops` registration, is in luanetfilter/kernel.rs; a hook on
@@ -14,12 +14,12 @@
 //! binding to the device (luanetfilter/device.rs), which also takes it
 //! out when the device goes.
 
-use crate::lua::vm::{Arg, Value};
+use crate::lua::interp::{Arg, Value};
 use crate::luanetfilter::kernel::{
     Handler, Packet, Point, Registration, IFNAMSIZ, NF_ACCEPT, NF_DROP,
 };
 use crate::luanetfilter::skb::SkbArg;
-use crate::states::machine::{
+use crate::states::replica::{
     Apply, CallbackError, Deferred, Description, Owner, Refusal, Resource,
 };
 use crate::uapi::protocol::attachment_kind;
@@ -31,7 +31,7 @@ use kernel::prelude::*;
 /// A hook a script asked for, by callback id.
 #[derive(Clone, Copy)]
 pub(crate) struct HookSpec {
-    /// The state's callback (`vm::store_callback`) the hook calls.
+    /// The state's callback (`interp::store_callback`) the hook calls.
     pub(crate) id: i64,
     /// The protocol family (`NFPROTO_*`).
     pub(crate) pf: u8,

@@ -18,7 +18,7 @@
 use crate::glue::net::NetRef;
 use crate::luadata::data::DataArg;
 use crate::luanetfilter::device::DeviceHook;
-use crate::states::machine::Owner;
+use crate::states::replica::Owner;
 use core::ffi::{c_int, c_uint, c_void, CStr};
 use core::ptr::NonNull;
 use kernel::alloc::flags::GFP_KERNEL;

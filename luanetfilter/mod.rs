@@ -25,5 +25,6 @@ mod skb;
 mod write;
 
 pub(crate) use netfilter::LIBRARY;
-#[cfg(CONFIG_KUNIT)]
+/// For the benchmarks' `skb` calls (kunit/bench.rs), built only by `make bench`.
+#[cfg(all(CONFIG_KUNIT, lunatik_bench))]
 pub(crate) use skb::SkbArg;

@@ -19,7 +19,7 @@
 //! is destroyed (with its namespace, or on module unload); dropping the
 //! handle does not unregister it.
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here, and
 //! every function holds no value with a destructor across a call that
 //! may raise (the longjmp rule).
 //!
@@ -41,7 +41,7 @@ use crate::lua_fn;
 use crate::luanetfilter::hook::{HookOp, HookSpec};
 use crate::luanetfilter::kernel::{IFNAMSIZ, NF_ACCEPT, NF_DROP};
 use crate::states::library::Library;
-use crate::states::machine::Context;
+use crate::states::replica::Context;
 use core::ffi::{c_int, c_uint, CStr};
 use core::marker::PhantomData;
 
@@ -142,7 +142,7 @@ static HANDLE: Class<i64> = Class {
 /// `netfilter.register(opts)`.
 fn register(lua: &mut Lua<'_>) -> c_int {
     lua.check_type(1, crate::lua::ffi::LUA_TTABLE);
-    let (_, context) = crate::states::machine::lua_context(lua);
+    let (_, context) = crate::states::replica::lua_context(lua);
     if context != Context::Softirq {
         lua.error(c"netfilter hooks need a softirq state (lunatik run SCRIPT softirq)");
     }
@@ -194,7 +194,7 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         fail,
         dev,
     };
-    if let Err(e) = crate::states::machine::lua_defer(lua, HookOp::Register(spec)) {
+    if let Err(e) = crate::states::replica::lua_defer(lua, HookOp::Register(spec)) {
         lua.error(e.message());
     }
     HANDLE.push(lua, id, 0);
@@ -204,7 +204,7 @@ fn register(lua: &mut Lua<'_>) -> c_int {
 /// `handle:unregister()`.
 fn unregister(lua: &mut Lua<'_>) -> c_int {
     let id = *HANDLE.check(lua, 1);
-    if let Err(e) = crate::states::machine::lua_defer(lua, HookOp::Unregister(id)) {
+    if let Err(e) = crate::states::replica::lua_defer(lua, HookOp::Unregister(id)) {
         lua.error(e.message());
     }
     0

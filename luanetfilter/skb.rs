@@ -23,7 +23,7 @@
 //! The object holds copies of the packet's fields, never a pointer to it:
 //! its views are the only way to the packet's bytes, and they are detached
 //! when the hook returns (the `skb` is a value lent for the call,
-//! `vm::Lend`). An `skb` a script keeps thus shows old numbers and empty
+//! `interp::Lend`). An `skb` a script keeps thus shows old numbers and empty
 //! views, never freed memory.
 //!
 //! A state makes one `skb` and its two views once, on its first packet,
@@ -36,7 +36,7 @@
 //! that may raise through its checks and holds no value with a destructor.
 
 use crate::lua::ffi::*;
-use crate::lua::vm::Lend;
+use crate::lua::interp::Lend;
 use crate::lua::{Class, Lua};
 use crate::lua_fn;
 use crate::luadata::data::{self, DataArg, View};
@@ -246,7 +246,7 @@ fn len(lua: &mut Lua<'_>) -> c_int {
 }
 
 /// A packet given to a Lua function as an `skb` object for one call
-/// (`vm::Arg::Lent`).
+/// (`interp::Arg::Lent`).
 #[derive(Clone, Copy)]
 pub struct SkbArg<'a> {
     /// From the network header to the end.
@@ -272,7 +272,7 @@ static CACHED: u8 = 0;
 
 /// Pushes the state's `skb` object, made on first use (detached, with two
 /// detached views) and kept in the registry, so packets after the first
-/// allocate nothing. One call lends at most one `skb` (`vm::call` lends
+/// allocate nothing. One call lends at most one `skb` (`interp::call` lends
 /// each argument once, and a hook has one), so the object never shows two
 /// packets at once.
 ///

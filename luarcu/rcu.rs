@@ -24,7 +24,7 @@
 //!   index of named tables holds one for each name until the namespace
 //!   goes away (or the module is unloaded).
 //!
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here.
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here.
 //!
 //! Memory: every table counts against the quota of its network namespace
 //! (luarcu/quota.rs, luarcu/space.rs): bytes (entries, headers, bucket
@@ -115,9 +115,9 @@ fn quota_error(lua: &mut Lua<'_>, e: Exceeded) -> ! {
     }
 }
 
-/// Whether the machine running `lua` must allocate atomically.
+/// Whether the replica running `lua` must allocate atomically.
 fn flags(lua: &Lua<'_>) -> Flags {
-    let (_, context) = crate::states::machine::lua_context(lua);
+    let (_, context) = crate::states::replica::lua_context(lua);
     context.flags()
 }
 
@@ -265,7 +265,7 @@ fn tostring(lua: &mut Lua<'_>) -> c_int {
 /// that leaves no value with a destructor behind but in the handle
 /// before Lua may raise again.
 fn table(lua: &mut Lua<'_>) -> c_int {
-    let (net, context) = crate::states::machine::lua_context(lua);
+    let (net, context) = crate::states::replica::lua_context(lua);
     let name = if lua.type_of(1) == LUA_TSTRING {
         let Ok(name) = Name::new(lua.check_bytes(1)) else {
             lua.arg_error(1, c"invalid rcu table name");

@@ -15,7 +15,7 @@
 //! keeps one sees it empty outside a call).
 
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Value};
+use crate::lua::interp::{Arg, Value};
 use crate::luadata::data::DataArg;
 use crate::states::softirq_index;
 use crate::states::state::SlotError;

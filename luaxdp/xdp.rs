@@ -9,7 +9,7 @@
 //! state to the packet path once the chunk is done and records the
 //! attachment among the state's resources (where `lunatik list` finds
 //! it); `xdp.detach()` forgets `f` and defers the removal of that record.
-//! Written against the safe handle (lua/lua.rs): no `unsafe` here, and no
+//! Written against the safe handle (lua/handle.rs): no `unsafe` here, and no
 //! value with a destructor is held across a call that may raise (the
 //! longjmp rule).
 
@@ -18,7 +18,7 @@ use crate::lua::Lua;
 use crate::lua_fn;
 use crate::luaxdp::run::ATTACHED;
 use crate::states::library::Library;
-use crate::states::machine::{Apply, Context, Deferred, Description, Refusal, Resource};
+use crate::states::replica::{Apply, Context, Deferred, Description, Refusal, Resource};
 use crate::uapi::protocol::attachment_kind;
 use core::ffi::{c_int, CStr};
 use kernel::alloc::flags::GFP_KERNEL;
@@ -106,14 +106,14 @@ impl Deferred for Op {
 /// `xdp.attach(f)`: `f(packet, argument)` becomes the function the
 /// kfuncs call in this state.
 fn attach(lua: &mut Lua<'_>) -> c_int {
-    let (_, context) = crate::states::machine::lua_context(lua);
+    let (_, context) = crate::states::replica::lua_context(lua);
     if context != Context::Softirq {
         lua.error(c"xdp.attach needs a softirq state (lunatik run SCRIPT softirq)");
     }
     lua.check_type(1, crate::lua::ffi::LUA_TFUNCTION);
     // Queued first: a call the queue refuses (docs/states.md, "Deferred
     // work") changes nothing.
-    if let Err(e) = crate::states::machine::lua_defer(lua, Op::Attach) {
+    if let Err(e) = crate::states::replica::lua_defer(lua, Op::Attach) {
         lua.error(e.message());
     }
     lua.set_slot(&ATTACHED, 1);
@@ -124,7 +124,7 @@ fn attach(lua: &mut Lua<'_>) -> c_int {
 /// return `-ENOLINK`).
 fn detach(lua: &mut Lua<'_>) -> c_int {
     // Queued first: a call the queue refuses changes nothing.
-    if let Err(e) = crate::states::machine::lua_defer(lua, Op::Detach) {
+    if let Err(e) = crate::states::replica::lua_defer(lua, Op::Detach) {
         lua.error(e.message());
     }
     lua.clear_slot(&ATTACHED);

@@ -25,7 +25,7 @@ mkdir -p "$out/src"
 	git ls-files -co --exclude-standard
 	find build/lua/src -type f
 } | tar -cf - -T - | tar -C "$out/src" -xf -
-make -C "$kdir" M="$out/src" LLVM="$LLVM_SUFFIX" -j"$(nproc)" modules >&2
+make -C "$kdir" M="$out/src" LLVM="$LLVM_SUFFIX" LUNATIK_BENCH=1 -j"$(nproc)" modules >&2
 
 # What the VM gets besides the module: upstream's modules and scripts,
 # and the modules of earlier revisions to compare with.
@@ -55,7 +55,7 @@ if [ -n "${LUNATIK_BENCH_REVS:-}" ]; then
 		mkdir -p "$dir"
 		git archive "$rev" | tar -C "$dir" -xf -
 		"$dir/scripts/lua-source.sh" >&2
-		make -C "$kdir" M="$dir" LLVM="$LLVM_SUFFIX" -j"$(nproc)" modules >&2
+		make -C "$kdir" M="$dir" LLVM="$LLVM_SUFFIX" LUNATIK_BENCH=1 -j"$(nproc)" modules >&2
 		# Numbered, so the VM measures them in the order given.
 		cp "$dir/lunatik.ko" "$overlay/lib/modules/revisions/$(printf %02d $n)-$name.ko"
 	done

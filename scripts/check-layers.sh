@@ -210,15 +210,15 @@ if [ "${1:-}" = --self-test ]; then
 	}
 	copy
 	check "$tmp/t" >/dev/null || die "self-test: the tree as it is fails"
-	# The VM core naming a library, as states/machine.rs once did.
-	echo 'use crate::control::Control;' >>"$tmp/t/lua/vm.rs"
-	! check "$tmp/t" 2>/dev/null || die "self-test: missed lua/vm.rs importing the control plane"
+	# The Lua core naming a library, as the states layer once did.
+	echo 'use crate::control::Control;' >>"$tmp/t/lua/interp.rs"
+	! check "$tmp/t" 2>/dev/null || die "self-test: missed lua/interp.rs importing the control plane"
 	copy
-	echo 'use crate::{lua::ffi, luanetfilter::LIBRARY};' >>"$tmp/t/states/machine.rs"
+	echo 'use crate::{lua::ffi, luanetfilter::LIBRARY};' >>"$tmp/t/states/replica.rs"
 	! check "$tmp/t" 2>/dev/null || die "self-test: missed a grouped upward import"
 	copy
-	# A circle inside one layer: state.rs imports machine.rs already.
-	echo 'use super::state::State;' >>"$tmp/t/states/machine.rs"
+	# A circle inside one layer: state.rs imports replica.rs already.
+	echo 'use super::state::State;' >>"$tmp/t/states/replica.rs"
 	! check "$tmp/t" 2>/dev/null || die "self-test: missed an import circle"
 	copy
 	# A circle between two libraries: luanetfilter lends luadata's views.

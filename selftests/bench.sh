@@ -220,7 +220,7 @@ if [ -f /selftests/profile ]; then
 	echo
 fi
 
-# Per-CPU state: the trivial hook in one VM per CPU, flooded from one CPU,
+# Per-CPU state: the trivial hook in one replica per CPU, flooded from one CPU,
 # then from two at once; the same without a hook shows what the machine
 # itself scales to.
 if [ "$CPUS" -ge 2 ]; then

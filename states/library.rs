@@ -3,18 +3,18 @@
 //! The library registry (docs/architecture.md, "The library registry"):
 //! what a library of the module is, and the [`Runtime`] a state is made
 //! with, which carries the module's list of libraries and its `events`
-//! sender down to the VM without the VM importing either.
+//! sender down to the replica without the replica importing either.
 //!
 //! A library is one folder (`lualinux/`, `luanetfilter/`, `luarcu/`, ...)
 //! that exports one `static` [`Library`]; the module root
 //! (lunatik_main.rs) lists them. Nothing below the root names a
-//! library: `require` asks the runtime ([`vm::Modules`]), the control plane
+//! library: `require` asks the runtime ([`interp::Modules`]), the control plane
 //! calls the libraries' `init`/`exit` and per-namespace hooks through
 //! [`Loaded`] and [`Runtime::net_init`]/[`Runtime::net_exit`], and asks
 //! them for their figures of a namespace through [`Runtime::net_stats`].
 
 use crate::glue::net::NetRef;
-use crate::lua::vm;
+use crate::lua::interp;
 use crate::uapi::name::Name;
 use kernel::prelude::*;
 
@@ -24,7 +24,7 @@ pub(crate) struct Library {
     /// Its name, for the log.
     pub(crate) name: &'static str,
     /// The Lua modules it gives `require`, by name.
-    pub(crate) modules: &'static [vm::Library],
+    pub(crate) modules: &'static [interp::Library],
     /// Sets up the library's module-wide state on load, before any
     /// namespace or state exists.
     pub(crate) init: Option<fn() -> Result>,
@@ -66,7 +66,7 @@ pub(crate) trait Figures {
 impl Library {
     /// A library with Lua modules only; fill in the hooks with
     /// `..Library::new(..)`.
-    pub(crate) const fn new(name: &'static str, modules: &'static [vm::Library]) -> Self {
+    pub(crate) const fn new(name: &'static str, modules: &'static [interp::Library]) -> Self {
         Self {
             name,
             modules,
@@ -97,7 +97,7 @@ pub(crate) struct Runtime {
     pub(crate) files: Option<crate::lua::ffi::lua_CFunction>,
 }
 
-impl vm::Modules for Runtime {
+impl interp::Modules for Runtime {
     fn find(&self, name: &[u8]) -> Option<crate::lua::ffi::lua_CFunction> {
         self.libraries
             .iter()

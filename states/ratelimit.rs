@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A rate limit for the messages a Lua VM sends out (`print` lines and
+//! A rate limit for the messages a replica sends out (`print` lines and
 //! callback errors, to the kernel log and the `events` group).
 //!
 //! `core`-only, so the host tests check it. A script printing for every
-//! packet must not flood the log or the listeners: each VM may send
+//! packet must not flood the log or the listeners: each replica may send
 //! [`BURST`] messages per [`INTERVAL_NS`]; the rest are counted, and the
 //! first message of the next interval says how many were dropped.
 
@@ -26,7 +26,7 @@ pub enum Verdict {
     Drop,
 }
 
-/// One VM's rate limit state.
+/// One replica's rate limit state.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RateLimit {
     start: u64,

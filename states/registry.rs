@@ -4,7 +4,7 @@
 //!
 //! The registry holds one reference to each state; whoever looks a state
 //! up gets another. Removing a state drops the registry's reference, and
-//! the state's VMs close when the last holder lets go. A name is unique
+//! the state's replicas close when the last holder lets go. A name is unique
 //! within its namespace: states of different namespaces may share it and
 //! never see each other. Dropping the registry (on module unload) removes
 //! every state.
@@ -138,7 +138,7 @@ impl Registry {
     /// Removes every state.
     pub(crate) fn clear(&self) {
         // The states are dropped after the lock is released, so closing
-        // their VMs does not hold up other users of the registry.
+        // their replicas does not hold up other users of the registry.
         let states = {
             let mut states = self.states.lock();
             for s in states.iter() {

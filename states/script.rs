@@ -8,7 +8,7 @@
 //! of process states, and of softirq states before the packet path can
 //! reach them, which covers a softirq script's first chunk (`lunatik
 //! run`): no hook is registered, and so no packet enters the state, until
-//! that chunk has ended (states/softirq_vm.rs). Anywhere else, a packet
+//! that chunk has ended (states/softirq_replica.rs). Anywhere else, a packet
 //! callback above all, `require` of a file that is not loaded yet fails
 //! with an error that says so.
 //!
@@ -21,12 +21,12 @@
 //! file with the kernel's credentials. There `require` of a file that is
 //! not loaded yet fails too (issue 22, finding 5).
 //!
-//! The path comes from `script_path` (lua/vm/require.rs), which admits
+//! The path comes from `script_path` (lua/interp/require.rs), which admits
 //! only dot-separated words; the lookup (states/script.c) stays beneath
 //! `/lib/modules/lua` whatever symlinks it meets.
 
 use crate::lua::ffi::*;
-use crate::lua::vm::{SCRIPT_PATH_MAX, SCRIPT_ROOT};
+use crate::lua::interp::{SCRIPT_PATH_MAX, SCRIPT_ROOT};
 use core::ffi::{c_char, c_int, CStr};
 use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::bindings;
@@ -161,7 +161,7 @@ unsafe fn read_and_compile(L: *mut lua_State, rel: &CStr) -> Result<bool, Failur
     }
 }
 
-/// `vm::Libraries::files` of kernel states: called by `require` with a
+/// `interp::Libraries::files` of kernel states: called by `require` with a
 /// path relative to /lib/modules/lua, returns the compiled chunk, or
 /// nothing if there is no such file; raises if it cannot be read or
 /// compiled, if this entry may not sleep, or if it is not a chunk the
@@ -170,11 +170,11 @@ unsafe fn read_and_compile(L: *mut lua_State, rel: &CStr) -> Result<bool, Failur
 ///
 /// # Safety
 ///
-/// Called by Lua in protected mode, in a kernel machine.
+/// Called by Lua in protected mode, in a replica.
 pub(crate) unsafe extern "C" fn load(L: *mut lua_State) -> c_int {
     // SAFETY: Lua calls this in protected mode with `L` its running thread
-    // of a kernel machine (the contract), so `preemptible` and
-    // `control_entry` may read the machine's data and every raise lands
+    // of a replica (the contract), so `preemptible` and
+    // `control_entry` may read the replica's data and every raise lands
     // in that call; `rel` is argument
     // 1, a string that stays on the stack while used; the errors are
     // raised only before `read_and_compile` runs or after it has returned
@@ -183,7 +183,7 @@ pub(crate) unsafe extern "C" fn load(L: *mut lua_State) -> c_int {
     // in the task of the user whose request runs the chunk.
     unsafe {
         let rel = luaL_checklstring(L, 1, core::ptr::null_mut());
-        if !crate::states::machine::preemptible(L) {
+        if !crate::states::replica::preemptible(L) {
             luaL_error(
                 L,
                 c"cannot read '%s%s' here: script files are read where the state may sleep (a process state, or a softirq state's first chunk); require it when the script loads".as_ptr(),
@@ -191,7 +191,7 @@ pub(crate) unsafe extern "C" fn load(L: *mut lua_State) -> c_int {
                 rel,
             );
         }
-        if !crate::states::machine::control_entry(L) {
+        if !crate::states::replica::control_entry(L) {
             luaL_error(
                 L,
                 c"cannot read '%s%s' here: require of files is only allowed in an entry from the control plane (a chunk run for a user's request), not in a hook, a collection or a finalizer at the close; require it when the script loads".as_ptr(),

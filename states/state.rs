@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Lua states: a name, a context, limits, and one Lua VM or one per
+//! States: a name, a context, limits, and one replica or one per
 //! possible CPU, each behind the lock of its context.
 //!
 //! This is the internal API later features call: [`State::run`] loads and
@@ -8,17 +8,17 @@
 //! the current CPU's replica. Both hold the replica's lock for the whole
 //! entry and give the entry a fresh instruction budget. States are shared
 //! as `Arc<State>`, so a packet path can hold one safely while the control
-//! plane destroys it: the VMs close when the last reference goes.
+//! plane destroys it: the replicas close when the last reference goes.
 
 use crate::glue::cpu;
 use crate::glue::net::NetRef;
-use crate::lua::vm::{Arg, Callee};
+use crate::lua::interp::{Arg, Callee};
 use crate::states::library::Runtime;
-use crate::states::machine::{
-    Apply, CallbackError, Description, ErrorKind, Machine, Owner, Resource, Results, RunError,
+use crate::states::replica::{
+    Apply, CallbackError, Description, ErrorKind, Owner, Replica, Resource, Results, RunError,
     Taken, TimeLimits,
 };
-use crate::states::softirq_vm::{Refused, SoftirqVm};
+use crate::states::softirq_replica::{Refused, SoftirqReplica};
 use crate::uapi::name::Name;
 use core::ffi::CStr;
 use kernel::alloc::{flags::GFP_KERNEL, Flags};
@@ -26,7 +26,7 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_mutex, Arc, Mutex};
 
-pub(crate) use crate::states::machine::{Context, Stats};
+pub(crate) use crate::states::replica::{Context, Stats};
 
 /// Default memory cap of a state: room for a megabyte of source text
 /// while it compiles, and for the tables of a packet filter.
@@ -60,7 +60,7 @@ pub(crate) struct Config {
     pub(crate) net: NetRef,
     /// Its context.
     pub(crate) context: Context,
-    /// Memory cap per VM, in bytes (0 for none, `process` states with
+    /// Memory cap per replica, in bytes (0 for none, `process` states with
     /// `unlimited` only).
     pub(crate) memory: usize,
     /// Instructions per entry (0 for none, `process` states with
@@ -69,14 +69,14 @@ pub(crate) struct Config {
     /// Whether a limit of 0 may mean "none": an operator's explicit choice,
     /// never a default (a forgotten field must not remove every bound).
     pub(crate) unlimited: bool,
-    /// One VM per possible CPU instead of one.
+    /// One replica per possible CPU instead of one.
     pub(crate) percpu: bool,
     /// The module's libraries and events sender (states/library.rs).
     pub(crate) runtime: &'static Runtime,
 }
 
 impl Config {
-    /// A single-VM state of the initial namespace in `context` with the
+    /// A single-replica state of the initial namespace in `context` with the
     /// default limits and the module's `runtime`.
     pub(crate) fn new(name: Name, context: Context, runtime: &'static Runtime) -> Self {
         Self {
@@ -135,16 +135,16 @@ impl ResultLimit {
     };
 }
 
-/// One VM behind the lock of its state's context.
-enum Replica {
-    Process(Pin<KBox<Mutex<Machine>>>),
-    Softirq(Pin<KBox<SoftirqVm>>),
+/// One replica behind the lock of its state's context.
+enum LockedReplica {
+    Process(Pin<KBox<Mutex<Replica>>>),
+    Softirq(Pin<KBox<SoftirqReplica>>),
 }
 
-impl Replica {
+impl LockedReplica {
     fn new(config: &Config) -> Result<Self> {
         let softirq = config.context == Context::Softirq;
-        let machine = Machine::new(
+        let replica = Replica::new(
             config.name,
             config.net,
             config.runtime,
@@ -154,20 +154,20 @@ impl Replica {
             config.context,
         )?;
         Ok(if softirq {
-            Replica::Softirq(KBox::pin_init(SoftirqVm::new(machine), GFP_KERNEL)?)
+            LockedReplica::Softirq(KBox::pin_init(SoftirqReplica::new(replica), GFP_KERNEL)?)
         } else {
-            Replica::Process(KBox::pin_init(
-                new_mutex!(machine, "lunatik_state_process"),
+            LockedReplica::Process(KBox::pin_init(
+                new_mutex!(replica, "lunatik_state_process"),
                 GFP_KERNEL,
             )?)
         })
     }
 
-    /// Runs `f` on the machine for the control plane (process context).
-    fn with<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
+    /// Runs `f` on the replica for the control plane (process context).
+    fn with<R>(&self, f: impl FnOnce(&mut Replica) -> R) -> R {
         match self {
-            Replica::Process(m) => f(&mut m.lock()),
-            Replica::Softirq(vm) => vm.with(f),
+            LockedReplica::Process(m) => f(&mut m.lock()),
+            LockedReplica::Softirq(softirq) => softirq.with(f),
         }
     }
 }
@@ -186,7 +186,7 @@ pub(crate) enum SlotError {
     Invalid,
 }
 
-/// A Lua state.
+/// A state: what a user names and runs (docs/architecture.md, "Words").
 ///
 /// # Invariants
 ///
@@ -196,7 +196,7 @@ pub(crate) enum SlotError {
 /// before anything else when it is dropped.
 pub(crate) struct State {
     config: Config,
-    replicas: KVec<Replica>,
+    replicas: KVec<LockedReplica>,
     cpus: KVec<u32>,
     /// Packets given the failure verdict without entering Lua (no memory
     /// to linearize them, or a same-CPU re-entry): errors of the state.
@@ -213,11 +213,11 @@ impl State {
         let mut cpus = KVec::new();
         if config.percpu {
             for id in cpu::possible() {
-                replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+                replicas.push(LockedReplica::new(&config)?, GFP_KERNEL)?;
                 cpus.push(id, GFP_KERNEL)?;
             }
         } else {
-            replicas.push(Replica::new(&config)?, GFP_KERNEL)?;
+            replicas.push(LockedReplica::new(&config)?, GFP_KERNEL)?;
         }
         Ok(Arc::new(
             Self {
@@ -235,11 +235,11 @@ impl State {
     }
 
     /// Makes every replica reachable from the packet path (see
-    /// [`SoftirqVm::expose`]); process states need nothing.
+    /// [`SoftirqReplica::expose`]); process states need nothing.
     pub(crate) fn expose(&self) {
         for replica in self.replicas.iter() {
-            if let Replica::Softirq(vm) = replica {
-                vm.expose();
+            if let LockedReplica::Softirq(softirq) = replica {
+                softirq.expose();
             }
         }
     }
@@ -254,7 +254,7 @@ impl State {
         &self.config
     }
 
-    /// Number of Lua VMs: one, or one per possible CPU.
+    /// Number of replicas: one, or one per possible CPU.
     pub(crate) fn replicas(&self) -> usize {
         self.replicas.len()
     }
@@ -284,7 +284,7 @@ impl State {
     ///
     /// Work the packet callbacks deferred since the last run is done
     /// first, so the chunk finds the queue empty (it is bounded,
-    /// states/machine/deferred.rs); a refusal of that work is logged but
+    /// states/replica/deferred.rs); a refusal of that work is logged but
     /// is not this chunk's error.
     pub(crate) fn run(
         &self,
@@ -320,7 +320,7 @@ impl State {
         Ok(out)
     }
 
-    /// Does the work the replicas deferred (states/machine.rs, `Deferred`).
+    /// Does the work the replicas deferred (states/replica.rs, `Deferred`).
     /// Every replica of a per-CPU state runs the same chunks, so the first
     /// replica's requests stand for all; a resource then calls the
     /// callback of the same id in whichever replica runs on its CPU.
@@ -389,7 +389,7 @@ impl State {
         each: impl FnMut(&[u8]) -> Result,
     ) -> Result<(), RunError> {
         let replica = self.replicas.get(n).ok_or(RunError {
-            kind: crate::states::machine::ErrorKind::Runtime,
+            kind: crate::states::replica::ErrorKind::Runtime,
             message: KVec::new(),
         })?;
         replica.with(|m| m.run(chunk, chunkname, each))
@@ -426,21 +426,21 @@ impl State {
         args: &[Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
     ) -> Result<R, SlotError> {
-        let Replica::Softirq(vm) = self.current() else {
+        let LockedReplica::Softirq(softirq) = self.current() else {
             // Slots are set by softirq-only libraries.
             return Err(SlotError::Empty);
         };
         // Until the chunk that attached the function has finished, the
         // state is not exposed: nothing is attached yet for the packet
         // path.
-        if !vm.is_exposed() {
+        if !softirq.is_exposed() {
             return Err(SlotError::Empty);
         }
-        self.enter_packet(vm, Callee::Slot(key), args, f)
+        self.enter_packet(softirq, Callee::Slot(key), args, f)
     }
 
     /// The packet path's one way into a replica, for [`State::call_slot`]
-    /// and [`Owner::callback`]: calls `callee` with `args` in `vm`, the
+    /// and [`Owner::callback`]: calls `callee` with `args` in `softirq`, the
     /// current CPU's replica, waiting for another CPU that holds it and
     /// refusing a re-entry on this CPU, or an entry before the state is
     /// exposed, which counts as an error of the state (`Busy`). A slot
@@ -453,12 +453,12 @@ impl State {
     #[inline(always)]
     fn enter_packet<R>(
         &self,
-        vm: &SoftirqVm,
+        softirq: &SoftirqReplica,
         callee: Callee<'_>,
         args: &[Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> Result<R, &'static [u8]>,
     ) -> Result<R, SlotError> {
-        let entered = vm.enter(|m| {
+        let entered = softirq.enter(|m| {
             if let Callee::Slot(key) = callee {
                 if !m.holds(key) {
                     return Err(SlotError::Empty);
@@ -470,7 +470,7 @@ impl State {
                     m.fail(message);
                     Err(SlotError::Invalid)
                 }
-                // Counted and reported by the machine.
+                // Counted and reported by the replica.
                 Err(e) => Err(SlotError::Failed(e.kind)),
             }
         });
@@ -483,7 +483,7 @@ impl State {
     /// The replica for the CPU this runs on. The CPU may change right after
     /// (in process context); that costs only contention, as each replica
     /// has its own lock.
-    fn current(&self) -> &Replica {
+    fn current(&self) -> &LockedReplica {
         let cpu = kernel::cpu::CpuId::current().as_u32();
         let n = self.cpus.iter().position(|&c| c == cpu).unwrap_or(0);
         // The invariant keeps `replicas` non-empty and as long as `cpus`.
@@ -498,7 +498,7 @@ impl State {
     }
 
     /// Operations waiting in the deferred queues of the replicas
-    /// (states/machine/deferred.rs), summed: work packet callbacks asked
+    /// (states/replica/deferred.rs), summed: work packet callbacks asked
     /// for, which the next chunk the control plane runs does.
     pub(crate) fn deferred(&self) -> usize {
         self.replicas.iter().map(|r| r.with(|m| m.deferred())).sum()
@@ -523,13 +523,13 @@ impl Owner for State {
         args: &[Arg<'_>],
         read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
     ) -> Result<(), CallbackError> {
-        let Replica::Softirq(vm) = self.current() else {
+        let LockedReplica::Softirq(softirq) = self.current() else {
             // Libraries give the packet path softirq states only; never
             // reached.
             self.refuse();
             return Err(CallbackError::Refused);
         };
-        self.enter_packet(vm, Callee::Callback(id), args, |r| read(r))
+        self.enter_packet(softirq, Callee::Callback(id), args, |r| read(r))
             .map_err(|e| match e {
                 SlotError::Busy => CallbackError::Refused,
                 // `Empty` is for slots only.

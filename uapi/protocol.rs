@@ -54,11 +54,11 @@ pub mod attr {
     pub const NAME: u16 = 1;
     /// Its context, a [`super::context`] value (u32).
     pub const CONTEXT: u16 = 2;
-    /// Memory cap per VM in bytes (uint: 4 or 8 bytes).
+    /// Memory cap per replica in bytes (uint: 4 or 8 bytes).
     pub const MEMORY: u16 = 3;
     /// Instructions per entry (uint).
     pub const BUDGET: u16 = 4;
-    /// One VM per possible CPU (flag).
+    /// One replica per possible CPU (flag).
     pub const PERCPU: u16 = 5;
     /// Chunk name for error messages (NUL-terminated string).
     pub const CHUNK_NAME: u16 = 6;
@@ -87,11 +87,11 @@ pub mod attr {
 
 /// Attributes of the `stats` set (`LUNATIK_A_STATS_*`).
 pub mod stats {
-    /// Number of VMs (u32).
+    /// Number of replicas (u32).
     pub const REPLICAS: u16 = 1;
     /// Bytes in use (uint).
     pub const MEMORY_USED: u16 = 2;
-    /// Sum of each VM's highest use (uint).
+    /// Sum of each replica's highest use (uint).
     pub const MEMORY_PEAK: u16 = 3;
     /// Entries (uint).
     pub const CALLS: u16 = 4;

@@ -12,14 +12,14 @@
 //! re-pointed between calls without any reference left dangling.
 //!
 //! The kernel lends memory as views for one call ([`DataArg`],
-//! [`KeptArg`], `vm::Lend`), or as views an object keeps ([`push_view`],
+//! [`KeptArg`], `interp::Lend`), or as views an object keeps ([`push_view`],
 //! [`attach`], [`detach`]: the `skb` of luanetfilter/skb.rs).
 //!
 //! `core`-only, shared with the host tests.
 
 use super::VIEWS;
 use crate::lua::ffi::*;
-use crate::lua::vm::Lend;
+use crate::lua::interp::Lend;
 use crate::lua::Lua;
 use core::cell::Cell;
 use core::ffi::c_void;
@@ -62,6 +62,11 @@ impl View {
     /// The number of bytes shown (0 once detached).
     pub fn len(&self) -> usize {
         self.len.get()
+    }
+
+    /// Whether the view shows no bytes (detached, or lent empty).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Whether the view refuses writes.
@@ -228,7 +233,7 @@ pub unsafe fn detach(view: *mut View) {
 }
 
 /// Memory given to a Lua function as a `data` view for one call
-/// (`vm::Arg::Lent`): attached while the function runs, detached when the
+/// (`interp::Arg::Lent`): attached while the function runs, detached when the
 /// call returns (a view the script kept then reads as empty).
 ///
 /// # Invariants
@@ -344,7 +349,7 @@ pub struct KeptArg<'a> {
 unsafe impl Lend for KeptArg<'_> {
     unsafe fn push(&self, L: *mut lua_State) -> *mut c_void {
         // SAFETY: `L` is in a protected call (the trait's contract), in
-        // which `vm::call` pushes its arguments; a raw read of the
+        // which `interp::call` pushes its arguments; a raw read of the
         // registry never raises.
         if let Some(view) = unsafe { self.push_kept(L) } {
             return view;

@@ -675,11 +675,11 @@ end
 for _, name in ipairs(sorted_keys(BASE)) do
 	add(name, _ENV[name], BASE[name])
 end
--- debug.traceback with its level kept below 2^31 - 1: lua/vm.rs passes
+-- debug.traceback with its level kept below 2^31 - 1: lua/interp/ passes
 -- levels up to C's INT_MAX to luaL_traceback, whose `level++` then
 -- overflows an int (undefined behaviour, which UBSan reports; the kernel's
 -- -fno-strict-overflow makes it wrap there). Found by seeds 1 and 1001 of
--- the host test; to drop once vm.rs clamps the level lower.
+-- the host test; to drop once lua/interp/ clamps the level lower.
 local traceback = debug.traceback
 local debug_lib = {
 	traceback = function(msg, level, ...)

@@ -97,7 +97,7 @@ result $? useragent_blocked_and_allowed
 # failing; requests started after the exec clearing it served again. A
 # request in flight while the table changes may go either way, so it does
 # not count. Nothing here polls the state while the block is set: a
-# packet finding its VM busy (in `lunatik exec`) is accepted unfiltered,
+# packet finding its replica busy (in `lunatik exec`) is accepted unfiltered,
 # and the hook's own counter also counts the retransmissions of requests
 # wget gave up on, so neither is evidence.
 # count_from LOG FROM WORD N: LOG has N lines WORD or more from line FROM on.
@@ -238,7 +238,7 @@ r=$?
 [ $r = 0 ] || diag "gc hook: $(cat $out)"
 result $r collecting_hook_keeps_working
 
-# A per-CPU state hooks every CPU's replica; each counts in its own VM.
+# A per-CPU state hooks every CPU's replica; each counts in its own.
 cat >/tmp/percpu.lua <<'LUA'
 local nf = require("linux.nf")
 local counts = require("rcu").table("percpu.counts")
@@ -250,9 +250,9 @@ require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN, ho
 end}
 LUA
 expect 0 sv run /tmp/percpu.lua softirq percpu && served &&
-	expect 0 sv exec percpu -e 'local total, vms = 0, 0
-		require("rcu").map(require("rcu").table("percpu.counts"), function(k, v) total = total + v vms = vms + 1 end)
-		return total > 0, vms >= 1' && [ "$(cat $out)" = "$(printf 'true\ttrue')" ] &&
+	expect 0 sv exec percpu -e 'local total, replicas = 0, 0
+		require("rcu").map(require("rcu").table("percpu.counts"), function(k, v) total = total + v replicas = replicas + 1 end)
+		return total > 0, replicas >= 1' && [ "$(cat $out)" = "$(printf 'true\ttrue')" ] &&
 	expect 0 sv stats percpu --json && jq -e ".[0].replicas == $(nproc)" $out >/dev/null &&
 	expect 0 sv stop percpu
 result $? percpu_state_hooks
@@ -270,7 +270,7 @@ result $? unregister_removes_hook
 # Deferred work from the packet path (docs/states.md, "Deferred work"):
 # a hook that unregisters itself over and over in its callback queues one
 # operation, nothing fails. Alternating between two hooks queues up to
-# the bound (64 a VM), then the callback fails with a Lua error saying so
+# the bound (64 a replica), then the callback fails with a Lua error saying so
 # (failopen: the request is served) and the state's memory stays under
 # its 256 KiB cap. The next chunk does the work: no hook is called after.
 calls() { sv stats "$1" --json >$out && jq '.[0].calls' $out; }

@@ -1,6 +1,6 @@
 # limit: 800 (seconds this suite's VM boot may take; see docs/testing.md)
 # Hardening: every entry of a softirq state ends within its time bound,
-# whatever the script does (VM loops, work hidden in C library functions,
+# whatever the script does (Lua loops, work hidden in C library functions,
 # finalizers, C stack overflows, print floods), from the control plane and
 # from a packet hook with traffic flowing; failing packet filters fail
 # closed (or open, when asked), also when two CPUs flood them at once.
@@ -36,7 +36,7 @@ INERT_HOOK='local nf = require("linux.nf") require("netfilter").register{pf = nf
 	hooknum = nf.inet.LOCAL_IN, mark = 0x7fffffff, hook = function() return nf.action.ACCEPT end}'
 # One runaway a line: its name, a bar, its source.
 cat >/tmp/runaways <<'EOF'
-vm_loop|while true do end
+lua_loop|while true do end
 pcall_loop|while true do pcall(function() while true do end end) end
 coroutines|while true do coroutine.wrap(function() for i = 1, 50000 do end end)() end
 nested_coroutines|local function nest(n) if n == 0 then for i = 1, 500 do end return end for i = 1, 100 do coroutine.wrap(nest)(n - 1) end end while true do nest(3) end

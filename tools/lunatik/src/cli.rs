@@ -31,7 +31,7 @@ pub enum ContextArg {
 /// The `percpu` word of `lunatik run`.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PercpuArg {
-    /// One Lua VM per possible CPU.
+    /// One replica per possible CPU.
     Percpu,
 }
 
@@ -46,13 +46,13 @@ pub enum Command {
         /// The state's context.
         #[arg(value_enum)]
         context: Option<ContextArg>,
-        /// One VM per possible CPU.
+        /// One replica per possible CPU.
         #[arg(value_enum)]
         percpu: Option<PercpuArg>,
         /// The state's name (default: the script's file name without .lua).
         #[arg(long)]
         name: Option<String>,
-        /// Memory cap per VM, in bytes, or with a K, M or G suffix.
+        /// Memory cap per replica, in bytes, or with a K, M or G suffix.
         #[arg(long, value_parser = parse_size)]
         memory: Option<u64>,
         /// Instructions per entry (0 for none, process states with

@@ -17,11 +17,11 @@ pub enum Attr {
     Name(String),
     /// Its context (`protocol::context`).
     Context(u32),
-    /// Memory cap per VM, in bytes.
+    /// Memory cap per replica, in bytes.
     Memory(u64),
     /// Instructions per entry.
     Budget(u64),
-    /// One VM per possible CPU.
+    /// One replica per possible CPU.
     Percpu,
     /// Chunk name for error messages.
     ChunkName(String),
@@ -89,11 +89,11 @@ pub enum RcuStat {
 /// An attribute of the `stats` set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stat {
-    /// Number of VMs.
+    /// Number of replicas.
     Replicas(u32),
     /// Bytes in use.
     MemoryUsed(u64),
-    /// Sum of each VM's highest use.
+    /// Sum of each replica's highest use.
     MemoryPeak(u64),
     /// Entries.
     Calls(u64),

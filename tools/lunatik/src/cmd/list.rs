@@ -198,12 +198,12 @@ pub(crate) fn cmd_list(json: bool) -> Result<(), Failure> {
         return print_json(&listed);
     }
     println!(
-        "{:<24} {:<8} {:>4} {:>12} {:>10} {:>8}",
-        "NAME", "CONTEXT", "VMS", "MEMORY", "CALLS", "ERRORS"
+        "{:<24} {:<8} {:>8} {:>12} {:>10} {:>8}",
+        "NAME", "CONTEXT", "REPLICAS", "MEMORY", "CALLS", "ERRORS"
     );
     for s in list {
         println!(
-            "{:<24} {:<8} {:>4} {:>12} {:>10} {:>8}",
+            "{:<24} {:<8} {:>8} {:>12} {:>10} {:>8}",
             s.name, s.context, s.replicas, s.memory_used, s.calls, s.errors
         );
         for a in &s.attachments {

@@ -90,9 +90,9 @@ pub(crate) fn cmd_stats(name: Option<String>, json: bool, namespace: bool) -> Re
             s.context,
             if s.percpu { ", per-CPU" } else { "" }
         );
-        println!("  vms             {}", s.replicas);
+        println!("  replicas        {}", s.replicas);
         println!(
-            "  memory          {} bytes in use, peak {}, cap {} per VM",
+            "  memory          {} bytes in use, peak {}, cap {} per replica",
             s.memory_used, s.memory_peak, s.memory_limit
         );
         println!("  budget          {} instructions per entry", s.budget);

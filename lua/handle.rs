@@ -92,8 +92,8 @@ impl<'a> Lua<'a> {
         }
     }
 
-    /// The raw thread, for the layers below libraries (the VM, the
-    /// machine) whose own functions take it.
+    /// The raw thread, for the layers below libraries (the interpreter, the
+    /// replica) whose own functions take it.
     pub fn as_ptr(&self) -> *mut lua_State {
         self.L.as_ptr()
     }
@@ -268,7 +268,7 @@ impl<'a> Lua<'a> {
     pub fn charge_bytes(&mut self, bytes: usize) {
         // SAFETY: `L` is the running thread of a protected call (type
         // invariant) of an accounted state (every state, kernel or host,
-        // is made by `vm::new_state`), where raising is allowed.
+        // is made by `interp::new_state`), where raising is allowed.
         unsafe { crate::lua::account::charge_bytes(self.as_ptr(), bytes) }
     }
 
@@ -452,17 +452,17 @@ impl<'a> Lua<'a> {
     }
 
     /// Keeps the function at absolute index `idx` among the state's
-    /// callbacks and returns its id (`vm::store_callback`). May raise.
+    /// callbacks and returns its id (`interp::store_callback`). May raise.
     pub fn store_callback(&mut self, idx: c_int) -> i64 {
         if idx < 1 || idx > self.top() || self.type_of(idx) != LUA_TFUNCTION {
             self.error(c"library error: no function to store");
         }
         // SAFETY: a protected call; `idx` is a live absolute index.
-        unsafe { crate::lua::vm::store_callback(self.as_ptr(), idx) }
+        unsafe { crate::lua::interp::store_callback(self.as_ptr(), idx) }
     }
 
     /// Keeps the function at absolute index `idx` in the registry under
-    /// `key`, replacing what was there (`vm::Callee::Slot` calls it). May
+    /// `key`, replacing what was there (`interp::Callee::Slot` calls it). May
     /// raise (memory).
     pub fn set_slot(&mut self, key: &'static u8, idx: c_int) {
         if idx < 1 || idx > self.top() || self.type_of(idx) != LUA_TFUNCTION {
@@ -489,7 +489,7 @@ impl<'a> Lua<'a> {
     }
 }
 
-/// A userdata type: values of `T` inside Lua, with one metatable per VM
+/// A userdata type: values of `T` inside Lua, with one metatable per interpreter
 /// made on first use: `__name` (by `luaL_newmetatable`), `__index` with
 /// the methods, the metamethods (a `__gc` for a `T` that owns something),
 /// and `__metatable`, so scripts can neither read nor replace it.
@@ -547,7 +547,7 @@ unsafe extern "C" fn finalize<T: Default + 'static>(L: *mut lua_State) -> c_int 
 }
 
 impl<T: 'static> Class<T> {
-    /// Pushes the class's metatable, made if this VM has none yet.
+    /// Pushes the class's metatable, made if this interpreter has none yet.
     fn push_metatable(&self, lua: &mut Lua<'_>) {
         // The metatable, and while it is made a table, a copy of the
         // metatable and a function.

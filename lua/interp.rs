@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The life of one Lua state, the same in the kernel and on the host, in
-//! four files: its sandbox (lua/vm/sandbox.rs: creating it, the
-//! standard libraries), `require` (lua/vm/require.rs: libraries and
-//! script files by name), running code in it (lua/vm/run.rs:
+//! The life of one interpreter, a `lua_State`, the same in the kernel and
+//! on the host, in four files: its sandbox (lua/interp/sandbox.rs: creating it, the
+//! standard libraries), `require` (lua/interp/require.rs: libraries and
+//! script files by name), running code in it (lua/interp/run.rs:
 //! chunks, results, errors, `print`, collections, the close) and calling
-//! into it from the kernel (lua/vm/call.rs: arguments, lent values,
-//! callbacks). Callers use them through this module, `crate::lua::vm`.
+//! into it from the kernel (lua/interp/call.rs: arguments, lent values,
+//! callbacks). Callers use them through this module, `crate::lua::interp`.
 //!
 //! `core`-only. The longjmp rule: every Lua call that may raise either runs
 //! inside `lua_pcall` or is itself a `lua_CFunction` that Lua calls in

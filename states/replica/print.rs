@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What a machine sends out: the kernel's `print`, and the messages (its
+//! What a replica sends out: the kernel's `print`, and the messages (its
 //! lines, the errors of callbacks) that go to the kernel log, prefixed
 //! with the state's name, and to the `events` group, within the
-//! machine's rate limit (states/ratelimit.rs).
+//! replica's rate limit (states/ratelimit.rs).
 
-use super::{ErrorKind, MachineData};
+use super::{ErrorKind, ReplicaData};
 use crate::lua::ffi::*;
-use crate::lua::vm;
+use crate::lua::interp;
 use crate::states::ratelimit::Verdict;
 use core::ffi::c_int;
 use kernel::prelude::*;
@@ -20,28 +20,28 @@ use kernel::str::BStr;
 /// # Safety
 ///
 /// Lua calls this as a C function, in protected mode, with `L` a thread
-/// of a running [`Machine`] (its extra space holds the machine's data).
+/// of a running [`Replica`] (its extra space holds the replica's data).
 pub(super) unsafe extern "C" fn print(L: *mut lua_State) -> c_int {
     // SAFETY: called by Lua in protected mode; print_line may raise (a
     // __tostring metamethod, memory, too many arguments) and nothing here
     // has a destructor until it has returned.
-    let msg = unsafe { vm::print_line(L) };
+    let msg = unsafe { interp::print_line(L) };
     // A line costs far more than an instruction (the kernel log, the
     // console, a netlink message), so each is charged as a few hundred,
     // and a print flood meets its deadline check as often as other work.
-    // SAFETY: `L` is a thread of a machine's state, which is accounted,
+    // SAFETY: `L` is a thread of a replica's state, which is accounted,
     // running `print` in protected mode, so the charge may raise into
     // that call; nothing here has a destructor yet (`msg` is a plain
     // slice).
     unsafe {
         crate::lua::account::lunatik_work(L, PRINT_UNITS + (msg.len() / 64) as core::ffi::c_long)
     };
-    // SAFETY: a running machine's extra space holds its data.
-    let data = unsafe { (*lua_getextraspace(L)).cast::<MachineData>() };
+    // SAFETY: a running replica's extra space holds its data.
+    let data = unsafe { (*lua_getextraspace(L)).cast::<ReplicaData>() };
     // No Lua call follows, so Rust values may live from here on; the
     // message stays on the Lua stack until this function returns.
-    // SAFETY: the extra space holds the running machine's data (type
-    // invariant of `Machine`), and nothing borrows its limit.
+    // SAFETY: the extra space holds the running replica's data (type
+    // invariant of `Replica`), and nothing borrows its limit.
     unsafe { emit(data, msg, None) };
     0
 }
@@ -51,14 +51,14 @@ const PRINT_UNITS: core::ffi::c_long = 256;
 
 /// Sends `msg` to the kernel log (prefixed with the state's name) and to
 /// the `events` listeners of the state's namespace, as an error of `kind`
-/// when given, within the machine's rate limit.
+/// when given, within the replica's rate limit.
 ///
 /// # Safety
 ///
-/// `data` must be the live data of a machine whose Lua code is running on
+/// `data` must be the live data of a replica whose Lua code is running on
 /// this thread (so nothing else uses its rate limit), and no reference to
 /// its `limit` field may exist.
-pub(super) unsafe fn emit(data: *mut MachineData, msg: &[u8], kind: Option<ErrorKind>) {
+pub(super) unsafe fn emit(data: *mut ReplicaData, msg: &[u8], kind: Option<ErrorKind>) {
     // SAFETY: by the function's contract; the fields are read or, for the
     // limit, updated through the pointer, never borrowed from the whole.
     let (name, net, events, atomic, verdict) = unsafe {

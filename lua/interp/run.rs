@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Running code in a Lua state: chunks in protected mode with a fresh
+//! Running code in an interpreter: chunks in protected mode with a fresh
 //! budget, their results and errors, the values a call returned, the
 //! kernel's `print` line, collections and the close.
 //!

@@ -11,7 +11,7 @@
 //! nothing drains the queue until the control plane next runs a chunk in
 //! the state (docs/states.md, "Deferred work").
 
-use super::{MachineData, Owner, Resource};
+use super::{Owner, ReplicaData, Resource};
 use crate::glue::net::NetRef;
 use crate::lua::account::Account;
 use crate::lua::ffi::*;
@@ -58,7 +58,7 @@ pub(crate) struct Refusal {
 /// over ([`crate::states::state::State::run`]).
 pub(crate) trait Deferred: Send + 'static {
     /// Whether the work lets the packet path reach the state: the state
-    /// is then exposed first (states/softirq_vm.rs).
+    /// is then exposed first (states/softirq_replica.rs).
     fn exposes(&self) -> bool;
 
     /// Does the work, in process context.
@@ -202,14 +202,14 @@ impl Taken {
 /// [`Deferred::repeat`]). The caller raises [`DeferError::message`] on
 /// failure.
 pub(crate) fn lua_defer<T: Deferred>(lua: &mut Lua<'_>, op: T) -> Result<(), DeferError> {
-    // SAFETY: every Lua thread in the module belongs to a live `Machine`
-    // (`Machine::new` is the only maker of states here), and a `Lua`
-    // handle exists only while its thread runs, so the machine is
+    // SAFETY: every Lua thread in the module belongs to a live `Replica`
+    // (`Replica::new` is the only maker of states here), and a `Lua`
+    // handle exists only while its thread runs, so the replica is
     // running, its extra space holds its data, and nothing else borrows
     // that data while its Lua code runs; the push is plain Rust, no Lua
     // call.
     unsafe {
-        let data = &mut *(*lua_getextraspace(lua.as_ptr())).cast::<MachineData>();
+        let data = &mut *(*lua_getextraspace(lua.as_ptr())).cast::<ReplicaData>();
         let flags = data.context.flags();
         data.pending.push(op, &mut data.account, flags)
     }

@@ -24,13 +24,13 @@ pub type Library = (&'static CStr, lua_CFunction);
 
 /// Where `require` looks for the libraries this file does not have: the
 /// kernel's registry of libraries (states/library.rs), or a plain list.
-/// The VM receives it; it never names a library of its own beyond
+/// The interpreter receives it; it never names a library of its own beyond
 /// [`BUILTIN`].
 pub trait Modules: Sync + 'static {
     /// The opener of the library called `name`, if there is one.
     fn find(&self, name: &[u8]) -> Option<lua_CFunction>;
 
-    /// The loader of script files (lua/vm/require.rs): a `lua_CFunction`
+    /// The loader of script files (lua/interp/require.rs): a `lua_CFunction`
     /// called with a path relative to `/lib/modules/lua` (such as
     /// `"a/b.lua"`) that returns the compiled chunk, or nothing when there
     /// is no such file, and raises for any other failure. `None` (the

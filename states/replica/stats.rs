@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A machine's figures: the counters it keeps as it runs, and the
+//! A replica's figures: the counters it keeps as it runs, and the
 //! statistics copied out of it under its lock, or summed over a state's
 //! replicas, for `GET` (docs/control.md).
 
 use super::LAST_ERROR_MAX;
 
-/// Counters and the last error of one machine; read under its lock.
+/// Counters and the last error of one replica; read under its lock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {
     /// Entries (runs and calls).
@@ -19,7 +19,7 @@ pub(crate) struct Counters {
     pub(crate) last_error_len: usize,
 }
 
-/// Statistics of a machine, copied out under its lock, or of a state,
+/// Statistics of a replica, copied out under its lock, or of a state,
 /// summed over its replicas ([`Stats::add`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stats {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The sandbox of a Lua state: creating it with an accounted allocator
+//! The sandbox of an interpreter: creating it with an accounted allocator
 //! and opening the standard libraries scripts get (docs/architecture.md,
-//! "Lua in the kernel"), with `require` (lua/vm/require.rs) over the
+//! "Lua in the kernel"), with `require` (lua/interp/require.rs) over the
 //! libraries the caller lists ([`Modules`]).
 //!
 //! `core`-only. The longjmp rule: every Lua call that may raise either runs
@@ -146,7 +146,7 @@ pub unsafe fn new_state<A: RawAlloc>(account: *mut Account, seed: u32) -> *mut l
 /// `debug.traceback`, with `print` as given, `package`,
 /// `_LUNATIK_VERSION` and `require` for those (by name), the built-in
 /// library (`byteorder`), `extra`'s libraries and its script files
-/// (lua/vm/require.rs).
+/// (lua/interp/require.rs).
 ///
 /// # Safety
 ///

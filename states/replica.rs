@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One Lua VM in the kernel: a `lua_State` with its accounting, its
-//! statistics and the kernel's `print`, and what libraries reach their
-//! state through. This file is the VM itself; the rest is by job:
-//! how an entry fails (error.rs), the figures (stats.rs), what the VM
+//! One replica, a Lua interpreter of a state: a `lua_State` with its
+//! accounting, its statistics and the kernel's `print`, and what
+//! libraries reach their state through. This file is the replica itself; the rest is by job:
+//! how an entry fails (error.rs), the figures (stats.rs), what the replica
 //! sends out (print.rs), what calls into a state (resource.rs), the
 //! work a chunk defers (deferred.rs) and what a library learns of the
-//! machine running it (running.rs), all in states/machine/ and used
+//! replica running it (running.rs), all in states/replica/ and used
 //! through this module.
 //!
-//! A [`Machine`] is not synchronised: [`crate::states::state`] keeps each
+//! A [`Replica`] is not synchronised: [`crate::states::state`] keeps each
 //! one behind the lock of its context and only calls it with that lock
 //! held.
 //!
 //! The longjmp rule (docs/architecture.md, "The longjmp rule"): every
-//! entry goes through [`crate::lua::vm`], which calls Lua in protected mode;
-//! the `lua_CFunction`s here hold no value with a destructor across a Lua
+//! entry goes through [`crate::lua::interp`], which calls Lua in
+//! protected mode; the `lua_CFunction`s here hold no value with a destructor across a Lua
 //! call that may raise.
 
 mod deferred;
@@ -35,7 +35,7 @@ use crate::glue::kalloc::KernelAlloc;
 use crate::glue::net::NetRef;
 use crate::lua::account::{Account, Kill};
 use crate::lua::ffi::*;
-use crate::lua::vm;
+use crate::lua::interp;
 use crate::states::library::Runtime;
 use crate::states::ratelimit::RateLimit;
 use crate::uapi::name::Name;
@@ -52,7 +52,7 @@ use print::{emit, print};
 
 /// Where a state may be entered from, which decides its lock and how it
 /// allocates. Fixed when the state is made and stored once, in each of
-/// its machines; everything else asks for it ([`lua_context`],
+/// its replicas; everything else asks for it ([`lua_context`],
 /// [`Context::flags`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Context {
@@ -78,18 +78,18 @@ impl Context {
     }
 }
 
-/// Machines alive in the module: what leak checks compare.
+/// Replicas alive in the module: what leak checks compare.
 static LIVE: Atomic<i64> = Atomic::new(0);
 
-/// Number of Lua VMs currently alive in the module.
-pub(crate) fn live_machines() -> i64 {
+/// Number of replicas currently alive in the module.
+pub(crate) fn live_replicas() -> i64 {
     LIVE.load(Relaxed)
 }
 
 /// Wall-clock time an entry may take, by kind of entry; 0 for no limit.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TimeLimits {
-    /// A call of a function from the kernel ([`Machine::call`]).
+    /// A call of a function from the kernel ([`Replica::call`]).
     pub(crate) call_ns: u64,
     /// Everything else: running a chunk, collecting, closing.
     pub(crate) run_ns: u64,
@@ -108,17 +108,17 @@ impl TimeLimits {
 /// `print` prefixes, the namespace its events go to and their rate limit.
 /// It lives in its own allocation so its address is stable for the life of
 /// the `lua_State`.
-struct MachineData {
+struct ReplicaData {
     account: Account,
     /// The state's context; `account.atomic` mirrors it for the
     /// allocator.
     context: Context,
     time: TimeLimits,
     /// Whether entries may sleep: a process state, or a softirq state
-    /// not yet reachable from the packet path (states/softirq_vm.rs).
+    /// not yet reachable from the packet path (states/softirq_replica.rs).
     preemptible: bool,
     /// Whether the running entry is a chunk the control plane runs for a
-    /// user's request ([`Machine::run`]), in the requesting task: the only
+    /// user's request ([`Replica::run`]), in the requesting task: the only
     /// entries that may read script files with that user's root and
     /// credentials (states/script.rs). Hooks, kfuncs, collections and the
     /// close (finalizers, maybe in a kernel worker) are not.
@@ -135,7 +135,7 @@ struct MachineData {
     pending: deferred::Queue,
 }
 
-/// One Lua VM.
+/// One replica.
 ///
 /// # Invariants
 ///
@@ -143,15 +143,15 @@ struct MachineData {
 /// allocator user data is `&mut (*data).account` and whose extra space
 /// holds `data`; `data` came from `KBox::into_raw` and is freed only after
 /// `L` is closed. Lua touches `data` only during calls made through `self`.
-pub(crate) struct Machine {
+pub(crate) struct Replica {
     L: NonNull<lua_State>,
-    data: NonNull<MachineData>,
+    data: NonNull<ReplicaData>,
 }
 
-// SAFETY: a Lua state is plain memory, not tied to the thread that made it;
+// SAFETY: an interpreter is plain memory, not tied to the thread that made it;
 // the owner moves it between threads only behind a lock (see the module
 // documentation), so it is never used from two threads at once.
-unsafe impl Send for Machine {}
+unsafe impl Send for Replica {}
 
 /// The kernel's monotonic clock for entry deadlines and timings: usable
 /// from any context, NMI included, and cheap.
@@ -164,12 +164,12 @@ fn clock() -> u64 {
 fn relax() {
     // SAFETY: only preemptible entries relax: those of process states and
     // of softirq states not yet exposed to the packet path, which run Lua
-    // under a mutex, where sleeping is allowed (states/softirq_vm.rs).
+    // under a mutex, where sleeping is allowed (states/softirq_replica.rs).
     unsafe { crate::glue::cpu::cond_resched() }
 }
 
-impl Machine {
-    /// A new VM for the state `name` with the standard libraries open, a
+impl Replica {
+    /// A new replica for the state `name` with the standard libraries open, a
     /// memory cap of `memory` bytes and `budget` instructions per entry
     /// (0 for no limit), and wall-clock `time` per entry. In a softirq
     /// `context`, every allocation of the state is atomic slab memory (see
@@ -188,7 +188,7 @@ impl Machine {
     ) -> Result<Self> {
         let atomic = context.atomic();
         let data = KBox::new(
-            MachineData {
+            ReplicaData {
                 account: Account {
                     limit: memory,
                     budget,
@@ -225,35 +225,35 @@ impl Machine {
         // SAFETY: `data` is a fresh, exclusive allocation that outlives the
         // state: `Drop` (or the failure paths below) closes the state first.
         let L =
-            unsafe { vm::new_state::<KernelAlloc>(&raw mut (*data.as_ptr()).account, seed as u32) };
+            unsafe { interp::new_state::<KernelAlloc>(&raw mut (*data.as_ptr()).account, seed as u32) };
         let Some(L) = NonNull::new(L) else {
             // SAFETY: `data` came from KBox::leak and Lua never saw it.
             drop(unsafe { KBox::from_raw(data.as_ptr()) });
             return Err(ENOMEM);
         };
-        // From here on, dropping `machine` closes the state and frees `data`.
-        let machine = Machine { L, data };
+        // From here on, dropping `replica` closes the state and frees `data`.
+        let replica = Replica { L, data };
         LIVE.add(1, Relaxed);
         // SAFETY: the extra space of the main thread is ours to fill; new
         // threads copy it, so every thread of the state can find `data`.
         unsafe { *lua_getextraspace(L.as_ptr()) = data.as_ptr().cast::<c_void>() };
         // SAFETY: a fresh, idle state.
-        unsafe { vm::open_libs(L.as_ptr(), seed, print, runtime) }.map_err(|_| ENOMEM)?;
-        Ok(machine)
+        unsafe { interp::open_libs(L.as_ptr(), seed, print, runtime) }.map_err(|_| ENOMEM)?;
+        Ok(replica)
     }
 
-    /// The allocation flags matching this machine's context.
+    /// The allocation flags matching this replica's context.
     fn flags(&self) -> Flags {
         self.data().context.flags()
     }
 
-    fn data(&self) -> &MachineData {
+    fn data(&self) -> &ReplicaData {
         // SAFETY: Lua is idle whenever `self` is borrowed outside an entry
         // (type invariant), so nothing writes `data` meanwhile.
         unsafe { self.data.as_ref() }
     }
 
-    fn data_mut(&mut self) -> &mut MachineData {
+    fn data_mut(&mut self) -> &mut ReplicaData {
         // SAFETY: `data` came from `KBox::into_raw` and lives until `L`
         // is closed in `drop` (type invariant); Lua touches it only during
         // calls made through `self`, and `&mut self` means none is running
@@ -275,13 +275,13 @@ impl Machine {
         self.limit_time(false);
         self.data_mut().control = true;
         // SAFETY: `&mut self` gives exclusive use of the idle state.
-        let status = unsafe { vm::run(L, chunk, chunkname) };
+        let status = unsafe { interp::run(L, chunk, chunkname) };
         self.data_mut().control = false;
         let outcome = match status {
             Ok(()) => {
                 // SAFETY: `run` just succeeded; its results are on the stack
                 // until the settop below.
-                let copied = unsafe { vm::results(L) }.try_for_each(&mut each);
+                let copied = unsafe { interp::results(L) }.try_for_each(&mut each);
                 copied.map_err(|_| self.no_memory())
             }
             Err(status) => Err(self.error(status)),
@@ -302,17 +302,17 @@ impl Machine {
     }
 
     /// Whether the registry holds a function under `key` (see
-    /// [`vm::Callee::Slot`]).
+    /// [`interp::Callee::Slot`]).
     pub(crate) fn holds(&mut self, key: &'static u8) -> bool {
         // SAFETY: `&mut self` gives exclusive use of the idle state.
-        unsafe { vm::slot_holds_function(self.L.as_ptr(), key) }
+        unsafe { interp::slot_holds_function(self.L.as_ptr(), key) }
     }
 
     /// Forgets callback `id` (a resource that calls it is gone).
     pub(crate) fn drop_callback(&mut self, id: i64) {
         // SAFETY: the state is idle; dropping a callback neither allocates
         // nor raises (it replaces an existing entry).
-        unsafe { vm::drop_callback(self.L.as_ptr(), id) }
+        unsafe { interp::drop_callback(self.L.as_ptr(), id) }
     }
 
     /// Counts a failure found after an entry succeeded in Lua's eyes (a
@@ -334,21 +334,21 @@ impl Machine {
     /// the rate limit), since nobody waits for a callback's result.
     pub(crate) fn call<R>(
         &mut self,
-        func: vm::Callee<'_>,
-        args: &[vm::Arg<'_>],
+        func: interp::Callee<'_>,
+        args: &[interp::Arg<'_>],
         f: impl FnOnce(&Results<'_>) -> R,
     ) -> Result<R, RunError> {
         let L = self.L.as_ptr();
         self.limit_time(true);
         // SAFETY: `&mut self` gives exclusive use of the idle state.
-        let outcome = match unsafe { vm::call(L, func, args) } {
+        let outcome = match unsafe { interp::call(L, func, args) } {
             Ok(()) => Ok(f(&Results {
                 L,
-                _machine: core::marker::PhantomData,
+                _replica: core::marker::PhantomData,
             })),
             Err(status) => {
                 let e = self.error(status);
-                // SAFETY: `data` is this machine's; Lua is idle and nothing
+                // SAFETY: `data` is this replica's; Lua is idle and nothing
                 // borrows the limit.
                 unsafe { emit(self.data.as_ptr(), &e.message, Some(e.kind)) };
                 Err(e)
@@ -370,10 +370,10 @@ impl Machine {
     }
 
     /// The error of the entry that just failed with `status`, recorded as
-    /// the machine's last error.
+    /// the replica's last error.
     fn error(&mut self, status: c_int) -> RunError {
         // SAFETY: the failed entry left its message on top of the stack.
-        let message = unsafe { vm::error_message(self.L.as_ptr()) };
+        let message = unsafe { interp::error_message(self.L.as_ptr()) };
         // The account knows whether the budget or the deadline stopped
         // the entry; the message text may be anything a script raised.
         let kind = if self.data().account.killed != Kill::None {
@@ -432,10 +432,10 @@ impl Machine {
         self.limit_time(false);
         // SAFETY: the state is idle; a full collection runs finalizers in
         // protected mode.
-        unsafe { vm::collect(self.L.as_ptr()) }
+        unsafe { interp::collect(self.L.as_ptr()) }
     }
 
-    /// The machine's statistics.
+    /// The replica's statistics.
     pub(crate) fn stats(&self) -> Stats {
         let d = self.data();
         Stats {
@@ -453,42 +453,42 @@ impl Machine {
     }
 }
 
-/// The results of a successful [`Machine::call`], valid during the
+/// The results of a successful [`Replica::call`], valid during the
 /// callback that receives them.
 ///
 /// # Invariants
 ///
-/// `L` is the main thread of the machine borrowed for `'a`, whose last
+/// `L` is the main thread of the replica borrowed for `'a`, whose last
 /// call succeeded; its results stay on the stack, untouched, for as long
-/// as the value lives (only `Machine::call` makes one, for its callback).
+/// as the value lives (only `Replica::call` makes one, for its callback).
 pub(crate) struct Results<'a> {
     L: *mut lua_State,
-    _machine: core::marker::PhantomData<&'a mut Machine>,
+    _replica: core::marker::PhantomData<&'a mut Replica>,
 }
 
 impl Results<'_> {
     /// Number of results.
     pub(crate) fn len(&self) -> usize {
         // SAFETY: the call succeeded and its results are still on the stack.
-        unsafe { vm::result_count(self.L) }
+        unsafe { interp::result_count(self.L) }
     }
 
     /// Result `n` (from 0); `Nil` past the last.
-    pub(crate) fn get(&self, n: usize) -> vm::Value<'_> {
+    pub(crate) fn get(&self, n: usize) -> interp::Value<'_> {
         // SAFETY: the call succeeded and its results are still on the
         // stack for as long as `self` lives (type invariant); the value
         // borrows from `self`.
-        unsafe { vm::value_at(self.L, n) }
+        unsafe { interp::value_at(self.L, n) }
     }
 }
 
-impl Drop for Machine {
+impl Drop for Replica {
     fn drop(&mut self) {
         // The last finalizers run as one entry, under a run's limits.
         self.limit_time(false);
         // SAFETY: the state is idle and never used again; closing it frees
         // every block through the allocator, which still reaches `data`.
-        unsafe { vm::close(self.L.as_ptr()) };
+        unsafe { interp::close(self.L.as_ptr()) };
         // SAFETY: `data` came from KBox::leak; Lua is gone.
         let mut data = unsafe { KBox::from_raw(self.data.as_ptr()) };
         // Work a packet callback deferred and no chunk took: it is never

@@ -6,7 +6,7 @@
 use crate::uapi::protocol::error_kind;
 use kernel::prelude::*;
 
-/// Bytes of the last error kept in a machine's statistics.
+/// Bytes of the last error kept in a replica's statistics.
 pub(crate) const LAST_ERROR_MAX: usize = 256;
 
 /// How an entry into Lua failed.

@@ -5,7 +5,7 @@
 //! [`Owner`] (docs/architecture.md, "Deferred work and resources").
 
 use super::Results;
-use crate::lua::vm;
+use crate::lua::interp;
 use kernel::prelude::*;
 
 /// A state as the kernel objects that call into it see it (a netfilter
@@ -19,7 +19,7 @@ pub(crate) trait Owner: Sync {
     fn callback(
         &self,
         id: i64,
-        args: &[vm::Arg<'_>],
+        args: &[interp::Arg<'_>],
         read: &mut dyn FnMut(&Results<'_>) -> Result<(), &'static [u8]>,
     ) -> Result<(), CallbackError>;
 
@@ -35,7 +35,7 @@ pub(crate) enum CallbackError {
     /// or a state the packet path may not enter. Counted by the state.
     Refused,
     /// Lua ran and failed, or `read` refused its results. Counted and
-    /// reported by the machine.
+    /// reported by the replica.
     Failed,
 }
 
