@@ -82,8 +82,9 @@ $(BPF_OUT)/%.o: luaxdp/bpf/%.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BP
 $(BPF_OUT)/sni_luaxdp.o: luaxdp/bpf/sni.bpf.c luaxdp/bpf/lua_kfuncs.h luaxdp/bpf/tls.h $(BPF_OUT)/vmlinux.h
 	clang$(LLVM) $(BPF_CFLAGS) -DLUAXDP -DSTATE='"examples/filter/sni"' -c $< -o $@
 
-# The lunatik command-line tool and the selftests' traffic generators and
-# netlink fuzzer (selftests/tools), all copied into the selftest VM;
+# The lunatik command-line tool and the selftests' traffic generators,
+# netlink fuzzer and fault injector (selftests/tools), all copied into the
+# selftest VM;
 # `make install` installs only the command.
 cli:
 	cargo build --release --locked -p lunatik -p lunatik-selftest-tools
@@ -132,7 +133,8 @@ vm: module cli bpf
 # /lib/modules/RELEASE/extra (RELEASE is KDIR's kernel release) and its
 # modules.dep, the lunatik command, its man pages and shell completions
 # (generated from the command's own definition) under PREFIX, and the
-# examples under /lib/modules/lua/examples. DESTDIR stages it all into
+# examples under /lib/modules/lua/examples and the Lua modules of lib/
+# (net, struct) under /lib/modules/lua. DESTDIR stages it all into
 # another root (the selftest VM's, for one).
 PREFIX ?= /usr/local
 KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
@@ -144,6 +146,7 @@ BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 GENDOC = build/gendoc
+LUALIB = $(wildcard lib/*.lua)
 # depmod works on DESTDIR's tree, not the running system's, when staging.
 DEPMOD = depmod $(if $(DESTDIR),-b $(abspath $(DESTDIR))) $(KRELEASE)
 
@@ -163,6 +166,7 @@ install:
 	install -m 644 $(GENDOC)/completions/_lunatik $(ZSHDIR)/_lunatik
 	install -m 644 $(GENDOC)/completions/lunatik.fish $(FISHDIR)/lunatik.fish
 	cd examples && find . -name '*.lua' -exec install -D -m 644 {} $(abspath $(SCRIPTDIR))/examples/{} \;
+	install -D -m 644 -t $(SCRIPTDIR) $(LUALIB)
 
 # Removes what `make install` put in place (with the same DESTDIR, PREFIX
 # and KDIR), and the directories it leaves empty.
@@ -170,6 +174,7 @@ uninstall:
 	rm -f $(MODDIR)/lunatik.ko $(BINDIR)/lunatik $(MANDIR)/lunatik.1 $(MANDIR)/lunatik-*.1
 	rm -f $(BASHDIR)/lunatik $(ZSHDIR)/_lunatik $(FISHDIR)/lunatik.fish
 	rm -rf $(SCRIPTDIR)/examples
+	rm -f $(addprefix $(SCRIPTDIR)/,$(notdir $(LUALIB)))
 	-rmdir $(MODDIR) $(SCRIPTDIR) 2>/dev/null
 	if [ -d $(DESTDIR)/lib/modules/$(KRELEASE) ]; then $(DEPMOD); fi
 

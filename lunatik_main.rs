@@ -40,6 +40,7 @@ mod luadata;
 mod lualinux;
 mod luanetfilter;
 mod luarcu;
+mod luaset;
 mod luaxdp;
 
 // Layer 4, control plane.
@@ -56,6 +57,7 @@ static LIBRARIES: &[&Library] = &[
     &luadata::LIBRARY,
     &lualinux::LIBRARY,
     &luarcu::LIBRARY,
+    &luaset::LIBRARY,
     &luanetfilter::LIBRARY,
     &luaxdp::LIBRARY,
 ];

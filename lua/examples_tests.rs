@@ -289,3 +289,54 @@ fn scanblock_blocks_scanners_and_forgets_by_time() {
         Ok("1000 0 0")
     );
 }
+
+/// `dns(name)`: an IPv4 UDP datagram to port 53 holding a DNS query for
+/// `name`, as a data view.
+const DNS: &str = r#"
+function dns(name)
+	local q = string.pack(">I2I2I2I2I2I2", 0x1234, 0x0100, 1, 0, 0, 0)
+	for label in name:gmatch("[^.]+") do q = q .. string.char(#label) .. label end
+	q = q .. "\0" .. string.pack(">I2I2", 1, 1)
+	local u = string.pack(">I2I2I2I2", 40000, 53, 8 + #q, 0) .. q
+	local s = string.pack(">BBI2I2I2BBI2", 0x45, 0, 20 + #u, 0, 0, 64, 17, 0) .. "\10\0\0\1\10\0\0\2" .. u
+	local d = data.new(#s)
+	d:setstring(0, s)
+	return d
+end
+"#;
+
+#[test]
+fn dnsset_drops_listed_names_and_names_under_them() {
+    let list = "local t = {} for i = 1, 1000 do t[i] = 'h' .. i .. '.Blocked.example' end return t";
+    let mut s = with_files(
+        include_str!("../examples/dnsset.lua"),
+        &[("dnsset.list", list)],
+    );
+    s.run(DNS).unwrap();
+    let verdicts = s
+        .run(
+            "local out = {}
+             for _, n in ipairs({'h7.blocked.example', 'x.h1000.blocked.example', 'H1.BLOCKED.EXAMPLE',
+                    'blocked.example', 'h1001.blocked.example', 'h7.blocked.example.org'}) do
+                out[#out + 1] = hook(1, dns(n))
+             end
+             return table.concat(out, ','), queries, blocked, labels[1], listed",
+        )
+        .unwrap();
+    assert_eq!(verdicts, ["0,0,0,1,1,1", "6", "3", "3", "1000"]);
+    // A list of names to labels counts the drops per label.
+    let list = "return { ['ads.example'] = 1, ['mal.example'] = 2, ['both.example'] = 3 }";
+    let mut s = with_files(
+        include_str!("../examples/dnsset.lua"),
+        &[("dnsset.list", list)],
+    );
+    s.run(DNS).unwrap();
+    let counts = s
+        .run(
+            "for _, n in ipairs({'a.ads.example', 'mal.example', 'x.mal.example', 'both.example',
+                    'example'}) do hook(1, dns(n)) end
+             return labels[1], labels[2], labels[3], blocked, queries",
+        )
+        .unwrap();
+    assert_eq!(counts, ["1", "2", "1", "4", "5"]);
+}

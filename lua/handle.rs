@@ -198,6 +198,77 @@ impl<'a> Lua<'a> {
         }
     }
 
+    /// The raw length of the table argument `arg` (`#t` without
+    /// metamethods); 0 for a value that has none.
+    pub fn raw_len(&self, arg: c_int) -> u64 {
+        // SAFETY: reading a raw length never raises; any index is
+        // acceptable.
+        unsafe { lua_rawlen(self.as_ptr(), arg) }
+    }
+
+    /// Pushes `t[i]` of the table argument `arg`, without metamethods, and
+    /// returns its type; read it with the `*_at` methods, then
+    /// [`Lua::pop`] it. May raise (no stack room, or `arg` not a table).
+    pub fn raw_get_index(&mut self, arg: c_int, i: i64) -> c_int {
+        if arg < 1 || arg > self.args || self.type_of(arg) != LUA_TTABLE {
+            self.error(c"library error: no table argument");
+        }
+        self.grow();
+        // SAFETY: `arg` is a table argument (checked above) and there is
+        // room for the value (`grow`); a raw read never raises.
+        unsafe { lua_rawgeti(self.as_ptr(), arg, i) }
+    }
+
+    /// Steps a traversal of the table argument `arg`: pops the key this
+    /// call pushed last (push nil to start) and pushes the next key and its
+    /// value, returning true; at the end pushes nothing and returns false.
+    /// The table must not change during the traversal. May raise (an
+    /// invalid key, no stack room).
+    pub fn next(&mut self, arg: c_int) -> bool {
+        if arg < 1 || arg > self.args || self.type_of(arg) != LUA_TTABLE {
+            self.error(c"library error: no table argument");
+        }
+        self.room(1);
+        if self.top() - 1 < self.kept {
+            self.error(c"library error: pop below the arguments or a lent userdata");
+        }
+        self.reserve(2);
+        // SAFETY: a protected call, so an invalid key raises into its
+        // `lua_pcall`; `arg` is a table argument and the key on top was
+        // pushed by this call (checked above), with room for two values.
+        unsafe { lua_next(self.as_ptr(), arg) != 0 }
+    }
+
+    /// The bytes of the string at stack index `idx` (negative from the
+    /// top), without converting numbers; `None` for any other type. The
+    /// bytes live while the value stays on the stack, so they are borrowed
+    /// from the handle: nothing can pop the value while they are used.
+    pub fn bytes_at(&self, idx: c_int) -> Option<&[u8]> {
+        if self.type_of(idx) != LUA_TSTRING {
+            return None;
+        }
+        let mut len = 0usize;
+        // SAFETY: the value is a string (checked above), so lua_tolstring
+        // neither converts nor raises; Lua strings never move and live
+        // while their slot holds them, which the borrow of `self` keeps
+        // (every pop takes `&mut self`).
+        unsafe {
+            let p = lua_tolstring(self.as_ptr(), idx, &mut len);
+            Some(core::slice::from_raw_parts(p.cast(), len))
+        }
+    }
+
+    /// The integer at stack index `idx` (negative from the top), if it is
+    /// one (a float-free build has no other numbers).
+    pub fn integer_at(&self, idx: c_int) -> Option<i64> {
+        // SAFETY: reading never raises or converts; any index is
+        // acceptable.
+        unsafe {
+            (lua_isinteger(self.as_ptr(), idx) != 0)
+                .then(|| lua_tointegerx(self.as_ptr(), idx, core::ptr::null_mut()))
+        }
+    }
+
     /// The value on top as a boolean (Lua's truth: all but nil and false).
     pub fn top_bool(&self) -> bool {
         // SAFETY: reading never raises.

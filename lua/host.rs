@@ -18,6 +18,28 @@ pub mod luadata {
     pub mod data;
 }
 pub use luadata::data;
+/// `set` at its path in the module, with the host's stand-in for the
+/// kernel's RNG where luaset/mod.rs has it.
+#[path = "../luaset"]
+pub mod luaset {
+    pub mod index;
+    pub mod set;
+    pub mod storage;
+
+    /// A random `u64` for a set's hash key: std's per-process random
+    /// hasher keys, stirred with a counter.
+    fn random() -> u64 {
+        use std::hash::BuildHasher;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        std::collections::hash_map::RandomState::new()
+            .hash_one(COUNT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+/// `rcu`'s hash where luaset/index.rs finds it.
+pub mod luarcu {
+    pub use super::siphash;
+}
 #[path = "../luarcu/quota.rs"]
 pub mod quota;
 #[path = "../states/ratelimit.rs"]
@@ -78,10 +100,14 @@ fn host_clock() -> u64 {
 
 /// The host's libraries beyond the Lua core's: the `core`-only ones.
 #[cfg(not(test))]
-static LIBRARIES: &[interp::Library] = &[(c"data", data::OPEN)];
+static LIBRARIES: &[interp::Library] = &[(c"data", data::OPEN), (c"set", luaset::set::OPEN)];
 /// The tests add a library written against the safe handle.
 #[cfg(test)]
-static LIBRARIES: &[interp::Library] = &[(c"data", data::OPEN), (c"handletest", lua_tests::open)];
+static LIBRARIES: &[interp::Library] = &[
+    (c"data", data::OPEN),
+    (c"set", luaset::set::OPEN),
+    (c"handletest", lua_tests::open),
+];
 
 /// The host's `require`: its libraries and, for script files, [`FILES`].
 struct HostModules(&'static [interp::Library]);
@@ -115,6 +141,9 @@ pub static FILES: &[(&str, &[u8])] = &[
         "needs.lua",
         b"local s = require('string'); return s.rep('x', 3)",
     ),
+    // The Lua modules `make install` puts under /lib/modules/lua (lib/).
+    ("net.lua", include_bytes!("../lib/net.lua")),
+    ("struct.lua", include_bytes!("../lib/struct.lua")),
     // A precompiled chunk's signature, "\27Lua": refused as bytecode.
     ("binary.lua", b"\x1bLua\x55\x00"),
 ];
@@ -322,6 +351,9 @@ mod fuzz_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
+#[path = "../lib/tests.rs"]
+mod lib_tests;
+#[cfg(test)]
 mod lua_tests;
 #[cfg(test)]
 mod ratelimit_tests;
@@ -334,5 +366,8 @@ mod require_tests;
 mod rewrite_tests;
 #[cfg(all(test, lunatik_sanitize))]
 mod sanitizer_tests;
+#[cfg(test)]
+#[path = "../luaset/tests.rs"]
+mod set_tests;
 #[cfg(test)]
 mod tests;

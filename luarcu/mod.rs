@@ -21,7 +21,7 @@ mod rcu;
 /// The keyed hash of the buckets (`core`-only, shared with the host
 /// tests).
 #[allow(unreachable_pub, dead_code)]
-mod siphash;
+pub(crate) mod siphash;
 /// The tables of each namespace and the index of its named tables.
 mod space;
 /// The lock-free hash tables.

@@ -52,9 +52,10 @@ ko=${LUNATIK_KO:-$repo/lunatik.ko}
 [ -f "$ko" ] || { echo "error: $ko is not built (run make)" >&2; exit 1; }
 cli=$repo/target/release/lunatik
 [ -x "$cli" ] || { echo "error: the lunatik CLI is not built (run make cli)" >&2; exit 1; }
-# The suites' traffic generators and netlink fuzzer (selftests/tools),
+# The suites' traffic generators, netlink fuzzer and fault injector
+# (selftests/tools),
 # which make cli builds with the CLI.
-for tool in tcp udp dns genl-fuzz; do
+for tool in tcp udp dns genl-fuzz fail-nth; do
 	[ -x "$repo/target/release/lunatik-$tool" ] ||
 		{ echo "error: lunatik-$tool is not built (run make cli)" >&2; exit 1; }
 done
@@ -79,6 +80,7 @@ install_bin "$cli"
 install_bin "$repo/target/release/lunatik-genl-fuzz"
 install_bin "$repo/target/release/lunatik-udp"
 install_bin "$repo/target/release/lunatik-dns"
+install_bin "$repo/target/release/lunatik-fail-nth"
 if [ "$mode" = bench ]; then
 	install_bin "$repo/target/release/lunatik-lua-bench"
 	cp "$repo"/selftests/bench-lua/*.lua "$root/selftests/bench-lua/"
@@ -109,6 +111,9 @@ cp "$repo"/selftests/suites/*.sh "$root/selftests/suites/"
 cp "$repo"/selftests/fuzz/*.lua "$root/selftests/fuzz/"
 cp -r "$repo"/examples/. "$root/examples/"
 cp "$repo"/examples/*.lua "$root/lib/modules/lua/" 2>/dev/null || true
+# The Lua modules of lib/ (net, struct) where `make install` puts them;
+# the bench VM has no installed tree.
+cp "$repo"/lib/*.lua "$root/lib/modules/lua/"
 # The examples' own modules (require("examples.scanblock.common")) where
 # `make install` puts them; the bench VM has no installed tree.
 if [ "$mode" = bench ]; then

@@ -80,6 +80,11 @@ pub(crate) fn report(outcome: Outcome) -> Result<(), Failure> {
         {
             Err(Failure::Script(message))
         }
+        // Without memory for a copy of the message the module sends the
+        // kind alone (states/replica.rs): no dangling colon then.
+        Outcome::Failed { kind, message } if message.is_empty() => {
+            Err(Failure::Script(kind_name(kind).to_string()))
+        }
         Outcome::Failed { kind, message } => {
             Err(Failure::Script(format!("{}: {}", kind_name(kind), message)))
         }
