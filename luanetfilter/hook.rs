@@ -62,6 +62,15 @@ impl Deferred for HookOp {
         matches!(self, HookOp::Register(_))
     }
 
+    fn repeat(&self) -> Option<i64> {
+        match self {
+            // Each registration makes a hook.
+            HookOp::Register(_) => None,
+            // Unregistering a hook twice is unregistering it once.
+            HookOp::Unregister(id) => Some(*id),
+        }
+    }
+
     fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal> {
         match self {
             HookOp::Register(spec) => {

@@ -194,8 +194,8 @@ fn register(lua: &mut Lua<'_>) -> c_int {
         fail,
         dev,
     };
-    if crate::states::replica::lua_defer(lua, HookOp::Register(spec)).is_err() {
-        lua.error(c"not enough memory");
+    if let Err(e) = crate::states::replica::lua_defer(lua, HookOp::Register(spec)) {
+        lua.error(e.message());
     }
     HANDLE.push(lua, id, 0);
     1
@@ -204,8 +204,8 @@ fn register(lua: &mut Lua<'_>) -> c_int {
 /// `handle:unregister()`.
 fn unregister(lua: &mut Lua<'_>) -> c_int {
     let id = *HANDLE.check(lua, 1);
-    if crate::states::replica::lua_defer(lua, HookOp::Unregister(id)).is_err() {
-        lua.error(c"not enough memory");
+    if let Err(e) = crate::states::replica::lua_defer(lua, HookOp::Unregister(id)) {
+        lua.error(e.message());
     }
     0
 }

@@ -76,6 +76,11 @@ impl Deferred for Op {
         matches!(self, Op::Attach)
     }
 
+    fn repeat(&self) -> Option<i64> {
+        // Attaching twice, or detaching twice, is doing it once.
+        Some(*self as i64)
+    }
+
     fn apply(&self, cx: &mut Apply<'_>) -> Result<(), Refusal> {
         let refusal = |error| Refusal {
             error,
@@ -106,20 +111,23 @@ fn attach(lua: &mut Lua<'_>) -> c_int {
         lua.error(c"xdp.attach needs a softirq state (lunatik run SCRIPT softirq)");
     }
     lua.check_type(1, crate::lua::ffi::LUA_TFUNCTION);
-    lua.set_slot(&ATTACHED, 1);
-    if crate::states::replica::lua_defer(lua, Op::Attach).is_err() {
-        lua.error(c"not enough memory");
+    // Queued first: a call the queue refuses (docs/states.md, "Deferred
+    // work") changes nothing.
+    if let Err(e) = crate::states::replica::lua_defer(lua, Op::Attach) {
+        lua.error(e.message());
     }
+    lua.set_slot(&ATTACHED, 1);
     0
 }
 
 /// `xdp.detach()`: the kfuncs find no function here any more (they
 /// return `-ENOLINK`).
 fn detach(lua: &mut Lua<'_>) -> c_int {
-    lua.clear_slot(&ATTACHED);
-    if crate::states::replica::lua_defer(lua, Op::Detach).is_err() {
-        lua.error(c"not enough memory");
+    // Queued first: a call the queue refuses changes nothing.
+    if let Err(e) = crate::states::replica::lua_defer(lua, Op::Detach) {
+        lua.error(e.message());
     }
+    lua.clear_slot(&ATTACHED);
     0
 }
 

@@ -25,7 +25,7 @@ mod resource;
 mod running;
 mod stats;
 
-pub(crate) use deferred::{lua_defer, Apply, Deferred, Refusal};
+pub(crate) use deferred::{lua_defer, Apply, Deferred, Refusal, Taken, DEFERRED_MAX};
 pub(crate) use error::{ErrorKind, RunError, LAST_ERROR_MAX};
 pub(crate) use resource::{CallbackError, Description, Owner, Resource};
 pub(crate) use running::{control_entry, lua_context, lua_state_name, preemptible};
@@ -148,8 +148,9 @@ struct ReplicaData {
     limit: RateLimit,
     counters: Counters,
     /// Work the running chunk asked for (such as `netfilter.register`),
-    /// done by the state once the chunk is over.
-    pending: KVec<KBox<dyn Deferred>>,
+    /// done by the state once the chunk is over; bounded, and charged to
+    /// `account` (deferred.rs).
+    pending: deferred::Queue,
 }
 
 /// One replica.
@@ -228,7 +229,7 @@ impl Replica {
                 net,
                 runtime,
                 limit: RateLimit::new(),
-                pending: KVec::new(),
+                pending: deferred::Queue::new(),
                 counters: Counters {
                     calls: 0,
                     errors: 0,
@@ -308,9 +309,16 @@ impl Replica {
         self.finish(outcome)
     }
 
-    /// Takes the work the last entries deferred.
-    pub(crate) fn take_deferred(&mut self) -> KVec<KBox<dyn Deferred>> {
-        core::mem::take(&mut self.data_mut().pending)
+    /// Takes the work the last entries deferred, and gives its charge
+    /// back to the memory account.
+    pub(crate) fn take_deferred(&mut self) -> Taken {
+        let data = self.data_mut();
+        data.pending.take(&mut data.account)
+    }
+
+    /// Number of operations waiting in the deferred queue.
+    pub(crate) fn deferred(&self) -> usize {
+        self.data().pending.len()
     }
 
     /// Whether the registry holds a function under `key` (see
@@ -502,7 +510,11 @@ impl Drop for Replica {
         // every block through the allocator, which still reaches `data`.
         unsafe { interp::close(self.L.as_ptr()) };
         // SAFETY: `data` came from KBox::leak; Lua is gone.
-        let data = unsafe { KBox::from_raw(self.data.as_ptr()) };
+        let mut data = unsafe { KBox::from_raw(self.data.as_ptr()) };
+        // Work a packet callback deferred and no chunk took: it is never
+        // done, and its charge goes back with it.
+        let data = &mut *data;
+        drop(data.pending.take(&mut data.account));
         // Every block Lua allocated went back through the allocator.
         kernel::warn_on!(data.account.used != 0);
         LIVE.add(-1, Relaxed);

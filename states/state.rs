@@ -15,8 +15,8 @@ use crate::glue::net::NetRef;
 use crate::lua::interp::{Arg, Callee};
 use crate::states::library::Runtime;
 use crate::states::replica::{
-    Apply, CallbackError, Description, ErrorKind, Replica, Owner, Resource, Results, RunError,
-    TimeLimits,
+    Apply, CallbackError, Description, ErrorKind, Owner, Replica, Resource, Results, RunError,
+    Taken, TimeLimits,
 };
 use crate::states::softirq_replica::{Refused, SoftirqReplica};
 use crate::uapi::name::Name;
@@ -281,12 +281,18 @@ impl State {
     /// copied. Stops at the first replica that fails: the replicas before
     /// it have run the chunk, the others have not. Then does the work the
     /// chunk deferred (process context).
+    ///
+    /// Work the packet callbacks deferred since the last run is done
+    /// first, so the chunk finds the queue empty (it is bounded,
+    /// states/replica/deferred.rs); a refusal of that work is logged but
+    /// is not this chunk's error.
     pub(crate) fn run(
         &self,
         chunk: &[u8],
         chunkname: &CStr,
         limit: ResultLimit,
     ) -> Result<KVec<KVec<u8>>, RunError> {
+        let _ = self.apply_deferred();
         let flags = self.flags();
         let mut out = KVec::new();
         let mut outcome = Ok(());
@@ -319,7 +325,7 @@ impl State {
     /// replica's requests stand for all; a resource then calls the
     /// callback of the same id in whichever replica runs on its CPU.
     fn apply_deferred(&self) -> Result<(), RunError> {
-        let mut ops = KVec::new();
+        let mut ops = Taken::none();
         for (i, replica) in self.replicas.iter().enumerate() {
             let taken = replica.with(|m| m.take_deferred());
             if i == 0 {
@@ -489,6 +495,13 @@ impl State {
         for replica in self.replicas.iter() {
             replica.with(|m| m.collect());
         }
+    }
+
+    /// Operations waiting in the deferred queues of the replicas
+    /// (states/replica/deferred.rs), summed: work packet callbacks asked
+    /// for, which the next chunk the control plane runs does.
+    pub(crate) fn deferred(&self) -> usize {
+        self.replicas.iter().map(|r| r.with(|m| m.deferred())).sum()
     }
 
     /// The state's statistics, summed over its replicas.

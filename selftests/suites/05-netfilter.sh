@@ -10,7 +10,7 @@
 . /selftests/lib.sh
 KO=/lib/modules/lunatik.ko
 SERVER=10.200.0.2
-plan 16
+plan 17
 
 # get AGENT: one HTTP request from the client with that User-Agent, which
 # should be served; the page on standard output. The timeout only stops a
@@ -266,6 +266,44 @@ expect 0 sv run /examples/hello.lua softirq --name dropall &&
 	expect 0 sv exec dropall -e 'h:unregister()' && served &&
 	expect 0 sv stop dropall
 result $? unregister_removes_hook
+
+# Deferred work from the packet path (docs/states.md, "Deferred work"):
+# a hook that unregisters itself over and over in its callback queues one
+# operation, nothing fails. Alternating between two hooks queues up to
+# the bound (64 a replica), then the callback fails with a Lua error saying so
+# (failopen: the request is served) and the state's memory stays under
+# its 256 KiB cap. The next chunk does the work: no hook is called after.
+calls() { sv stats "$1" --json >$out && jq '.[0].calls' $out; }
+expect 0 sv run /examples/hello.lua softirq --name same --memory 256K &&
+	expect 0 sv exec same -e 'local nf = require("linux.nf")
+		a = require("netfilter").register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN,
+			failopen = true, hook = function(skb)
+				for i = 1, 1000 do a:unregister() end
+				return nf.action.ACCEPT
+			end}' &&
+	served && expect 0 sv stats same --json && jq -e '.[0].errors == 0' $out >/dev/null &&
+	expect 0 sv stop same &&
+	expect 0 sv run /examples/hello.lua softirq --name churn --memory 256K &&
+	expect 0 sv exec churn -e 'local nf, netfilter = require("linux.nf"), require("netfilter")
+		b = netfilter.register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN,
+			hook = function(skb) return nf.action.ACCEPT end}
+		a = netfilter.register{pf = nf.proto.IPV4, hooknum = nf.inet.LOCAL_IN,
+			failopen = true, hook = function(skb)
+				for i = 1, 1000 do a:unregister() b:unregister() end
+				return nf.action.ACCEPT
+			end}' &&
+	served && served && expect 0 sv stats churn --json &&
+	jq -e '.[0].errors >= 2 and .[0].memory_used <= 262144 and .[0].memory_peak <= 262144
+		and (.[0].last_error | contains("too much deferred work"))' $out >/dev/null
+r=$?
+diag "$(jq -c '.[0] | {calls, errors, memory_used, memory_peak, last_error}' $out 2>/dev/null | cut -c1-200)"
+if [ $r = 0 ]; then
+	expect 0 sv exec churn -e 'return 1' && before=$(calls churn) && served &&
+		[ "$(calls churn)" = "$before" ] || { r=1; diag "a hook still runs after the work was done"; }
+fi
+sv stop same 2>/dev/null
+sv stop churn 2>/dev/null
+result $r deferred_work_bounded
 
 # Marks: a hook's second result marks the packet, and a hook registered
 # with `mark` sees only packets carrying that mark.

@@ -10,7 +10,7 @@
 KO=/lib/modules/lunatik.ko
 BPF=/lib/bpf
 SERVER=10.202.0.2
-plan 20
+plan 21
 
 . /selftests/xdp-frames.sh
 frame 443 $PSH_ACK "$(hello blocked.example)" >/tmp/blocked.hex
@@ -118,6 +118,39 @@ diag "$(jq -c '.[0] | {calls, errors, budget_kills, alloc_failures, last_error}'
 dmesg | grep -q "xdp: callback failed: xdp callback returned no action" || { r=1; diag "no log line for a bad action"; }
 expect 0 lunatik stop xdp || r=1
 result $r errno_failing_callbacks
+
+# Deferred work from the packet path (docs/states.md, "Deferred work"):
+# a callback that detaches and attaches its function in a loop asks for
+# work that only the next chunk of the control plane does. The queue is
+# bounded (64 operations a replica) and charged to the memory cap, so the
+# callback's loop ends in a Lua error saying so (the program gets -EIO)
+# at every packet, however many, and the state's memory stays under its
+# 256 KiB cap (before the bound, each packet queued 2,000 operations,
+# about 50 KiB, outside the cap). A chunk run afterwards does the work.
+cat >/tmp/churn.lua <<'LUA'
+local xdp, a = require("xdp"), require("linux.xdp")
+local function f()
+	for i = 1, 1000 do
+		xdp.detach()
+		xdp.attach(f)
+	end
+	return a.PASS
+end
+xdp.attach(f)
+LUA
+expect 0 lunatik run /tmp/churn.lua softirq --name xdp --memory 256K &&
+	raw /tmp/http.hex $EIO &&
+	expect 0 lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 500 &&
+	grep -q "^retval $EIO" $out &&
+	expect 0 lunatik stats xdp --json &&
+	jq -e '.[0].errors >= 501 and .[0].memory_used <= 262144 and .[0].memory_peak <= 262144
+		and (.[0].last_error | contains("too much deferred work"))' $out >/dev/null
+r=$?
+diag "$(jq -c '.[0] | {calls, errors, memory_used, memory_peak, last_error}' $out 2>/dev/null | cut -c1-200)"
+expect 0 lunatik exec xdp -e 'require("xdp").detach()' && raw /tmp/http.hex $ENOLINK &&
+	expect 0 lunatik stop xdp || r=1
+lunatik stop xdp 2>/dev/null
+result $r deferred_work_bounded
 
 # xdp.attach needs a softirq state.
 expect 0 lunatik run /examples/hello.lua --name proc &&
