@@ -237,17 +237,32 @@ require("xdp").attach(function()
 	return a.PASS
 end)
 LUA
-expect 0 lunatik run /tmp/slow.lua softirq --name xdp && {
-	lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c1 2>&1 &
-	c1=$!
-	lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c2 2>&1
-	wait $c1
-	grep -q "^retval $XDP_PASS" /tmp/c1 && grep -q "^retval $XDP_PASS" /tmp/c2
-} && expect 0 lunatik exec xdp -e 'return n' && equals 100 &&
-	expect 0 lunatik stats xdp --json && jq -e '.[0].errors == 0' $out >/dev/null
-r=$?
-diag "contention: $(cat /tmp/c1 /tmp/c2 | tr '\n' ' ')"
-lunatik stop xdp
+# contention: one run of the two floods in a fresh state.
+contention() {
+	expect 0 lunatik run /tmp/slow.lua softirq --name xdp && {
+		lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c1 2>&1 &
+		c1=$!
+		lunatik xdp test $BPF/lua.o --prog lua_raw --data /tmp/http.hex --repeat 50 >/tmp/c2 2>&1
+		wait $c1
+		grep -q "^retval $XDP_PASS" /tmp/c1 && grep -q "^retval $XDP_PASS" /tmp/c2
+	} && expect 0 lunatik exec xdp -e 'return n' && equals 100 &&
+		expect 0 lunatik stats xdp --json && jq -e '.[0].errors == 0' $out >/dev/null
+	local rc=$?
+	diag "contention: $(cat /tmp/c1 /tmp/c2 | tr '\n' ' ')"
+	lunatik stop xdp
+	return $rc
+}
+# Each call busy-waits 2 ms of the guest's clock, which counts the time
+# the emulator's host takes from a vCPU: on a busy host one call in a
+# hundred may run past its 50 ms deadline and fail ("time limit
+# exceeded"). So a run that loses calls is repeated, up to three runs in
+# all; a refusal of a busy replica, the fault this looks for, would lose
+# calls in every run.
+r=1
+for trial in 1 2 3; do
+	contention && { r=0; break; }
+	diag "contention: calls lost (run $trial of 3): $(dmesg | grep -c 'xdp: callback failed') callback failures logged so far"
+done
 result $r busy_replica_waited_for
 
 # Lunatik's SNI script, unmodified, under Lunatik's name: `lunatik run

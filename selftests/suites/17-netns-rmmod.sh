@@ -1,4 +1,4 @@
-# limit: 2400 (seconds this suite's VM boot may take; see docs/testing.md)
+# limit: 1000 (seconds this suite's VM boot may take; see docs/testing.md)
 # Namespaces deleted while the module unloads (issue 22, finding 7):
 # twenty rounds in one boot of insmod, two namespaces joined by a veth
 # pair with a softirq state in each, the SNI filter attached to the
